@@ -1,0 +1,101 @@
+"""The permission table: the single source of truth for which commands exist and who may run them.
+
+Deny by default: a command absent from :data:`PERMISSIONS` is refused, and the registry test fails
+when the set of registered handlers differs from this table. ``money`` commands go through a
+confirmation button and are never run from an edited message. ``button_only`` commands are the
+targets of buttons (confirm/cancel, onboarding steps) and are not listed in ``/help``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.commands.types import ChatType, Role
+
+PRIVATE = frozenset({ChatType.PRIVATE})
+ANYWHERE = frozenset({ChatType.PRIVATE, ChatType.GROUP})
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """Who may run a command, where, and how it is described to users."""
+
+    name: str
+    min_role: Role
+    chats: frozenset[ChatType]
+    usage: str
+    summary: str
+    money: bool = False
+    button_only: bool = False
+
+
+def _p(
+    name: str,
+    role: Role,
+    chats: frozenset[ChatType],
+    usage: str,
+    summary: str,
+    *,
+    money: bool = False,
+    button_only: bool = False,
+) -> Permission:
+    return Permission(name, role, chats, usage, summary, money, button_only)
+
+
+V, M, VM, OA, PA = Role.VISITOR, Role.MEMBER, Role.VERIFIED, Role.ORG_ADMIN, Role.PLATFORM_ADMIN
+
+PERMISSIONS: dict[str, Permission] = {
+    p.name: p
+    for p in (
+        # Onboarding and compliance: personal, so private chats only.
+        _p("start", V, PRIVATE, "/start", "Begin onboarding: disclosures and attestations"),
+        _p("help", V, ANYWHERE, "/help", "List the commands you can use"),
+        _p("disclosures", V, ANYWHERE, "/disclosures", "Show the current risk disclosures"),
+        _p("attest", V, PRIVATE, "/attest KIND", "Record one attestation (see /start)"),
+        _p("org", V, PRIVATE, "/org [register KIND NAME]", "Show or register your organisation"),
+        # Browsing: anyone, anywhere.
+        _p("tokens", V, ANYWHERE, "/tokens", "List strategy tokens and their NAV"),
+        _p("token", V, ANYWHERE, "/token SYMBOL", "Details of one strategy token"),
+        _p("strategies", V, ANYWHERE, "/strategies", "Imported strategy candidates"),
+        _p("backtest", M, ANYWHERE, "/backtest ID", "Backtest results of a candidate"),
+        _p("import", M, PRIVATE, "/import URL", "Import a strategy description from a URL"),
+        # Wallet and trading.
+        _p("wallet", M, ANYWHERE, "/wallet", "Your organisation's AI wallet"),
+        _p("digest", M, ANYWHERE, "/digest [HOUR]", "Today's digest, or set the digest hour (UTC)"),
+        _p("buy", VM, PRIVATE, "/buy SYMBOL AMOUNT", "Buy a token for AMOUNT dollars", money=True),
+        _p("sell", VM, PRIVATE, "/sell SYMBOL QUANTITY", "Redeem QUANTITY tokens", money=True),
+        _p("deposit", OA, PRIVATE, "/deposit AMOUNT", "Add paper cash to the wallet", money=True),
+        _p("mode", OA, PRIVATE, "/mode full_ai|hybrid|manual", "Set the wallet's AI mode"),
+        _p("suggest", VM, ANYWHERE, "/suggest", "The optimizer's suggested allocation"),
+        _p("rebalance", OA, PRIVATE, "/rebalance", "Rebalance the wallet now", money=True),
+        _p("approve", OA, ANYWHERE, "/approve ID", "Approve a hybrid proposal"),
+        _p("reject", OA, ANYWHERE, "/reject ID", "Reject a hybrid proposal"),
+        # Button targets.
+        _p("confirm", V, ANYWHERE, "(button)", "Confirm a pending action", button_only=True),
+        _p("cancel", V, ANYWHERE, "(button)", "Cancel a pending action", button_only=True),
+        # Platform admin.
+        _p("verify", PA, PRIVATE, "/verify ORG", "Verify a pending organisation"),
+        _p("retire", PA, PRIVATE, "/retire SYMBOL", "Retire a token and wind it down"),
+        _p("halt", PA, PRIVATE, "/halt", "Halt trading and rebalancing (circuit breaker)"),
+        _p("resume", PA, PRIVATE, "/resume", "Resume trading after a halt"),
+        _p("stats", PA, PRIVATE, "/stats", "Platform statistics"),
+    )
+}
+
+
+def allowed(role: Role, chat_type: ChatType, permission: Permission) -> bool:
+    """The gate's rule: the role is high enough and the chat type is allowed."""
+    return role.rank >= permission.min_role.rank and chat_type in permission.chats
+
+
+def denial(role: Role, chat_type: ChatType, permission: Permission) -> str:
+    """A short, clear reason for a refusal (never reveals more than the command's own table row)."""
+    if chat_type not in permission.chats:
+        return f"/{permission.name} only works in a private chat with the bot."
+    hints = {
+        Role.MEMBER: "Complete onboarding first: send /start in a private chat.",
+        Role.VERIFIED: "Your organisation must be verified by the platform before you can trade.",
+        Role.ORG_ADMIN: "Only your organisation's admin can do that.",
+        Role.PLATFORM_ADMIN: "That command is for platform administrators.",
+    }
+    return hints.get(permission.min_role, "You are not allowed to do that.")

@@ -1,0 +1,77 @@
+"""Settings from the environment (``ARENA_*``), secrets as ``SecretStr``.
+
+Nothing here has a default secret: bot tokens and the LLM key are ``None`` until the environment
+provides them, and the parts that need them refuse to start without them (see :func:`require`).
+Fractions are decimal fractions (0.01 = 1 %); durations are in the unit their name says.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
+
+DEFAULT_DB_URL = "sqlite:///arena.db"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Read once per process through :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="ARENA_", extra="ignore", frozen=True)
+
+    db_url: str = DEFAULT_DB_URL
+    data_dir: str | None = None  # folder of real price/rate CSVs; None = built-in seeded market
+
+    # Secrets: no defaults, never logged (SecretStr hides them in repr/str).
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "ARENA_TELEGRAM_BOT_TOKEN")
+    )
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_url: str | None = None
+    discord_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_BOT_TOKEN", "ARENA_DISCORD_BOT_TOKEN")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "ARENA_OPENAI_API_KEY")
+    )
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+
+    # Platform admins: comma-separated "platform:numeric_id", e.g. "telegram:12345,discord:678".
+    platform_admins: str = ""
+
+    # Fees (fractions). Management is per year, accrued pro rata by elapsed time.
+    management_fee_rate: Decimal = Decimal("0.01")
+    performance_fee_rate: Decimal = Decimal("0.10")
+    insurance_fee_share: Decimal = Decimal("0.05")
+    token_seed_cash: Decimal = Decimal("100")  # platform seed per token so the first buyer is not diluted
+    default_total_supply: Decimal = Decimal("10000000")
+
+    # Quality gate (from the product brief).
+    gate_min_days: int = 180
+    gate_min_sharpe: float = 1.5
+    gate_max_drawdown: float = 0.15
+    paper_days: int = 30
+
+    # Platform risk.
+    kill_switch_drawdown: Decimal = Decimal("0.20")
+    circuit_breaker_loss: Decimal = Decimal("0.10")
+    redemption_daily_limit: Decimal = Decimal("0.10")
+    max_token_weight: float = 0.20
+    drift_threshold: float = 0.10
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def require(value: SecretStr | None, name: str) -> str:
+    """Return a secret's value or fail with a message naming the variable to set."""
+    if value is None or not value.get_secret_value().strip():
+        raise ConfigError(f"{name} is not set; export it in the environment to enable this feature")
+    return value.get_secret_value()

@@ -1,0 +1,126 @@
+"""Exact money and quantity arithmetic.
+
+Conventions (read these before touching a balance):
+
+* Cash is US dollars held as a stablecoin, quantised to ``CASH_QUANTUM`` (1e-6, USDC's 6 decimals).
+* Token quantities are quantised to ``TOKEN_QUANTUM`` (1e-18, ERC-20's 18 decimals).
+* NAV per token is kept to ``NAV_QUANTUM`` (1e-18) in USD per token.
+* A ``float`` never touches a balance: :func:`parse_amount` refuses floats, NaN, infinities,
+  negative, zero and over-precise values with a message that says what to do.
+* Rounding always favours the pool (ERC-4626): what leaves the pool rounds down, what enters rounds up.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from core.errors import InvalidAmount
+
+CASH_QUANTUM = Decimal("0.000001")
+TOKEN_QUANTUM = Decimal("0.000000000000000001")
+NAV_QUANTUM = Decimal("0.000000000000000001")
+RATE_QUANTUM = Decimal("0.000000000000000001")
+
+#: Largest cash amount one request may move (a sanity limit, not a business limit).
+MAX_CASH_AMOUNT = Decimal("1000000000")  # one billion USD
+#: Largest token quantity one request may move.
+MAX_TOKEN_AMOUNT = Decimal("1000000000000")
+
+ZERO = Decimal(0)
+
+# One context for all ledger arithmetic: 60 significant digits is far more than NUMERIC(38,18)
+# needs, so intermediate products never lose precision before the explicit quantize below.
+LEDGER_CONTEXT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def _ctx() -> decimal.Context:
+    ctx = LEDGER_CONTEXT.copy()
+    # Keep the caller's FloatOperation trap (tests enable it) so floats are caught everywhere.
+    ctx.traps[decimal.FloatOperation] = decimal.getcontext().traps[decimal.FloatOperation]
+    return ctx
+
+
+def to_decimal(value: object, *, field: str = "amount") -> Decimal:
+    """Convert user or database input to ``Decimal`` without ever passing through ``float``."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InvalidAmount(
+            f"{field} must be given as a decimal string or integer, not {type(value).__name__}"
+        )
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        if text.startswith("$"):
+            text = text[1:]
+        try:
+            result = Decimal(text)
+        except decimal.InvalidOperation:
+            raise InvalidAmount(f"{field} {value!r} is not a number; write it like 100 or 12.50") from None
+    else:
+        raise InvalidAmount(f"{field} has unsupported type {type(value).__name__}")
+    if result.is_nan():
+        raise InvalidAmount(f"{field} is not a number (NaN)")
+    if result.is_infinite():
+        raise InvalidAmount(f"{field} must be finite")
+    return result
+
+
+def parse_amount(
+    value: object,
+    *,
+    quantum: Decimal,
+    field: str = "amount",
+    maximum: Decimal | None = None,
+    allow_zero: bool = False,
+) -> Decimal:
+    """Validate a positive amount with at most ``quantum`` precision.
+
+    Raises :class:`InvalidAmount` for zero, negative, NaN, infinite, over-precise or over-limit input.
+    """
+    amount = to_decimal(value, field=field)
+    if amount < 0:
+        raise InvalidAmount(f"{field} must be positive, got {amount}")
+    if amount == 0 and not allow_zero:
+        raise InvalidAmount(f"{field} must be greater than zero")
+    if amount != amount.quantize(quantum, rounding=ROUND_FLOOR, context=_ctx()):
+        places = -quantum.as_tuple().exponent  # type: ignore[operator]
+        raise InvalidAmount(f"{field} {amount} has more than {places} decimal places")
+    if maximum is not None and amount > maximum:
+        raise InvalidAmount(f"{field} {amount} exceeds the limit of {maximum}")
+    return amount.quantize(quantum, context=_ctx())
+
+
+def parse_cash(value: object, *, field: str = "amount") -> Decimal:
+    """A cash amount in USD: positive, at most 6 decimals, at most one billion."""
+    return parse_amount(value, quantum=CASH_QUANTUM, field=field, maximum=MAX_CASH_AMOUNT)
+
+
+def parse_tokens(value: object, *, field: str = "quantity") -> Decimal:
+    """A token quantity: positive, at most 18 decimals."""
+    return parse_amount(value, quantum=TOKEN_QUANTUM, field=field, maximum=MAX_TOKEN_AMOUNT)
+
+
+def round_down(value: Decimal, quantum: Decimal) -> Decimal:
+    """Round towards negative infinity: used for whatever leaves the pool."""
+    return value.quantize(quantum, rounding=ROUND_FLOOR, context=_ctx())
+
+
+def round_up(value: Decimal, quantum: Decimal) -> Decimal:
+    """Round towards positive infinity: used for whatever enters the pool."""
+    return value.quantize(quantum, rounding=ROUND_CEILING, context=_ctx())
+
+
+def mul(a: Decimal, b: Decimal) -> Decimal:
+    return _ctx().multiply(a, b)
+
+
+def div(a: Decimal, b: Decimal) -> Decimal:
+    return _ctx().divide(a, b)
+
+
+def fmt_cash(value: Decimal) -> str:
+    """Human display: thousands separators and cents (display only, never stored)."""
+    return f"${value.quantize(Decimal('0.01'), rounding=ROUND_FLOOR):,}"

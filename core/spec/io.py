@@ -1,0 +1,94 @@
+"""Loading, dumping and hashing specs.
+
+:func:`load_spec` is the only supported way to build a spec from untrusted input (parser output,
+JSON files, chat): every failure becomes a :class:`SpecError` whose ``field`` names the first bad
+field. :func:`spec_hash` is the sha256 of the canonical JSON (sorted keys, no whitespace, defaults
+included), so equal specs hash equal however they were written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from core.spec.errors import SpecError
+from core.spec.model import StrategySpec, _FieldError
+from core.spec.rules import FUNCTIONS, MAX_WINDOW, SERIES_FIELDS
+
+MAX_SPEC_BYTES = 100_000
+
+
+def load_spec(data: StrategySpec | dict[str, Any] | str | bytes) -> StrategySpec:
+    """Validate a mapping or JSON text into a :class:`StrategySpec`, or raise :class:`SpecError`."""
+    if isinstance(data, StrategySpec):
+        return data
+    if isinstance(data, str | bytes):
+        if len(data) > MAX_SPEC_BYTES:
+            raise SpecError("spec", f"spec JSON is larger than {MAX_SPEC_BYTES} bytes")
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise SpecError("spec", f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SpecError("spec", f"a spec must be a JSON object, not {type(data).__name__}")
+    try:
+        return StrategySpec.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise _to_spec_error(exc) from None
+    except RecursionError:
+        raise SpecError("spec", "spec is nested too deeply") from None
+
+
+def load_spec_file(path: str | Path) -> StrategySpec:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError("spec", f"cannot read {path}: {exc}") from None
+    return load_spec(text)
+
+
+def _to_spec_error(exc: pydantic.ValidationError) -> SpecError:
+    err = exc.errors(include_url=False)[0]
+    field = ".".join(str(p) for p in err["loc"])
+    original = (err.get("ctx") or {}).get("error")
+    if isinstance(original, _FieldError):
+        return SpecError(original.field, original.reason)
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown field (not part of the spec)"
+    more = len(exc.errors()) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return SpecError(field, message)
+
+
+def canonical_json(spec: StrategySpec) -> str:
+    """Deterministic JSON of the full spec (defaults included, keys sorted)."""
+    return json.dumps(
+        spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def spec_hash(spec: StrategySpec) -> str:
+    """sha256 hex digest of :func:`canonical_json`."""
+    return hashlib.sha256(canonical_json(spec).encode("utf-8")).hexdigest()
+
+
+def dump_spec(spec: StrategySpec) -> str:
+    """Human-friendly JSON (indented, defaults left out) that :func:`load_spec` reads back."""
+    return json.dumps(spec.model_dump(mode="json", exclude_defaults=True), indent=2) + "\n"
+
+
+def spec_json_schema() -> dict[str, Any]:
+    schema = StrategySpec.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["description"] = (
+        "Treasury Arena strategy spec. Rules (entry_rule/exit_rule) are expressions over series "
+        f"{', '.join(SERIES_FIELDS)} with functions {', '.join(FUNCTIONS)}; windows are whole "
+        f"days in [1, {MAX_WINDOW}]; see core/spec/rules.py."
+    )
+    return schema
