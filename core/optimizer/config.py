@@ -40,9 +40,9 @@ class RiskProfile(BaseModel):
     """How the optimizer trades return against risk.
 
     ``max_sharpe`` (default, every tier): the tangency portfolio. Premium wallets may instead pick
-    ``risk_aversion`` (maximise ``mu'w - delta/2 w'Sigma w``; higher delta = more cash and less risk)
-    or ``target_volatility`` (maximise return at an annualised volatility of at most the target; the
-    rest in cash).
+    ``risk_aversion`` (maximise ``mu'w - delta/2 w'Sigma w``; higher delta = more cash, less
+    risk) or ``target_volatility`` (maximise return at an annualised volatility of at most the
+    target; the rest in cash).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -75,7 +75,7 @@ class OptimizerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: Blend of annualised mean returns: key "full" = the token's whole history, an int = last N days.
+    #: Blend of annualised mean returns: "full" = the whole history, "N" = the last N days.
     blend: dict[str, float] = Field(
         default_factory=lambda: {"full": 0.4, "90": 0.3, "30": 0.2, "7": 0.1}
     )

@@ -59,7 +59,7 @@ def solve(
         if profile.kind == "max_sharpe":
             if not bool((mu > rf).any()):
                 return SolveResult(
-                    {}, "cash", "no eligible token's expected return beats cash, so all stays in cash"
+                    {}, "cash", "no eligible token's expected return beats cash, so all is in cash"
                 )
             if full:
                 ef = _frontier(mu, cov, config, with_cash=False)
@@ -75,14 +75,14 @@ def solve(
             return SolveResult(_utility(mu, cov, config, profile.risk_aversion), "risk_aversion")
         return SolveResult(_target_vol(mu, cov, config, profile.target_volatility),
                            "target_volatility")
-    except Exception as exc:  # noqa: BLE001 - cvxpy/pypfopt raise many types; all mean "no solve"
+    except Exception as exc:  # cvxpy/pypfopt raise many types; all mean "no solve"
         reason = f"the {profile.kind.replace('_', ' ')} solve failed ({type(exc).__name__})"
     if full:
         try:
             ef = _frontier(mu, cov, config, with_cash=False)
             return SolveResult(_clean(ef.min_volatility()), "fallback:min_volatility",
                                f"{reason}; used the minimum-volatility portfolio instead")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             reason += f", and minimum volatility failed too ({type(exc).__name__})"
     return SolveResult(equal_weight(symbols, cap), "fallback:equal_weight",
                        f"{reason}; used capped equal weights instead")
