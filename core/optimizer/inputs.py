@@ -54,9 +54,12 @@ def daily_returns(prices: pd.DataFrame) -> pd.DataFrame:
     return returns.replace([np.inf, -np.inf], np.nan).iloc[1:]
 
 
-def blended_mean(series: pd.Series, config: OptimizerConfig) -> float:
+def blended_mean(series: pd.Series | np.ndarray, config: OptimizerConfig) -> float:
     """Annualised blend of the full-history mean and the recent-window means of one token."""
-    values = series.dropna().to_numpy()
+    values = np.asarray(series, dtype="float64")
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return 0.0
     total = 0.0
     for key, weight in config.blend.items():
         window = values if key == "full" else values[-int(key):]
@@ -65,71 +68,81 @@ def blended_mean(series: pd.Series, config: OptimizerConfig) -> float:
 
 
 def prepare(prices: pd.DataFrame, config: OptimizerConfig) -> Prepared:
-    """Clean, filter and summarise ``prices``; never raises on odd data."""
+    """Clean, filter and summarise ``prices``; never raises on odd data.
+
+    Column loops run on NumPy arrays, not pandas objects: this is on the path of every suggestion.
+    """
     excluded: dict[str, str] = {}
     stats: dict[str, TokenStats] = {}
+    names = [str(c) for c in prices.columns]
     if prices.shape[0] < 2 or prices.shape[1] == 0:
-        for col in prices.columns:
-            excluded[str(col)] = "no NAV history yet"
+        for symbol in names:
+            excluded[symbol] = "no NAV history yet"
         return Prepared([], pd.Series(dtype="float64"), pd.DataFrame(), stats, excluded)
 
-    returns = daily_returns(prices.sort_index())
-    candidates: list[str] = []
-    for col in returns.columns:
-        symbol = str(col)
-        series = returns[col].dropna()
-        days = int(series.shape[0])
+    frame = daily_returns(prices.sort_index())
+    returns = frame.to_numpy(dtype="float64")
+    valid = ~np.isnan(returns)
+    counts = valid.sum(axis=0)
+    candidates: list[int] = []
+    for j, symbol in enumerate(names):
+        days = int(counts[j])
         if days < config.min_history_days:
             excluded[symbol] = (
                 f"only {days} days of NAV history; needs {config.min_history_days} to be considered"
             )
             continue
-        if float(series.std()) < _ZERO_VOL:
+        if float(np.std(returns[valid[:, j], j])) < _ZERO_VOL:
             excluded[symbol] = "its NAV never moved, so there is no return or risk to estimate"
             continue
-        candidates.append(symbol)
+        candidates.append(j)
 
     # Identical return series are one strategy under two names: keep the first, so the 20 % cap
     # cannot be doubled through a duplicate (it would also make the covariance singular).
-    unique: list[str] = []
+    unique: list[int] = []
     seen: dict[bytes, str] = {}
-    for symbol in candidates:
-        fingerprint = _fingerprint(returns[symbol])
+    for j in candidates:
+        fingerprint = _fingerprint(returns[:, j])
         twin = seen.get(fingerprint)
         if twin is not None:
-            excluded[symbol] = f"its returns are identical to {twin}, which is considered instead"
+            excluded[names[j]] = f"its returns are identical to {twin}, which is considered instead"
         else:
-            seen[fingerprint] = symbol
-            unique.append(symbol)
+            seen[fingerprint] = names[j]
+            unique.append(j)
 
     if not unique:
         return Prepared([], pd.Series(dtype="float64"), pd.DataFrame(), stats, excluded)
 
-    window = returns[unique].dropna(how="any").iloc[-config.cov_lookback_days:]
-    if window.shape[0] < 2:
+    rows = valid[:, unique].all(axis=1)
+    if int(rows.sum()) < 2:
         # Histories do not overlap: keep the longest one only, rather than failing.
-        longest = max(unique, key=lambda s: int(returns[s].notna().sum()))
-        for symbol in unique:
-            if symbol != longest:
-                excluded[symbol] = f"its history does not overlap with {longest}'s"
+        longest = max(unique, key=lambda j: int(counts[j]))
+        for j in unique:
+            if j != longest:
+                excluded[names[j]] = f"its history does not overlap with {names[longest]}'s"
         unique = [longest]
-        window = returns[unique].dropna().iloc[-config.cov_lookback_days:]
+        rows = valid[:, longest]
+    symbols = [names[j] for j in unique]
+    index = np.flatnonzero(rows)[-config.cov_lookback_days:]
+    window = pd.DataFrame(returns[np.ix_(index, unique)], index=frame.index[index], columns=symbols)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn/pypfopt numerical notes must not abort a decision
         cov = risk_models.CovarianceShrinkage(
             window, returns_data=True, frequency=config.frequency
         ).ledoit_wolf()
-    cov = pd.DataFrame(np.asarray(cov, dtype="float64"), index=unique, columns=unique)
-    mu = pd.Series({s: blended_mean(returns[s], config) for s in unique}, dtype="float64")
-    for symbol in unique:
-        stats[symbol] = TokenStats(
-            days=int(returns[symbol].notna().sum()),
-            expected_return=float(mu[symbol]),
-            volatility=float(np.sqrt(max(cov.loc[symbol, symbol], 0.0))),
+    cov = pd.DataFrame(np.asarray(cov, dtype="float64"), index=symbols, columns=symbols)
+    mu = pd.Series([blended_mean(returns[:, j], config) for j in unique], index=symbols,
+                   dtype="float64")
+    variances = np.diag(cov.to_numpy())
+    for k, j in enumerate(unique):
+        stats[names[j]] = TokenStats(
+            days=int(counts[j]),
+            expected_return=float(mu.iloc[k]),
+            volatility=float(np.sqrt(max(variances[k], 0.0))),
         )
     return Prepared(
-        symbols=unique,
+        symbols=symbols,
         mu=mu,
         cov=cov,
         stats=stats,
@@ -140,9 +153,9 @@ def prepare(prices: pd.DataFrame, config: OptimizerConfig) -> Prepared:
     )
 
 
-def _fingerprint(series: pd.Series) -> bytes:
+def _fingerprint(column: np.ndarray) -> bytes:
     """Bytes equal for two series with the same returns (to 1e-12) and the same gaps."""
-    values = np.round(series.to_numpy(dtype="float64"), 12) + 0.0  # +0.0 folds -0.0 into 0.0
+    values = np.round(column, 12) + 0.0  # +0.0 folds -0.0 into 0.0
     return np.nan_to_num(values, nan=np.inf).tobytes()
 
 
