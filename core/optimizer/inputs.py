@@ -124,7 +124,7 @@ def prepare(prices: pd.DataFrame, config: OptimizerConfig) -> Prepared:
         rows = valid[:, longest]
     symbols = [names[j] for j in unique]
     index = np.flatnonzero(rows)[-config.cov_lookback_days:]
-    window = pd.DataFrame(returns[np.ix_(index, unique)], index=frame.index[index], columns=symbols)
+    window = pd.DataFrame(returns[index][:, unique], index=frame.index[index], columns=symbols)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn/pypfopt numerical notes must not abort a decision
