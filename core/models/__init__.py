@@ -32,6 +32,8 @@ from core.models.tokens import (
 from core.models.wallets import AIWallet, AllocationSnapshot, Tier, WalletMode, WalletOwner
 
 # Other areas register their tables below (one import line each).
+# isort: split
+from core.models.pipeline import CandidateState, ParseRecord, SourceDocument, StrategyCandidate  # noqa: F401
 
 __all__ = [
     "CASH_ASSET",
