@@ -43,7 +43,7 @@ def _ctx() -> decimal.Context:
 
 def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     """Convert user or database input to ``Decimal`` without ever passing through ``float``."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidAmount(
             f"{field} must be given as a decimal string or integer, not {type(value).__name__}"
         )

@@ -45,7 +45,7 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if isinstance(value, float) or isinstance(value, bool):
+        if isinstance(value, (float, bool)):
             raise TypeError(f"refusing to store {type(value).__name__} {value!r} as money; use Decimal")
         if isinstance(value, int):
             value = Decimal(value)

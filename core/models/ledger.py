@@ -29,6 +29,7 @@ class AccountKind(enum.StrEnum):
     WALLET_TOKENS = "wallet_tokens"  # an AI wallet's units of one token
     TOKEN_POOL = "token_pool"  # a token's AUM (USD) — the money behind its NAV
     TOKEN_UNISSUED = "token_unissued"  # a token's unissued units (starts at total_supply)
+    TOKEN_MINT = "token_mint"  # counter-leg of the supply cap minted at tokenization (-total_supply)
     EXTERNAL = "external"  # the outside world: deposits come from here (may go negative)
     STRATEGY_PNL = "strategy_pnl"  # counterparty of NAV marks (may go negative)
     FEE_INCOME = "fee_income"  # platform revenue (USD)
@@ -38,7 +39,9 @@ class AccountKind(enum.StrEnum):
 
 
 #: Account kinds that represent the outside world and may legitimately hold negative balances.
-NEGATIVE_ALLOWED = frozenset({AccountKind.EXTERNAL, AccountKind.STRATEGY_PNL, AccountKind.PLATFORM_SEED})
+NEGATIVE_ALLOWED = frozenset(
+    {AccountKind.EXTERNAL, AccountKind.STRATEGY_PNL, AccountKind.PLATFORM_SEED, AccountKind.TOKEN_MINT}
+)
 
 
 class LedgerAccount(Base):
@@ -47,8 +50,13 @@ class LedgerAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(120), unique=True)  # e.g. "wallet:3:cash"
     kind: Mapped[AccountKind] = mapped_column(
-        Enum(AccountKind, name="account_kind", native_enum=False, length=32,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            AccountKind,
+            name="account_kind",
+            native_enum=False,
+            length=32,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     asset: Mapped[str] = mapped_column(String(64))
     wallet_id: Mapped[int | None] = mapped_column(ForeignKey("ai_wallets.id"), index=True)

@@ -52,8 +52,13 @@ class StrategyToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("treasury_agents.id"))
     status: Mapped[TokenStatus] = mapped_column(
-        Enum(TokenStatus, name="token_status", native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            TokenStatus,
+            name="token_status",
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     total_supply: Mapped[Decimal]
     circulating_supply: Mapped[Decimal] = mapped_column(default=Decimal(0))
@@ -121,8 +126,13 @@ class FeeAccrual(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_id: Mapped[int] = mapped_column(ForeignKey("strategy_tokens.id"), index=True)
     kind: Mapped[FeeKind] = mapped_column(
-        Enum(FeeKind, name="fee_kind", native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            FeeKind,
+            name="fee_kind",
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     period_start: Mapped[datetime]
     period_end: Mapped[datetime]

@@ -33,15 +33,26 @@ class AIWallet(Base):
     __tablename__ = "ai_wallets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # None only for the platform's house wallet (holds each token's seed units).
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     mode: Mapped[WalletMode] = mapped_column(
-        Enum(WalletMode, name="wallet_mode", native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            WalletMode,
+            name="wallet_mode",
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     tier: Mapped[Tier] = mapped_column(
-        Enum(Tier, name="wallet_tier", native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            Tier,
+            name="wallet_tier",
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     risk_profile: Mapped[dict[str, Any] | None]
     cash: Mapped[Decimal] = mapped_column(default=Decimal(0))

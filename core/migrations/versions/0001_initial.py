@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 05:36:03.876538
+Create Date: 2026-11-24 05:39:23.205218
 """
 
 from collections.abc import Sequence
@@ -35,6 +35,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
 
     op.create_table(
+        "chat_preferences",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=20), nullable=False),
+        sa.Column("platform_user_id", sa.BigInteger(), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("digest_hour", sa.Integer(), nullable=False),
+        sa.Column("digest_enabled", sa.Boolean(), nullable=False),
+        sa.Column("last_digest_on", sa.Date(), nullable=True),
+        sa.Column("updated_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_preferences")),
+        sa.UniqueConstraint(
+            "platform", "platform_user_id", name=op.f("uq_chat_preferences_platform")
+        ),
+    )
+    with op.batch_alter_table("chat_preferences", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_chat_preferences_digest_hour"), ["digest_hour"], unique=False
+        )
+
+    op.create_table(
         "idempotency_keys",
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("operation", sa.String(length=60), nullable=False),
@@ -42,6 +62,18 @@ def upgrade() -> None:
         sa.Column("response", sa.JSON(), nullable=False),
         sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
+    )
+    op.create_table(
+        "job_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.String(length=80), nullable=False),
+        sa.Column("scheduled_for", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("started_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("detail", sa.JSON(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
+        sa.UniqueConstraint("job_id", "scheduled_for", name=op.f("uq_job_runs_job_id")),
     )
     op.create_table(
         "organisations",
@@ -73,6 +105,72 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organisations")),
     )
     op.create_table(
+        "outbox_messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=20), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("chat_type", sa.String(length=20), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
+    )
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_messages_status_id", ["status", "id"], unique=False)
+
+    op.create_table(
+        "pending_confirmations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("platform", sa.String(length=20), nullable=False),
+        sa.Column("platform_user_id", sa.BigInteger(), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("command", sa.String(length=32), nullable=False),
+        sa.Column("args", sa.JSON(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("result_text", sa.Text(), nullable=True),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_confirmations")),
+        sa.UniqueConstraint(
+            "idempotency_key", name=op.f("uq_pending_confirmations_idempotency_key")
+        ),
+    )
+    op.create_table(
+        "platform_risk_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("halted", sa.Boolean(), nullable=False),
+        sa.Column("halted_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("halt_reason", sa.String(length=500), nullable=True),
+        sa.Column("resumed_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resumed_by", sa.String(length=120), nullable=True),
+        sa.Column("trips", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_platform_risk_state")),
+    )
+    op.create_table(
+        "raw_documents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("url", sa.String(length=1000), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("provenance", sa.JSON(), nullable=False),
+        sa.Column("fetched_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_raw_documents")),
+        sa.UniqueConstraint("content_hash", name=op.f("uq_raw_documents_content_hash")),
+        sa.UniqueConstraint("url", name=op.f("uq_raw_documents_url")),
+    )
+    with op.batch_alter_table("raw_documents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_raw_documents_source"), ["source"], unique=False)
+
+    op.create_table(
         "treasury_agents",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -96,7 +194,7 @@ def upgrade() -> None:
     op.create_table(
         "ai_wallets",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column(
             "mode",
@@ -297,6 +395,7 @@ def upgrade() -> None:
                 "wallet_tokens",
                 "token_pool",
                 "token_unissued",
+                "token_mint",
                 "external",
                 "strategy_pnl",
                 "fee_income",
@@ -363,6 +462,116 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_ledger_transactions_wallet_id"), ["wallet_id"], unique=False
         )
+
+    op.create_table(
+        "redemption_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("token_id", sa.Integer(), nullable=False),
+        sa.Column("quantity", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("requested_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("available_on", sa.Date(), nullable=False),
+        sa.Column("executed_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cash_out", core.models.base.Money(precision=38, scale=18), nullable=True),
+        sa.Column("note", sa.String(length=500), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["token_id"],
+            ["strategy_tokens.id"],
+            name=op.f("fk_redemption_requests_token_id_strategy_tokens"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"],
+            ["ai_wallets.id"],
+            name=op.f("fk_redemption_requests_wallet_id_ai_wallets"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_redemption_requests")),
+    )
+    with op.batch_alter_table("redemption_requests", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_redemption_requests_status"), ["status"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_redemption_requests_token_id"), ["token_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_redemption_requests_wallet_id"), ["wallet_id"], unique=False
+        )
+
+    op.create_table(
+        "redemption_usage",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("limit_cash", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("redeemed_cash", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["token_id"],
+            ["strategy_tokens.id"],
+            name=op.f("fk_redemption_usage_token_id_strategy_tokens"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_redemption_usage")),
+        sa.UniqueConstraint("token_id", "day", name=op.f("uq_redemption_usage_token_id")),
+    )
+    op.create_table(
+        "strategy_candidates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("document_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "discovered",
+                "parsed",
+                "rejected",
+                "implemented",
+                "backtested",
+                "failed_gate",
+                "proving",
+                "tokenized",
+                name="candidate_state",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("reject_reason", sa.String(length=1000), nullable=True),
+        sa.Column("parser", sa.String(length=20), nullable=True),
+        sa.Column("confidence", sa.Float(), nullable=True),
+        sa.Column("family", sa.String(length=40), nullable=True),
+        sa.Column("primary_asset", sa.String(length=20), nullable=True),
+        sa.Column("spec", sa.JSON(), nullable=True),
+        sa.Column("spec_sha256", sa.String(length=64), nullable=True),
+        sa.Column("unsupported_features", sa.JSON(), nullable=True),
+        sa.Column("agent_id", sa.Integer(), nullable=True),
+        sa.Column("token_id", sa.Integer(), nullable=True),
+        sa.Column("token_symbol", sa.String(length=64), nullable=True),
+        sa.Column("trial_number", sa.Integer(), nullable=True),
+        sa.Column("backtest_metrics", sa.JSON(), nullable=True),
+        sa.Column("paper_started_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paper_metrics", sa.JSON(), nullable=True),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agent_id"],
+            ["treasury_agents.id"],
+            name=op.f("fk_strategy_candidates_agent_id_treasury_agents"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["raw_documents.id"],
+            name=op.f("fk_strategy_candidates_document_id_raw_documents"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["token_id"],
+            ["strategy_tokens.id"],
+            name=op.f("fk_strategy_candidates_token_id_strategy_tokens"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_strategy_candidates")),
+        sa.UniqueConstraint("document_id", name=op.f("uq_strategy_candidates_document_id")),
+    )
+    with op.batch_alter_table("strategy_candidates", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_strategy_candidates_spec_sha256"), ["spec_sha256"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_strategy_candidates_state"), ["state"], unique=False)
 
     op.create_table(
         "token_holdings",
@@ -473,6 +682,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_nav_marks_token_id"), ["token_id"], unique=False)
 
     op.create_table(
+        "parse_records",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("candidate_id", sa.Integer(), nullable=False),
+        sa.Column("parser", sa.String(length=20), nullable=False),
+        sa.Column("model", sa.String(length=200), nullable=True),
+        sa.Column("prompt_version", sa.String(length=64), nullable=True),
+        sa.Column("input_tokens", sa.Integer(), nullable=False),
+        sa.Column("output_tokens", sa.Integer(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.String(length=1000), nullable=True),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["candidate_id"],
+            ["strategy_candidates.id"],
+            name=op.f("fk_parse_records_candidate_id_strategy_candidates"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_parse_records")),
+    )
+    with op.batch_alter_table("parse_records", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_parse_records_candidate_id"), ["candidate_id"], unique=False
+        )
+
+    op.create_table(
         "postings",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("transaction_id", sa.Integer(), nullable=False),
@@ -497,16 +733,104 @@ def upgrade() -> None:
             batch_op.f("ix_postings_transaction_id"), ["transaction_id"], unique=False
         )
 
+    op.create_table(
+        "rebalance_proposals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("snapshot_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("trigger", sa.String(length=40), nullable=False),
+        sa.Column("trades", sa.JSON(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["decided_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_rebalance_proposals_decided_by_user_id_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["allocation_snapshots.id"],
+            name=op.f("fk_rebalance_proposals_snapshot_id_allocation_snapshots"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"],
+            ["ai_wallets.id"],
+            name=op.f("fk_rebalance_proposals_wallet_id_ai_wallets"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rebalance_proposals")),
+    )
+    with op.batch_alter_table("rebalance_proposals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_rebalance_proposals_status"), ["status"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_rebalance_proposals_wallet_id"), ["wallet_id"], unique=False
+        )
+
+    op.create_table(
+        "rebalance_executions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("snapshot_id", sa.Integer(), nullable=False),
+        sa.Column("proposal_id", sa.Integer(), nullable=True),
+        sa.Column("executed_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("trigger", sa.String(length=40), nullable=False),
+        sa.Column("drift_before", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("value_before", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("trading_costs", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("trades", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["proposal_id"],
+            ["rebalance_proposals.id"],
+            name=op.f("fk_rebalance_executions_proposal_id_rebalance_proposals"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["allocation_snapshots.id"],
+            name=op.f("fk_rebalance_executions_snapshot_id_allocation_snapshots"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"],
+            ["ai_wallets.id"],
+            name=op.f("fk_rebalance_executions_wallet_id_ai_wallets"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rebalance_executions")),
+    )
+    with op.batch_alter_table("rebalance_executions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_rebalance_executions_executed_at"), ["executed_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_rebalance_executions_wallet_id"), ["wallet_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("rebalance_executions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rebalance_executions_wallet_id"))
+        batch_op.drop_index(batch_op.f("ix_rebalance_executions_executed_at"))
+
+    op.drop_table("rebalance_executions")
+    with op.batch_alter_table("rebalance_proposals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rebalance_proposals_wallet_id"))
+        batch_op.drop_index(batch_op.f("ix_rebalance_proposals_status"))
+
+    op.drop_table("rebalance_proposals")
     with op.batch_alter_table("postings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_postings_transaction_id"))
         batch_op.drop_index("ix_postings_account_id_id")
 
     op.drop_table("postings")
+    with op.batch_alter_table("parse_records", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_parse_records_candidate_id"))
+
+    op.drop_table("parse_records")
     with op.batch_alter_table("nav_marks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_nav_marks_token_id"))
 
@@ -525,6 +849,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_token_holdings_token_id"))
 
     op.drop_table("token_holdings")
+    with op.batch_alter_table("strategy_candidates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_strategy_candidates_state"))
+        batch_op.drop_index(batch_op.f("ix_strategy_candidates_spec_sha256"))
+
+    op.drop_table("strategy_candidates")
+    op.drop_table("redemption_usage")
+    with op.batch_alter_table("redemption_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_redemption_requests_wallet_id"))
+        batch_op.drop_index(batch_op.f("ix_redemption_requests_token_id"))
+        batch_op.drop_index(batch_op.f("ix_redemption_requests_status"))
+
+    op.drop_table("redemption_requests")
     with op.batch_alter_table("ledger_transactions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_transactions_wallet_id"))
         batch_op.drop_index(batch_op.f("ix_ledger_transactions_token_id"))
@@ -555,8 +891,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_treasury_agents_spec_sha256"))
 
     op.drop_table("treasury_agents")
+    with op.batch_alter_table("raw_documents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_raw_documents_source"))
+
+    op.drop_table("raw_documents")
+    op.drop_table("platform_risk_state")
+    op.drop_table("pending_confirmations")
+    with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_messages_status_id")
+
+    op.drop_table("outbox_messages")
     op.drop_table("organisations")
+    op.drop_table("job_runs")
     op.drop_table("idempotency_keys")
+    with op.batch_alter_table("chat_preferences", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_chat_preferences_digest_hour"))
+
+    op.drop_table("chat_preferences")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_at"))
 

@@ -1,0 +1,101 @@
+"""Idempotency keys for every mutating service.
+
+Same key + same request -> the stored reply (no second effect). Same key + different request ->
+:class:`IdempotencyConflict`. The key row is written in the same database transaction as the
+effect, so a request that fails validation (and rolls back) consumes no key. Two concurrent
+requests with one key: the loser's insert hits the primary key, its whole transaction rolls back and
+it returns the winner's stored reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.db import UnitOfWork
+from core.errors import IdempotencyConflict, ValidationError
+from core.models import IdempotencyKey
+
+MAX_KEY_LENGTH = 200
+R = TypeVar("R")
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value != 0 else "0"
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def request_hash(operation: str, request: dict[str, Any]) -> str:
+    payload = json.dumps({"op": operation, "req": _canonical(request)}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise ValidationError("an idempotency key is required for every change")
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValidationError(f"idempotency key longer than {MAX_KEY_LENGTH} characters")
+    return key
+
+
+def _lookup(session: Session, key: str, digest: str) -> dict[str, Any] | None:
+    row = session.get(IdempotencyKey, key, populate_existing=True)
+    if row is None:
+        return None
+    if row.request_sha256 != digest:
+        raise IdempotencyConflict(
+            f"idempotency key {key!r} was already used for a different request "
+            f"({row.operation}); use a new key"
+        )
+    return dict(row.response)
+
+
+def run_idempotent(
+    uow: UnitOfWork,
+    key: str,
+    operation: str,
+    request: dict[str, Any],
+    effect: Callable[[Session], dict[str, Any]],
+    decode: Callable[[dict[str, Any]], R],
+) -> R:
+    """Run ``effect`` once per key inside one unit of work and return its (stored) reply."""
+    check_key(key)
+    digest = request_hash(operation, request)
+    with uow:
+        stored = _lookup(uow.session, key, digest)
+        if stored is not None:
+            return decode(stored)
+        response = effect(uow.session)
+        uow.session.add(
+            IdempotencyKey(
+                key=key,
+                operation=operation,
+                request_sha256=digest,
+                response=_canonical(response),
+                created_at=uow.clock.now(),
+            )
+        )
+        try:
+            uow.commit()
+        except IntegrityError as error:
+            uow.rollback()
+            failure: IntegrityError = error
+        else:
+            return decode(_canonical(response))
+    # Possibly lost a race on the same key: return what the winner stored (or its conflict).
+    with uow:
+        winner = _lookup(uow.session, key, digest)
+    if winner is None:
+        raise failure
+    return decode(winner)

@@ -1,0 +1,452 @@
+"""Token issuance: tokenize a treasury agent, buy tokens with cash, redeem tokens for cash.
+
+ERC-4626 rounding, always in the pool's favour: tokens out on a buy round down, cash out on a
+redeem rounds down, so rounding dust stays in the pool (benefiting holders) and never vanishes.
+Each token is seeded by the platform (``token_seed_cash`` at NAV 1.00, held by the house wallet) so
+the first buyer can never be diluted by an empty-pool edge case. Fees settle before every trade.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.config import get_settings
+from core.db import UnitOfWork
+from core.errors import (
+    InsufficientCash,
+    InsufficientTokens,
+    InvalidAmount,
+    NotFound,
+    OrganisationNotVerified,
+    SoldOut,
+    TokenNotTradable,
+    ValidationError,
+)
+from core.ledger.cash import house_wallet, wallet_cash_account
+from core.ledger.fees import nav_of, pool_account, refresh_nav, settle_management_fee
+from core.ledger.guards import TradeIntent, run_checks
+from core.ledger.idempotency import run_idempotent
+from core.ledger.locks import lock_token, lock_wallet, normalise_symbol
+from core.ledger.postings import (
+    LedgerWriter,
+    Leg,
+    ensure_account,
+    system_account,
+    token_unissued_code,
+    wallet_tokens_code,
+)
+from core.ledger.results import TokenCreated, Trade
+from core.models import (
+    AccountKind,
+    AIWallet,
+    AuditLog,
+    LedgerAccount,
+    Organisation,
+    OrgStatus,
+    StrategyToken,
+    TokenHolding,
+    TokenStatus,
+    TreasuryAgent,
+)
+from core.money import (
+    CASH_QUANTUM,
+    NAV_QUANTUM,
+    TOKEN_QUANTUM,
+    div,
+    fmt_cash,
+    mul,
+    parse_amount,
+    parse_cash,
+    parse_tokens,
+    round_down,
+    round_up,
+)
+
+SYMBOL_RE = re.compile(r"^STRAT-[A-Z0-9]+(?:-[A-Z0-9]+)*$")
+ONE = Decimal(1)
+ZERO = Decimal(0)
+
+
+def unissued_account(session: Session, token: StrategyToken, now: datetime) -> LedgerAccount:
+    return ensure_account(
+        session,
+        token_unissued_code(token.id),
+        kind=AccountKind.TOKEN_UNISSUED,
+        asset=token.symbol,
+        token_id=token.id,
+        now=now,
+    )
+
+
+def holding_account(session: Session, wallet: AIWallet, token: StrategyToken, now: datetime) -> LedgerAccount:
+    return ensure_account(
+        session,
+        wallet_tokens_code(wallet.id, token.id),
+        kind=AccountKind.WALLET_TOKENS,
+        asset=token.symbol,
+        wallet_id=wallet.id,
+        token_id=token.id,
+        now=now,
+    )
+
+
+def get_holding(session: Session, wallet: AIWallet, token: StrategyToken, now: datetime) -> TokenHolding:
+    holding = session.scalars(
+        select(TokenHolding).where(TokenHolding.wallet_id == wallet.id, TokenHolding.token_id == token.id)
+    ).one_or_none()
+    if holding is None:
+        holding = TokenHolding(
+            wallet_id=wallet.id,
+            token_id=token.id,
+            quantity=ZERO,
+            avg_cost_basis=ZERO,
+            realized_pnl=ZERO,
+            updated_at=now,
+        )
+        session.add(holding)
+        session.flush()
+    return holding
+
+
+# --- tokenize ------------------------------------------------------------------------------------
+
+
+def tokenize_in(
+    session: Session,
+    now: datetime,
+    *,
+    agent_id: int | None,
+    symbol: str,
+    name: str,
+    total_supply: Decimal,
+    status: TokenStatus = TokenStatus.PROVING,
+    benchmark_asset: str | None = None,
+) -> StrategyToken:
+    settings = get_settings()
+    cleaned = normalise_symbol(symbol)
+    if not SYMBOL_RE.match(cleaned):
+        raise ValidationError(f"token symbol {cleaned!r} must look like STRAT-<FAMILY>-<ASSET>-<NNN>")
+    if status not in (TokenStatus.PROVING, TokenStatus.ACTIVE):
+        raise ValidationError("a new token starts as proving or active")
+    if session.scalars(select(StrategyToken.id).where(StrategyToken.symbol == cleaned)).first():
+        raise ValidationError(f"token symbol {cleaned} is taken")
+    if agent_id is not None and session.get(TreasuryAgent, agent_id) is None:
+        raise NotFound(f"treasury agent {agent_id} does not exist")
+    seed_cash = settings.token_seed_cash
+    seed_tokens = seed_cash  # seeded at NAV 1.00
+    if total_supply < seed_tokens * 2:
+        raise InvalidAmount(f"total supply must be at least {seed_tokens * 2} (twice the seed)")
+    token = StrategyToken(
+        symbol=cleaned,
+        name=(name or cleaned)[:200],
+        agent_id=agent_id,
+        status=status,
+        total_supply=total_supply,
+        circulating_supply=ZERO,
+        aum=ZERO,
+        nav_per_token=ONE,
+        peak_nav=ONE,
+        high_water_mark=ONE,
+        benchmark_index=ONE,
+        hwm_benchmark_index=ONE,
+        benchmark_asset=benchmark_asset,
+        fees_accrued_until=now,
+        created_at=now,
+        activated_at=now if status is TokenStatus.ACTIVE else None,
+    )
+    session.add(token)
+    session.flush()
+    house = house_wallet(session, now)
+    writer = LedgerWriter(session, now)
+    unissued = unissued_account(session, token, now)
+    mint = ensure_account(
+        session,
+        f"token:{token.id}:mint",
+        kind=AccountKind.TOKEN_MINT,
+        asset=cleaned,
+        token_id=token.id,
+        now=now,
+    )
+    # The whole supply cap is minted into "unissued" once; issuing can never exceed it because
+    # the unissued account may not go negative.
+    writer.post("token.mint", [Leg(unissued, total_supply), Leg(mint, -total_supply)], token_id=token.id)
+    writer.post(
+        "token.seed",
+        [
+            Leg(system_account(session, "platform:seed", now), -seed_cash),
+            Leg(pool_account(session, token, now), seed_cash),
+            Leg(unissued, -seed_tokens),
+            Leg(holding_account(session, house, token, now), seed_tokens),
+        ],
+        token_id=token.id,
+        wallet_id=house.id,
+    )
+    writer.flush()
+    holding = get_holding(session, house, token, now)
+    holding.quantity = seed_tokens
+    holding.avg_cost_basis = ONE
+    token.circulating_supply = seed_tokens
+    token.aum = seed_cash
+    refresh_nav(token)
+    session.add(
+        AuditLog(
+            at=now,
+            actor="system",
+            action="token.create",
+            subject=cleaned,
+            details={"total_supply": format(total_supply, "f"), "agent_id": agent_id},
+        )
+    )
+    return token
+
+
+def tokenize(
+    uow: UnitOfWork,
+    *,
+    agent_id: int | None,
+    symbol: str,
+    total_supply: object,
+    idempotency_key: str,
+    name: str | None = None,
+    status: str = "proving",
+    benchmark_asset: str | None = None,
+) -> TokenCreated:
+    """Create a strategy token with a fixed supply cap, seeded at NAV 1.00."""
+    supply = parse_tokens(total_supply, field="total supply")
+    try:
+        token_status = TokenStatus(status)
+    except ValueError:
+        raise ValidationError("status must be proving or active") from None
+    request = {
+        "agent": agent_id,
+        "symbol": symbol,
+        "supply": supply,
+        "name": name,
+        "status": status,
+        "benchmark": benchmark_asset,
+    }
+
+    def effect(session: Session) -> dict[str, object]:
+        token = tokenize_in(
+            session,
+            uow.clock.now(),
+            agent_id=agent_id,
+            symbol=symbol,
+            name=name or symbol,
+            total_supply=supply,
+            status=token_status,
+            benchmark_asset=benchmark_asset,
+        )
+        seed = get_settings().token_seed_cash
+        return TokenCreated(
+            token.id, token.symbol, token.total_supply, token.nav_per_token, token.status.value, seed, seed
+        ).to_dict()
+
+    return run_idempotent(uow, idempotency_key, "token.create", request, effect, TokenCreated.from_dict)
+
+
+# --- buy and redeem ------------------------------------------------------------------------------
+
+
+def _check_wallet_may_trade(session: Session, wallet: AIWallet, system: bool) -> None:
+    if wallet.is_house or system:
+        return
+    org = session.get(Organisation, wallet.organisation_id) if wallet.organisation_id else None
+    if org is None or org.status is not OrgStatus.VERIFIED:
+        raise OrganisationNotVerified(
+            "your organisation is not verified yet; a platform admin must verify it before trading"
+        )
+
+
+def buy_in(
+    session: Session,
+    now: datetime,
+    *,
+    wallet_id: int,
+    symbol: str,
+    cash: Decimal,
+    idempotency_key: str | None = None,
+    system: bool = False,
+) -> Trade:
+    """Buy ``symbol`` with ``cash`` USD at NAV inside the caller's transaction."""
+    token = lock_token(session, symbol)  # lock order: token, then wallet
+    wallet = lock_wallet(session, wallet_id)
+    _check_wallet_may_trade(session, wallet, system)
+    if token.status is not TokenStatus.ACTIVE:
+        raise TokenNotTradable(f"{token.symbol} is {token.status.value}; only active tokens can be bought")
+    if wallet.cash < cash:
+        raise InsufficientCash(
+            f"cannot buy {fmt_cash(cash)} of {token.symbol}: wallet has {fmt_cash(wallet.cash)} cash"
+        )
+    writer = LedgerWriter(session, now)
+    fees = settle_management_fee(session, writer, token, now)
+    # tokens_out = cash * supply / aum, rounded down: the buyer never gets more than paid for.
+    tokens_out = round_down(div(mul(cash, token.circulating_supply), token.aum), TOKEN_QUANTUM)
+    if tokens_out <= 0:
+        raise InvalidAmount(f"{fmt_cash(cash)} buys less than one unit of {token.symbol}")
+    remaining = token.total_supply - token.circulating_supply
+    if tokens_out > remaining:
+        if remaining <= 0:
+            raise SoldOut(f"{token.symbol} is sold out; tokens can still change hands between holders")
+        max_cash = round_down(mul(remaining, nav_of(token)), CASH_QUANTUM)
+        raise SoldOut(f"only {remaining} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less")
+    run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system))
+    txn = writer.post(
+        "buy",
+        [
+            Leg(wallet_cash_account(session, wallet, now), -cash),
+            Leg(pool_account(session, token, now), cash),
+            Leg(unissued_account(session, token, now), -tokens_out),
+            Leg(holding_account(session, wallet, token, now), tokens_out),
+        ],
+        idempotency_key=idempotency_key,
+        wallet_id=wallet.id,
+        token_id=token.id,
+        details={"nav": format(nav_of(token), "f")},
+    )
+    writer.flush()
+    holding = get_holding(session, wallet, token, now)
+    cost_total = mul(holding.quantity, holding.avg_cost_basis) + cash
+    holding.quantity += tokens_out
+    holding.avg_cost_basis = round_up(div(cost_total, holding.quantity), NAV_QUANTUM)
+    holding.updated_at = now
+    wallet.cash -= cash
+    token.circulating_supply += tokens_out
+    token.aum += cash
+    refresh_nav(token)
+    return Trade(
+        "buy",
+        wallet.id,
+        token.symbol,
+        tokens_out,
+        cash,
+        token.nav_per_token,
+        fees,
+        wallet.cash,
+        holding.quantity,
+        holding.avg_cost_basis,
+        txn.id,
+    )
+
+
+def redeem_in(
+    session: Session,
+    now: datetime,
+    *,
+    wallet_id: int,
+    symbol: str,
+    quantity: Decimal,
+    idempotency_key: str | None = None,
+    system: bool = False,
+) -> Trade:
+    """Redeem ``quantity`` tokens at NAV for cash inside the caller's transaction."""
+    token = lock_token(session, symbol)
+    wallet = lock_wallet(session, wallet_id)
+    _check_wallet_may_trade(session, wallet, system)
+    if token.status is TokenStatus.PROVING or token.status is TokenStatus.CANDIDATE:
+        raise TokenNotTradable(f"{token.symbol} is {token.status.value}; it has no holders to redeem")
+    holding = get_holding(session, wallet, token, now)
+    if holding.quantity < quantity:
+        raise InsufficientTokens(f"cannot redeem {quantity} {token.symbol}: wallet holds {holding.quantity}")
+    writer = LedgerWriter(session, now)
+    fees = settle_management_fee(session, writer, token, now)
+    nav_before = nav_of(token)
+    # cash_out = quantity * aum / supply, rounded down: the pool never pays out more than is due.
+    cash_out = round_down(div(mul(quantity, token.aum), token.circulating_supply), CASH_QUANTUM)
+    if cash_out <= 0 and quantity < token.circulating_supply:
+        raise InvalidAmount(f"{quantity} {token.symbol} is worth less than one cent-millionth; redeem more")
+    run_checks(session, TradeIntent("redeem", token, wallet, cash_out, quantity, system))
+    txn = writer.post(
+        "redeem",
+        [
+            Leg(holding_account(session, wallet, token, now), -quantity),
+            Leg(unissued_account(session, token, now), quantity),
+            Leg(pool_account(session, token, now), -cash_out),
+            Leg(wallet_cash_account(session, wallet, now), cash_out),
+        ],
+        idempotency_key=idempotency_key,
+        wallet_id=wallet.id,
+        token_id=token.id,
+        details={"nav": format(nav_before, "f")},
+    )
+    writer.flush()
+    holding.realized_pnl += cash_out - mul(quantity, holding.avg_cost_basis)
+    holding.quantity -= quantity
+    if holding.quantity == 0:
+        holding.avg_cost_basis = ZERO
+    holding.updated_at = now
+    wallet.cash += cash_out
+    token.circulating_supply -= quantity
+    token.aum -= cash_out
+    refresh_nav(token)
+    return Trade(
+        "redeem",
+        wallet.id,
+        token.symbol,
+        quantity,
+        cash_out,
+        token.nav_per_token,
+        fees,
+        wallet.cash,
+        holding.quantity,
+        holding.avg_cost_basis,
+        txn.id,
+    )
+
+
+def buy(uow: UnitOfWork, wallet_id: int, symbol: str, amount: object, *, idempotency_key: str) -> Trade:
+    """Buy a token by cash amount (USD) at NAV; tokens out round down."""
+    cash = parse_cash(amount)
+    clean = normalise_symbol(symbol)
+
+    def effect(session: Session) -> dict[str, object]:
+        return buy_in(
+            session,
+            uow.clock.now(),
+            wallet_id=wallet_id,
+            symbol=clean,
+            cash=cash,
+            idempotency_key=idempotency_key,
+        ).to_dict()
+
+    return run_idempotent(
+        uow,
+        idempotency_key,
+        "token.buy",
+        {"wallet": wallet_id, "symbol": clean, "cash": cash},
+        effect,
+        Trade.from_dict,
+    )
+
+
+def redeem(uow: UnitOfWork, wallet_id: int, symbol: str, quantity: object, *, idempotency_key: str) -> Trade:
+    """Redeem a token quantity at NAV for cash; cash out rounds down."""
+    qty = parse_tokens(quantity)
+    clean = normalise_symbol(symbol)
+
+    def effect(session: Session) -> dict[str, object]:
+        return redeem_in(
+            session,
+            uow.clock.now(),
+            wallet_id=wallet_id,
+            symbol=clean,
+            quantity=qty,
+            idempotency_key=idempotency_key,
+        ).to_dict()
+
+    return run_idempotent(
+        uow,
+        idempotency_key,
+        "token.redeem",
+        {"wallet": wallet_id, "symbol": clean, "quantity": qty},
+        effect,
+        Trade.from_dict,
+    )
+
+
+__all__ = ["buy", "buy_in", "parse_amount", "redeem", "redeem_in", "tokenize", "tokenize_in"]
