@@ -143,3 +143,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def open_database(url: str | None = None, *, clock: Clock | None = None, ensure_schema: bool = False) -> Database:
+    """Open the configured database (``ARENA_DB_URL``, default ``sqlite:///arena.db``).
+
+    With ``ensure_schema`` the Alembic migrations are applied first (what ``arena init`` does).
+    """
+    from core.config import get_settings
+
+    db = Database(url or get_settings().db_url, clock=clock)
+    if ensure_schema:
+        from core.migrations import upgrade
+
+        upgrade(db.engine)
+    return db

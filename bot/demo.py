@@ -1,0 +1,119 @@
+"""``arena demo``: the whole product once, offline, on the configured database.
+
+Each step is a small function that calls the same core services chat users reach. Keys and
+symbols carry a run id so the demo can run again on the same database without colliding.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+
+from bot.cli_support import decimal_json, open_db
+from core import ledger
+from core.clock import SimulatedClock
+from core.compliance import attestations, disclosures, identity, organisations
+from core.db import Database
+from core.models import OrgKind
+
+
+@dataclass
+class DemoState:
+    run: str
+    db: Database
+    org_id: int = 0
+    user_id: int = 0
+    admin_id: int = 0
+    wallet_id: int = 0
+    symbols: list[str] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def key(self, name: str) -> str:
+        return f"demo:{self.run}:{name}"
+
+
+def step_onboard(state: DemoState, console: Console) -> None:
+    """A church treasurer attests, registers the church; a platform admin verifies it."""
+    db = state.db
+    with db.uow() as uow:
+        s, clock = uow.session, uow.clock
+        base = int(state.run, 16) % 1_000_000_000
+        user = identity.get_or_create_user(s, "console", base, f"Treasurer {state.run}", clock)
+        admin = identity.get_or_create_user(s, "console", base + 1, "Platform admin", clock)
+        version = disclosures.current().version
+        for kind in attestations.missing(s, user):
+            attestations.attest(s, user, kind, version, clock)
+        org = organisations.register(s, user, OrgKind.CHURCH, f"Grace Chapel {state.run}", clock)
+        organisations.verify(s, admin, org.id, clock)
+        state.user_id, state.admin_id, state.org_id = user.id, admin.id, org.id
+        uow.commit()
+    console.print(f"  organisation #{state.org_id} registered and verified; treasurer user #{state.user_id}")
+
+
+def step_trade(state: DemoState, console: Console) -> None:
+    """Open a wallet, fund it, tokenize a demo agent, buy, mark NAV for a week, redeem half."""
+    db = state.db
+    wallet = ledger.create_wallet(db.uow(), organisation_id=state.org_id, name="General fund",
+                                  owner_user_ids=[state.user_id], idempotency_key=state.key("wallet"))
+    state.wallet_id = wallet.wallet_id
+    ledger.deposit(db.uow(), wallet.wallet_id, "250000", idempotency_key=state.key("deposit"))
+    symbol = f"STRAT-DEMO-USDC-{state.run.upper()}"
+    ledger.tokenize(db.uow(), agent_id=None, symbol=symbol, total_supply="10000000", status="active",
+                    name="Demo USDC lending", idempotency_key=state.key("token"))
+    state.symbols.append(symbol)
+    bought = ledger.buy(db.uow(), wallet.wallet_id, symbol, "50000", idempotency_key=state.key("buy"))
+    console.print(f"  bought {bought.tokens:.6f} {symbol} for ${bought.cash:,.2f} at NAV {bought.nav_per_token:.6f}")
+    clock = db.clock
+    assert isinstance(clock, SimulatedClock)
+    for day in range(7):
+        clock.advance(timedelta(days=1))
+        ledger.mark_nav(db.uow(), symbol, clock.now().date(), "0.00012")  # ~4.5 %/yr lending yield
+    half = (bought.tokens / 2).quantize(Decimal("0.000000000000000001"))
+    redeemed = ledger.redeem(db.uow(), wallet.wallet_id, symbol, half, idempotency_key=state.key("redeem"))
+    console.print(f"  after 7 daily marks redeemed {redeemed.tokens:.6f} for ${redeemed.cash:,.2f} "
+                  f"(NAV {redeemed.nav_per_token:.6f}, net of fees)")
+
+
+def step_report(state: DemoState, console: Console) -> None:
+    """Print wallets, tokens and the ledger check."""
+    from bot.cli import render_status
+    from core.ledger import queries
+
+    with state.db.uow(read_only=True) as uow:
+        tokens = queries.token_summaries(uow.session)
+        wallets = queries.wallet_summaries(uow.session)
+        aum = queries.platform_aum(uow.session)
+        insurance = queries.insurance_fund_balance(uow.session)
+        fees = queries.fee_income_balance(uow.session)
+        violations = ledger.check_invariants(uow.session)
+    render_status(tokens, wallets, aum, insurance, fees)
+    console.print("ledger check: " + ("[green]OK[/]" if not violations else f"[red]{violations}[/]"))
+    state.summary.update({"platform_aum": aum, "insurance_fund": insurance, "ledger_ok": not violations,
+                          "tokens": [t.symbol for t in tokens], "wallets": len(wallets)})
+
+
+STEPS = [
+    ("Onboarding and verification", step_onboard),
+    ("Wallet, token, trades and NAV marks", step_trade),
+    ("State", step_report),
+]
+
+
+def run_demo(console: Console, *, json_output: bool = False) -> dict[str, Any]:
+    """Run every demo step in order and return a summary."""
+    db = open_db(ensure_schema=True)
+    db.clock = SimulatedClock(db.clock.now())
+    state = DemoState(run=f"{int(time.time() * 1000) % 0xFFFFFF:06x}", db=db)
+    for title, step in STEPS:
+        console.rule(title)
+        step(state, console)
+    db.dispose()
+    if json_output:
+        console.print_json(json.dumps(state.summary, default=decimal_json))
+    return state.summary
