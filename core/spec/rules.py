@@ -387,7 +387,7 @@ class _Validator:
         }
         for kind, label in kinds.items():
             if isinstance(node, kind):
-                raise _err(node, f"{label} are not allowed in rules")
+                raise _err(node, f"{label}: not allowed in rules")
 
 
 def _call_name(node: ast.Call) -> str:
