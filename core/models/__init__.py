@@ -34,6 +34,7 @@ from core.models.wallets import AIWallet, AllocationSnapshot, Tier, WalletMode, 
 # Other areas register their tables below (one import line each).
 # isort: split
 from core.models.pipeline import CandidateState, ParseRecord, SourceDocument, StrategyCandidate  # noqa: F401
+from core.models.wallets_ext import PlatformRiskState, RebalanceExecution, RebalanceProposal, RedemptionRequest, RedemptionUsage  # noqa: F401, E501
 
 __all__ = [
     "CASH_ASSET",

@@ -1,0 +1,128 @@
+"""Circuit breaker: platform loss > 10 % in 24 h halts buys, redeems and rebalances until a
+platform admin resumes.
+
+Platform loss is measured on market moves only, so deposits and redemptions do not trip it: the
+24-hour return of the platform's holdings, ``sum(supply_now x (NAV_now - NAV_24h_ago)) /
+sum(supply_now x NAV_24h_ago)`` over tokens with a mark at or before ``now - 24 h`` (NAV from
+``nav_marks``, USD per token). Fractions are decimals (0.10 = 10 %). System trades (kill-switch
+wind-downs, queued redemptions released by the platform) are not blocked: they protect holders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.config import get_settings
+from core.errors import TradingHalted
+from core.ledger.guards import TradeIntent, register_check
+from core.models import AuditLog, NavMark, StrategyToken, TokenStatus
+from core.models.wallets_ext import PlatformRiskState
+from core.money import div, mul
+
+STATE_ID = 1
+ZERO = Decimal(0)
+
+
+def risk_state(session: Session, *, lock: bool = False) -> PlatformRiskState:
+    query = select(PlatformRiskState).where(PlatformRiskState.id == STATE_ID)
+    if lock:
+        query = query.with_for_update()
+    state = session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+    if state is None:
+        state = PlatformRiskState(id=STATE_ID, halted=False, trips=0)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def is_halted(session: Session) -> bool:
+    state = session.get(PlatformRiskState, STATE_ID)
+    return bool(state is not None and state.halted)
+
+
+def platform_loss_24h(session: Session, now: datetime) -> Decimal:
+    """Fractional loss (positive = loss) of the platform's holdings over the last 24 hours."""
+    today = now.date()
+    before = (now - timedelta(hours=24)).date()
+    tokens = session.scalars(
+        select(StrategyToken).where(StrategyToken.status.in_([TokenStatus.ACTIVE,
+                                                              TokenStatus.RETIRED]))
+    ).all()
+    then_total = ZERO
+    now_total = ZERO
+    for token in tokens:
+        if token.circulating_supply <= 0:
+            continue
+        then_nav = _nav_on_or_before(session, token.id, before)
+        now_nav = _nav_on_or_before(session, token.id, today)
+        if then_nav is None or now_nav is None:
+            continue
+        then_total += mul(token.circulating_supply, then_nav)
+        now_total += mul(token.circulating_supply, now_nav)
+    if then_total <= 0:
+        return ZERO
+    return div(then_total - now_total, then_total)
+
+
+def _nav_on_or_before(session: Session, token_id: int, day: object) -> Decimal | None:
+    latest = session.scalar(
+        select(func.max(NavMark.as_of)).where(NavMark.token_id == token_id, NavMark.as_of <= day)
+    )
+    if latest is None:
+        return None
+    return session.scalar(
+        select(NavMark.nav_per_token).where(NavMark.token_id == token_id, NavMark.as_of == latest)
+    )
+
+
+def check_circuit_breaker(session: Session, now: datetime,
+                          threshold: Decimal | None = None) -> bool:
+    """Trip the breaker when the 24-hour loss exceeds ``threshold``; True when it tripped now."""
+    limit = threshold if threshold is not None else get_settings().circuit_breaker_loss
+    state = risk_state(session, lock=True)
+    if state.halted:
+        return False
+    loss = platform_loss_24h(session, now)
+    if loss <= limit:
+        return False
+    state.halted = True
+    state.halted_at = now
+    state.halt_reason = f"platform holdings fell {loss:.1%} in 24 hours (limit {limit:.0%})"
+    state.trips += 1
+    session.add(AuditLog(at=now, actor="system", action="risk.circuit_breaker.trip",
+                         subject="platform", details={"loss": format(loss, "f")}))
+    session.flush()
+    return True
+
+
+def resume_trading(session: Session, now: datetime, *, admin: str) -> bool:
+    """A platform admin lifts the halt (the caller checks the admin role). False if not halted."""
+    state = risk_state(session, lock=True)
+    if not state.halted:
+        return False
+    state.halted = False
+    state.resumed_at = now
+    state.resumed_by = admin
+    session.add(AuditLog(at=now, actor=admin, action="risk.circuit_breaker.resume",
+                         subject="platform", details={"reason_was": state.halt_reason}))
+    session.flush()
+    return True
+
+
+def _halt_check(session: Session, intent: TradeIntent) -> None:
+    if intent.system or intent.wallet.is_house:
+        return
+    if is_halted(session):
+        state = session.get(PlatformRiskState, STATE_ID)
+        why = state.halt_reason if state is not None else "the circuit breaker tripped"
+        raise TradingHalted(
+            f"trading is halted: {why}. A platform admin will resume it; nothing was traded."
+        )
+
+
+def install() -> None:
+    register_check("risk.circuit_breaker", _halt_check)

@@ -1,0 +1,182 @@
+"""Snapshots of decisions and atomic rebalance execution inside the caller's transaction.
+
+All trades of one rebalance run in one unit of work: sells (redeems by token quantity) first, then
+buys (by cash amount), each followed by its trading cost (``cost_rate`` x notional, rounded up,
+posted from the wallet's cash to ``platform:trading_costs``). Any refusal (circuit breaker, a
+redemption limit reached in between) rolls the whole rebalance back. Lock order: every token
+involved (by id), then the wallet — the ledger's global order — before the first trade.
+
+Units: USD cash, token quantities, weights as decimal fractions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import TradingHalted
+from core.ledger.cash import wallet_cash_account
+from core.ledger.fees import nav_of
+from core.ledger.issuance import buy_in, redeem_in
+from core.ledger.locks import lock_token, lock_wallet
+from core.ledger.postings import LedgerWriter, Leg, system_account
+from core.models import AIWallet, AllocationSnapshot, StrategyToken, TokenHolding
+from core.models.wallets_ext import RebalanceExecution
+from core.money import CASH_QUANTUM, mul, round_down
+from core.optimizer import Decision
+from core.risk.circuit import is_halted
+from core.risk.redemption import NOW_KEY, remaining_capacity
+from core.wallets.config import WalletConfig
+from core.wallets.planning import PlannedTrade, Position, drift, plan_trades, trade_cost
+
+ZERO = Decimal(0)
+_STAT_QUANTUM = Decimal("0.000000000001")
+
+
+def positions_of(session: Session, wallet_id: int) -> list[Position]:
+    rows = session.execute(
+        select(TokenHolding, StrategyToken)
+        .join(StrategyToken, StrategyToken.id == TokenHolding.token_id)
+        .where(TokenHolding.wallet_id == wallet_id, TokenHolding.quantity > 0)
+        .order_by(StrategyToken.id)
+    ).all()
+    return [Position(token.symbol, holding.quantity, nav_of(token)) for holding, token in rows]
+
+
+def _stat(value: float | None) -> Decimal | None:
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return None
+    return Decimal.from_float(value).quantize(_STAT_QUANTUM)
+
+
+def store_snapshot(session: Session, now: datetime, wallet: AIWallet, decision: Decision, *,
+                   trigger: str, drift_before: Decimal | None) -> AllocationSnapshot:
+    data = decision.as_dict()
+    snapshot = AllocationSnapshot(
+        wallet_id=wallet.id, created_at=now, mode=wallet.mode.value, trigger=trigger,
+        inputs={**data["inputs"], "method": decision.method, "note": decision.note,
+                "profile": decision.profile, "tier": decision.tier, "summary": decision.summary},
+        weights=data["weights"], cash_weight=decision.cash_weight,
+        expected_return=_stat(decision.performance.expected_return),
+        expected_volatility=_stat(decision.performance.volatility),
+        expected_sharpe=_stat(decision.performance.sharpe),
+        equal_weight=data["equal_weight"], reasons=data["reasons"],
+        drift_before=drift_before.quantize(_STAT_QUANTUM) if drift_before is not None else None,
+        executed=False,
+    )
+    session.add(snapshot)
+    session.flush()
+    return snapshot
+
+
+def snapshot_target(snapshot: AllocationSnapshot) -> tuple[dict[str, Decimal], Decimal]:
+    weights = {str(k): Decimal(str(v)) for k, v in (snapshot.weights or {}).items()}
+    return weights, snapshot.cash_weight
+
+
+def wallet_drift(session: Session, wallet: AIWallet, target: dict[str, Decimal],
+                 target_cash: Decimal) -> Decimal:
+    return drift(wallet.cash, positions_of(session, wallet.id), target, target_cash)
+
+
+def plan_for(session: Session, now: datetime, wallet: AIWallet, target: dict[str, Decimal],
+             config: WalletConfig) -> tuple[list[PlannedTrade], list[str]]:
+    """Plan trades to ``target`` at current NAVs, honouring today's redemption limits and supply."""
+    positions = positions_of(session, wallet.id)
+    tokens = {t.symbol: t for t in session.scalars(
+        select(StrategyToken).where(StrategyToken.symbol.in_(set(target) | {p.symbol for p in
+                                                                           positions})))}
+    live_target = {s: w for s, w in target.items() if s in tokens and tokens[s].status.value ==
+                   "active"}
+    navs = {s: nav_of(t) for s, t in tokens.items()}
+    trades, notes = plan_trades(wallet.cash, positions, live_target, navs,
+                                min_trade=config.min_trade, cost_rate=config.cost_rate)
+    sells = [t.symbol for t in trades if t.side == "redeem"]
+    if sells:
+        caps = {s: remaining_capacity(session, tokens[s], now.date()) for s in sells}
+        if any(caps[t.symbol] < t.cash for t in trades if t.side == "redeem"):
+            trades, notes = plan_trades(wallet.cash, positions, live_target, navs,
+                                        min_trade=config.min_trade, cost_rate=config.cost_rate,
+                                        sell_caps=caps)
+    return trades, notes
+
+
+def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: AllocationSnapshot, *,
+               config: WalletConfig, trigger: str, proposal_id: int | None = None,
+               drift_before: Decimal | None = None) -> RebalanceExecution:
+    """Move ``wallet_id`` to ``snapshot``'s target in the caller's transaction (all or nothing)."""
+    session.info[NOW_KEY] = now
+    if is_halted(session):
+        raise TradingHalted("trading is halted by the circuit breaker; the rebalance did not run")
+    target, target_cash = snapshot_target(snapshot)
+    held = {p.symbol for p in positions_of(session, wallet_id)}
+    for symbol in sorted(set(target) | held, key=lambda s: _token_id(session, s)):
+        lock_token(session, symbol)  # global lock order: tokens by id, then the wallet
+    wallet = lock_wallet(session, wallet_id)
+    before = drift_before if drift_before is not None else wallet_drift(session, wallet, target,
+                                                                        target_cash)
+    value_before = wallet.cash + sum((p.value for p in positions_of(session, wallet_id)), ZERO)
+    trades, notes = plan_for(session, now, wallet, target, config)
+    writer = LedgerWriter(session, now)
+    cash_account = wallet_cash_account(session, wallet, now)
+    costs_account = system_account(session, "platform:trading_costs", now)
+    done: list[dict[str, str]] = []
+    costs = ZERO
+    for trade in trades:
+        if trade.side == "redeem":
+            result = redeem_in(session, now, wallet_id=wallet.id, symbol=trade.symbol,
+                               quantity=trade.quantity)
+            notional = result.cash
+        else:
+            amount = trade.cash
+            # Actual sell proceeds can differ from the estimate (fees settle first): re-fit.
+            while amount > 0 and amount + trade_cost(amount, config.cost_rate) > wallet.cash:
+                amount = round_down(amount - trade_cost(amount, config.cost_rate) - CASH_QUANTUM,
+                                    CASH_QUANTUM)
+            amount = _fit_supply(session, trade.symbol, amount)
+            if amount < max(config.min_trade, CASH_QUANTUM):
+                notes.append(f"{trade.symbol}: purchase skipped, not enough cash left after sells")
+                continue
+            result = buy_in(session, now, wallet_id=wallet.id, symbol=trade.symbol, cash=amount)
+            notional = result.cash
+        cost = trade_cost(notional, config.cost_rate)
+        if cost > 0:
+            writer.post("trade.cost", [Leg(cash_account, -cost), Leg(costs_account, cost)],
+                        wallet_id=wallet.id, memo=f"{trade.side} {trade.symbol}")
+            writer.flush()
+            wallet.cash -= cost
+            costs += cost
+        done.append({**trade.as_dict(), "cash": format(notional, "f"),
+                     "quantity": format(result.tokens, "f"), "cost": format(cost, "f")})
+    snapshot.executed = True
+    wallet.last_rebalanced_at = now
+    execution = RebalanceExecution(
+        wallet_id=wallet.id, snapshot_id=snapshot.id, proposal_id=proposal_id, executed_at=now,
+        trigger=trigger, drift_before=before.quantize(_STAT_QUANTUM), value_before=value_before
+        .quantize(CASH_QUANTUM), trading_costs=costs, trades=done + [{"note": n} for n in notes],
+    )
+    session.add(execution)
+    session.flush()
+    return execution
+
+
+def _token_id(session: Session, symbol: str) -> int:
+    token_id = session.scalar(select(StrategyToken.id).where(StrategyToken.symbol == symbol))
+    return token_id if token_id is not None else 0
+
+
+def _fit_supply(session: Session, symbol: str, amount: Decimal) -> Decimal:
+    """Cap a buy so it cannot exceed the token's unissued supply (a sold-out token is skipped)."""
+    token = session.scalars(select(StrategyToken).where(StrategyToken.symbol == symbol)).one()
+    remaining = token.total_supply - token.circulating_supply
+    if token.circulating_supply <= 0 or remaining <= 0:
+        return ZERO
+    # 0.1 % headroom: NAV moves by fee settlement inside buy_in.
+    most = round_down(mul(mul(remaining, nav_of(token)), Decimal("0.999")), CASH_QUANTUM)
+    return min(amount, most)
+
+
+__all__ = ["execute_in", "plan_for", "positions_of", "store_snapshot", "wallet_drift"]

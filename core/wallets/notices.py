@@ -1,0 +1,45 @@
+"""Telling wallet owners things through the core :class:`~core.notify.Notifier` interface.
+
+A user's chat is their ``chat_preferences`` row when they have one; otherwise their private chat,
+whose id equals the numeric user id on Telegram (and the DM on Discord/console). System users get
+nothing. ``notify`` only queues, so calling it inside a unit of work is cheap; the message is lost
+only if the caller's process dies before the bot's durable outbox stores it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.commands.types import Button, OutboundMessage, Reply
+from core.models import ChatPreference, Platform, User, WalletOwner
+from core.notify import Notifier
+
+
+def owner_chats(session: Session, wallet_id: int) -> list[tuple[str, int]]:
+    users = session.scalars(
+        select(User).join(WalletOwner, WalletOwner.user_id == User.id)
+        .where(WalletOwner.wallet_id == wallet_id).order_by(User.id)
+    ).all()
+    chats: list[tuple[str, int]] = []
+    for user in users:
+        if user.platform is Platform.SYSTEM:
+            continue
+        pref = session.scalars(
+            select(ChatPreference).where(ChatPreference.platform == user.platform.value,
+                                         ChatPreference.platform_user_id == user.platform_user_id)
+        ).first()
+        chats.append((user.platform.value, pref.chat_id if pref else user.platform_user_id))
+    return chats
+
+
+def tell_owners(session: Session, notifier: Notifier | None, wallet_id: int, text: str,
+                buttons: list[list[Button]] | None = None) -> int:
+    """Queue ``text`` to every owner of ``wallet_id``; returns how many messages were queued."""
+    if notifier is None:
+        return 0
+    chats = owner_chats(session, wallet_id)
+    for platform, chat_id in chats:
+        notifier.notify(OutboundMessage(platform=platform, chat_id=chat_id,
+                                        reply=Reply(text=text, buttons=list(buttons or []))))
+    return len(chats)

@@ -1,0 +1,161 @@
+"""Pure rebalance arithmetic: current weights, drift, and the trade plan (no database).
+
+Conventions: values in USD (``Decimal``), NAV in USD per token, quantities in token units.
+Wallet value = cash + sum(quantity x NAV). Drift = half the L1 distance between current and target
+weight vectors *including cash* (0 = on target, 1 = completely different).
+
+The plan converts float-free ``Decimal`` target weights into trades explicitly:
+sells are token quantities (rounded down to ``TOKEN_QUANTUM``; a position whose target is zero is
+sold in full), buys are cash amounts (rounded down to ``CASH_QUANTUM``) and are scaled down so that
+buys plus their trading costs never exceed the cash the wallet will have — cash never goes negative.
+Trades below ``min_trade`` are skipped; sells are executed before buys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core.money import CASH_QUANTUM, TOKEN_QUANTUM, div, mul, round_down, round_up
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class Position:
+    symbol: str
+    quantity: Decimal
+    nav: Decimal
+
+    @property
+    def value(self) -> Decimal:
+        return mul(self.quantity, self.nav)
+
+
+@dataclass(frozen=True)
+class PlannedTrade:
+    symbol: str
+    side: str  # "buy" (cash amount) or "redeem" (token quantity)
+    cash: Decimal  # buy: cash paid; redeem: estimated cash received at current NAV
+    quantity: Decimal  # redeem: tokens burned; buy: estimated tokens received
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"symbol": self.symbol, "side": self.side, "cash": format(self.cash, "f"),
+                "quantity": format(self.quantity, "f"), "reason": self.reason}
+
+
+def wallet_value(cash: Decimal, positions: list[Position]) -> Decimal:
+    return cash + sum((p.value for p in positions), ZERO)
+
+
+def current_weights(cash: Decimal, positions: list[Position]) -> dict[str, Decimal]:
+    """Symbol -> weight of wallet value (cash excluded); empty for an empty wallet."""
+    total = wallet_value(cash, positions)
+    if total <= 0:
+        return {}
+    return {p.symbol: div(p.value, total) for p in positions if p.quantity > 0}
+
+
+def drift(cash: Decimal, positions: list[Position], target: dict[str, Decimal],
+          target_cash: Decimal) -> Decimal:
+    """Half the L1 distance between current and target weights, cash included."""
+    total = wallet_value(cash, positions)
+    if total <= 0:
+        return ZERO
+    current = current_weights(cash, positions)
+    symbols = set(current) | set(target)
+    distance = sum((abs(current.get(s, ZERO) - target.get(s, ZERO)) for s in symbols), ZERO)
+    distance += abs(div(cash, total) - target_cash)
+    return distance / 2
+
+
+def plan_trades(
+    cash: Decimal,
+    positions: list[Position],
+    target: dict[str, Decimal],
+    navs: dict[str, Decimal],
+    *,
+    min_trade: Decimal,
+    cost_rate: Decimal,
+    sell_caps: dict[str, Decimal] | None = None,
+) -> tuple[list[PlannedTrade], list[str]]:
+    """Trades moving the wallet to ``target``; returns (trades, notes about skipped/trimmed trades).
+
+    ``navs`` holds the NAV of every target symbol; ``sell_caps`` optionally limits the cash that may be
+    redeemed per symbol today (the redemption limit).
+    """
+    notes: list[str] = []
+    total = wallet_value(cash, positions)
+    if total <= 0:
+        return [], ["the wallet is empty"]
+    held = {p.symbol: p for p in positions if p.quantity > 0}
+    sells: list[PlannedTrade] = []
+    proceeds = ZERO
+    for symbol in sorted(held):
+        pos = held[symbol]
+        want = mul(target.get(symbol, ZERO), total)
+        excess = pos.value - want
+        if excess <= 0:
+            continue
+        if symbol not in target:
+            quantity = pos.quantity  # leaving the token entirely: sell everything, no dust
+            reason = "no longer in the target allocation"
+        else:
+            quantity = min(pos.quantity, round_down(div(excess, pos.nav), TOKEN_QUANTUM))
+            reason = f"trim towards target {target[symbol]:.1%}"
+        est = round_down(mul(quantity, pos.nav), CASH_QUANTUM)
+        cap = (sell_caps or {}).get(symbol)
+        if cap is not None and est > cap:
+            if cap < min_trade:
+                notes.append(f"{symbol}: sale deferred, today's redemption limit is used up")
+                continue
+            quantity = round_down(div(cap, pos.nav), TOKEN_QUANTUM)
+            est = round_down(mul(quantity, pos.nav), CASH_QUANTUM)
+            reason += " (limited by today's redemption limit)"
+        if est < min_trade and symbol in target:
+            notes.append(f"{symbol}: sale of {est} USD below the {min_trade} USD minimum, skipped")
+            continue
+        if quantity <= 0:
+            continue
+        sells.append(PlannedTrade(symbol, "redeem", est, quantity, reason))
+        proceeds += est - _cost(est, cost_rate)
+
+    wanted: list[tuple[str, Decimal]] = []
+    for symbol in sorted(target):
+        have = held[symbol].value if symbol in held else ZERO
+        gap = round_down(mul(target[symbol], total) - have, CASH_QUANTUM)
+        if gap <= 0:
+            continue
+        if gap < min_trade:
+            notes.append(f"{symbol}: purchase of {gap} USD below the {min_trade} USD minimum, skipped")
+            continue
+        wanted.append((symbol, gap))
+    budget = cash + proceeds
+    need = sum((g + _cost(g, cost_rate) for _, g in wanted), ZERO)
+    scale = ONE if need <= budget or need == 0 else div(budget, need)
+    if scale < ONE:
+        notes.append(f"purchases scaled to {scale:.2%} so cash and trading costs stay covered")
+    buys: list[PlannedTrade] = []
+    spent = ZERO
+    for symbol, gap in wanted:
+        amount = round_down(mul(gap, scale), CASH_QUANTUM)
+        # Never let the rounding of costs push spending above the budget.
+        while amount > 0 and spent + amount + _cost(amount, cost_rate) > budget:
+            amount = round_down(amount - CASH_QUANTUM - _cost(amount, cost_rate), CASH_QUANTUM)
+        if amount < max(min_trade, CASH_QUANTUM):
+            continue
+        spent += amount + _cost(amount, cost_rate)
+        quantity = round_down(div(amount, navs[symbol]), TOKEN_QUANTUM) if navs[symbol] > 0 else ZERO
+        buys.append(PlannedTrade(symbol, "buy", amount, quantity, f"raise towards target "
+                                                                  f"{target[symbol]:.1%}"))
+    return sells + buys, notes
+
+
+def _cost(notional: Decimal, rate: Decimal) -> Decimal:
+    """Trading cost of one trade: charged to the wallet, so it rounds up (in the platform's favour)."""
+    return round_up(mul(notional, rate), CASH_QUANTUM)
+
+
+trade_cost = _cost
