@@ -1,8 +1,9 @@
 """Turn a chat line into a command name and arguments, with short, clear errors.
 
-Rules: a command starts with ``/`` (Telegram may append ``@BotName``, which is stripped); the name is
-lower-cased ASCII letters, digits and ``_`` (at most 32, Telegram's limit); arguments are split on
-whitespace (no shell quoting: a free-text tail such as an organisation name is the joined rest).
+Rules: a command starts with ``/`` (Telegram may append ``@BotName``, which is stripped); the
+name is lower-cased ASCII letters, digits and ``_`` (at most 32, Telegram's limit); arguments are
+split on whitespace (no shell quoting: a free-text tail such as an organisation name is the
+joined rest).
 Lines longer than :data:`MAX_LINE` are refused before any parsing.
 """
 
@@ -17,7 +18,7 @@ from core.money import parse_cash, parse_tokens
 
 MAX_LINE = 1000
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_SYMBOL = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ def expect_args(args: tuple[str, ...], count: int, usage: str) -> tuple[str, ...
 
 
 def symbol_arg(value: str) -> str:
-    """A token symbol: letters/digits, upper-cased, at most 16 characters."""
+    """A token symbol (``STRAT-MOMENTUM-BTC-001``): letters, digits, ``-_.``; upper-cased; <= 64."""
     symbol = value.strip().upper()
     if not _SYMBOL.match(symbol):
         raise ValidationError(f"{value[:20]!r} is not a token symbol; see /tokens.")

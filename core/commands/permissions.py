@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.commands.types import ChatType, Role
+from core.commands.types import ChatType, Role, role_rank
 
 PRIVATE = frozenset({ChatType.PRIVATE})
 ANYWHERE = frozenset({ChatType.PRIVATE, ChatType.GROUP})
@@ -42,7 +42,8 @@ def _p(
     return Permission(name, role, chats, usage, summary, money, button_only)
 
 
-V, M, VM, OA, PA = Role.VISITOR, Role.MEMBER, Role.VERIFIED, Role.ORG_ADMIN, Role.PLATFORM_ADMIN
+V, M, VM = Role.VISITOR, Role.MEMBER, Role.VERIFIED_MEMBER
+OA, PA = Role.ORG_ADMIN, Role.PLATFORM_ADMIN
 
 PERMISSIONS: dict[str, Permission] = {
     p.name: p
@@ -85,7 +86,7 @@ PERMISSIONS: dict[str, Permission] = {
 
 def allowed(role: Role, chat_type: ChatType, permission: Permission) -> bool:
     """The gate's rule: the role is high enough and the chat type is allowed."""
-    return role.rank >= permission.min_role.rank and chat_type in permission.chats
+    return role_rank(role) >= role_rank(permission.min_role) and chat_type in permission.chats
 
 
 def denial(role: Role, chat_type: ChatType, permission: Permission) -> str:
@@ -94,7 +95,7 @@ def denial(role: Role, chat_type: ChatType, permission: Permission) -> str:
         return f"/{permission.name} only works in a private chat with the bot."
     hints = {
         Role.MEMBER: "Complete onboarding first: send /start in a private chat.",
-        Role.VERIFIED: "Your organisation must be verified by the platform before you can trade.",
+        Role.VERIFIED_MEMBER: "Your organisation must be verified before you can trade.",
         Role.ORG_ADMIN: "Only your organisation's admin can do that.",
         Role.PLATFORM_ADMIN: "That command is for platform administrators.",
     }

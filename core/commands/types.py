@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from core.models.compliance import Role
+
 #: Telegram allows 64 bytes of callback data; Discord 100 characters of custom_id.
 MAX_ACTION_BYTES = 64
 
@@ -24,27 +26,19 @@ class ChatType(StrEnum):
     GROUP = "group"
 
 
-class Role(StrEnum):
-    """Ordered roles; a higher role can do everything a lower one can (see :data:`ROLE_ORDER`)."""
-
-    VISITOR = "visitor"
-    MEMBER = "member"
-    VERIFIED = "verified_member"
-    ORG_ADMIN = "org_admin"
-    PLATFORM_ADMIN = "platform_admin"
-
-    @property
-    def rank(self) -> int:
-        return ROLE_ORDER.index(self)
-
-
+#: Roles from least to most privileged; a higher role can do everything a lower one can.
 ROLE_ORDER: tuple[Role, ...] = (
     Role.VISITOR,
     Role.MEMBER,
-    Role.VERIFIED,
+    Role.VERIFIED_MEMBER,
     Role.ORG_ADMIN,
     Role.PLATFORM_ADMIN,
 )
+
+
+def role_rank(role: Role) -> int:
+    """Position of ``role`` in :data:`ROLE_ORDER` (0 = visitor)."""
+    return ROLE_ORDER.index(role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +95,10 @@ class Attachment:
 class Reply:
     """What the adapter renders.
 
-    ``expect`` names the conversation step whose free-text answer the command layer expects next
-    (e.g. ``"org_name"``); adapters route the next plain message to it. ``None`` ends a conversation.
+    ``expect`` is the command the user's next free-text answer completes, given as a command-line
+    prefix (e.g. ``"org register church"``): adapters append the user's next plain
+    message to it and send it as a command. ``step`` is the conversation state this reply leaves the
+    user in (see ``core.commands.handlers.onboarding.Step``); ``None`` ends the conversation.
     """
 
     text: str
@@ -110,6 +106,7 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
     ephemeral: bool = False
     expect: str | None = None
+    step: str | None = None
 
     def all_buttons(self) -> list[Button]:
         return [button for row in self.buttons for button in row]
@@ -117,7 +114,7 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """A message the core wants delivered to a chat outside a request (digests, proposals, alerts)."""
+    """A message pushed to a chat outside a request (digests, proposals, alerts)."""
 
     platform: str
     chat_id: int

@@ -1,0 +1,1 @@
+"""Transport-agnostic command layer: Command in, Reply out (see ``dispatcher.CommandLayer``)."""

@@ -1,0 +1,127 @@
+"""Money commands go through a confirmation button.
+
+``/buy ABC 100`` stores a :class:`PendingConfirmation` keyed by the command's idempotency key (the
+same update delivered twice finds the same row) and replies with Confirm / Cancel buttons. Pressing
+Confirm runs the registered executor once: the ledger call is keyed by the pending row, so a second
+press, a redelivered press or a crash between the ledger write and the status update all give one
+effect and the stored reply. Only the person who asked may confirm; the permission is checked again
+at press time (a role can change in between); a pending row expires after :data:`CONFIRM_TTL`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core.clock import ensure_utc
+from core.commands.context import Ctx
+from core.commands.parsing import id_arg
+from core.commands.permissions import PERMISSIONS, allowed, denial
+from core.commands.registry import handles
+from core.commands.types import Button, Command, Reply
+from core.errors import IdempotencyConflict, NotFound, PermissionDenied, ValidationError
+from core.models.chat import PendingConfirmation
+
+CONFIRM_TTL = timedelta(minutes=10)
+
+#: Runs a confirmed money command: (ctx, pending row, ledger idempotency key) -> reply text.
+Executor = Callable[[Ctx, PendingConfirmation, str], str]
+EXECUTORS: dict[str, Executor] = {}
+
+
+def executes(name: str) -> Callable[[Executor], Executor]:
+    """Register the executor that runs ``/name`` once it is confirmed."""
+
+    def decorator(fn: Executor) -> Executor:
+        EXECUTORS[name] = fn
+        return fn
+
+    return decorator
+
+
+def ask(ctx: Ctx, cmd: Command, summary: str) -> Reply:
+    """Store a pending confirmation for ``cmd`` (once per idempotency key) and show the buttons."""
+    if not cmd.idempotency_key:
+        raise ValidationError("This request has no id; please send it again.")
+    ident = ctx.identity
+    row = ctx.session.scalar(
+        select(PendingConfirmation).where(PendingConfirmation.idempotency_key == cmd.idempotency_key)
+    )
+    if row is None:
+        now = ctx.now()
+        row = PendingConfirmation(
+            idempotency_key=cmd.idempotency_key,
+            platform=ident.platform,
+            platform_user_id=ident.user_id,
+            chat_id=ident.chat_id,
+            command=cmd.name,
+            args=list(cmd.args),
+            summary=summary,
+            status="pending",
+            created_at=now,
+            expires_at=now + CONFIRM_TTL,
+        )
+        ctx.session.add(row)
+        ctx.session.flush()
+    elif (row.command, row.args, row.platform_user_id) != (cmd.name, list(cmd.args), ident.user_id):
+        raise IdempotencyConflict("That message id was already used for a different request.")
+    return prompt(row)
+
+
+def prompt(row: PendingConfirmation) -> Reply:
+    minutes = int(CONFIRM_TTL.total_seconds() // 60)
+    buttons = [[Button("Confirm", f"confirm {row.id}"), Button("Cancel", f"cancel {row.id}")]]
+    return Reply(f"{row.summary}\nConfirm within {minutes} minutes.", buttons=buttons)
+
+
+def _load_own(ctx: Ctx, row: PendingConfirmation | None) -> PendingConfirmation:
+    if row is None:
+        raise NotFound("That request no longer exists; send the command again.")
+    if (row.platform, row.platform_user_id) != (ctx.identity.platform, ctx.identity.user_id):
+        raise PermissionDenied("Only the person who made the request can confirm or cancel it.")
+    return row
+
+
+@handles("confirm", own_transaction=True)
+def confirm(ctx: Ctx, cmd: Command) -> Reply:
+    """Run a pending money command once (its own units of work; the ledger call is keyed)."""
+    pending_id = id_arg(cmd.args[0] if len(cmd.args) == 1 else "", "request id")
+    with ctx.db.uow() as uow:
+        row = _load_own(ctx, uow.session.get(PendingConfirmation, pending_id))
+        if row.status == "done":
+            return Reply(row.result_text or "Already done.")
+        if row.status == "cancelled":
+            return Reply("That request was cancelled; send the command again if you still want it.")
+        if row.status == "expired" or ctx.now() > ensure_utc(row.expires_at):
+            row.status = "expired"
+            uow.commit()
+            return Reply("That confirmation expired; send the command again.")
+        permission = PERMISSIONS[row.command]
+        if not allowed(ctx.role, ctx.identity.chat_type, permission):
+            return Reply(denial(ctx.role, ctx.identity.chat_type, permission), ephemeral=True)
+        executor = EXECUTORS[row.command]
+        uow.session.expunge(row)
+    text = executor(ctx, row, f"{row.platform}:confirm:{row.id}")
+    with ctx.db.uow() as uow:
+        stored = uow.session.get(PendingConfirmation, pending_id, with_for_update=True)
+        if stored is not None and stored.status == "pending":
+            stored.status = "done"
+            stored.result_text = text
+            stored.resolved_at = ctx.now()
+            uow.commit()
+    return Reply(text)
+
+
+@handles("cancel")
+def cancel(ctx: Ctx, cmd: Command) -> Reply:
+    """Cancel a pending money command (idempotent)."""
+    pending_id = id_arg(cmd.args[0] if len(cmd.args) == 1 else "", "request id")
+    row = _load_own(ctx, ctx.session.get(PendingConfirmation, pending_id))
+    if row.status == "done":
+        return Reply("Too late to cancel: that request was already carried out.")
+    if row.status == "pending":
+        row.status = "cancelled"
+        row.resolved_at = ctx.now()
+    return Reply("Cancelled. Nothing was changed.")

@@ -1,0 +1,121 @@
+"""Browsing and the pipeline: /tokens, /token, /strategies, /backtest, /import.
+
+/strategies reads the pipeline's candidate table directly (core owns the models); /import and
+/backtest call hooks wired by the composition root, because ``core`` never imports ``parser`` or
+``backtest``. Those two are slow and run outside the dispatcher's write transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+
+from core.commands.context import Ctx
+from core.commands.handlers.format import fmt_cash, fmt_nav, fmt_pct, fmt_qty
+from core.commands.parsing import expect_args, id_arg, symbol_arg
+from core.commands.registry import handles
+from core.commands.types import Command, Reply
+from core.errors import UnknownToken, ValidationError
+from core.models.pipeline import StrategyCandidate
+from core.models.tokens import NavMark, StrategyToken, TokenStatus
+from core.money import div
+
+SHOWN = (TokenStatus.ACTIVE, TokenStatus.PROVING)
+UNAVAILABLE = "That feature is not enabled in this deployment."
+
+
+@handles("tokens")
+def tokens(ctx: Ctx, cmd: Command) -> Reply:
+    """List tradable tokens with NAV and supply left."""
+    rows = ctx.session.scalars(
+        select(StrategyToken).where(StrategyToken.status.in_(SHOWN)).order_by(StrategyToken.symbol)
+    ).all()
+    if not rows:
+        return Reply("No strategy tokens are available yet.")
+    lines = ["Strategy tokens (NAV per token):"]
+    for token in rows:
+        left = token.total_supply - token.circulating_supply
+        lines.append(
+            f"{token.symbol} - {token.name[:40]}: {fmt_nav(token.nav_per_token)}, {token.status.value}, "
+            f"AUM {fmt_cash(token.aum)}, {fmt_qty(left, 0)} left"
+        )
+    lines.append("Details: /token SYMBOL")
+    return Reply("\n".join(lines))
+
+
+@handles("token")
+def token(ctx: Ctx, cmd: Command) -> Reply:
+    """One token: NAV, 30-day change, drawdown, supply and strategy."""
+    (symbol_text,) = expect_args(cmd.args, 1, "/token SYMBOL")
+    symbol = symbol_arg(symbol_text)
+    row = ctx.session.scalar(select(StrategyToken).where(StrategyToken.symbol == symbol))
+    if row is None:
+        raise UnknownToken(f"No token {symbol}; see /tokens.")
+    lines = [f"{row.symbol} - {row.name} ({row.status.value})", f"NAV {fmt_nav(row.nav_per_token)}"]
+    since = ctx.now().date() - timedelta(days=30)
+    first = ctx.session.scalar(
+        select(NavMark).where(NavMark.token_id == row.id, NavMark.as_of >= since).order_by(NavMark.as_of)
+    )
+    if first is not None and first.nav_per_token > 0:
+        lines.append(f"30 days: {fmt_pct(div(row.nav_per_token, first.nav_per_token) - 1)}")
+    if row.peak_nav > 0:
+        lines.append(f"Drawdown from peak: {fmt_pct(div(row.nav_per_token, row.peak_nav) - 1)}")
+    lines.append(
+        f"AUM {fmt_cash(row.aum)}; supply {fmt_qty(row.circulating_supply, 0)}"
+        f" / {fmt_qty(row.total_supply, 0)}"
+    )
+    if row.agent is not None:
+        lines.append(
+            f"Strategy: {row.agent.name} ({row.agent.family}), code hash {row.agent.code_sha256[:12]}"
+        )
+    if row.retire_reason:
+        lines.append(f"Retired: {row.retire_reason}")
+    return Reply("\n".join(lines))
+
+
+@handles("strategies")
+def strategies(ctx: Ctx, cmd: Command) -> Reply:
+    """The latest imported strategy candidates and their state."""
+    if ctx.hooks.list_strategies is not None:
+        return Reply(ctx.hooks.list_strategies())
+    rows = ctx.session.scalars(
+        select(StrategyCandidate).order_by(StrategyCandidate.id.desc()).limit(20)
+    ).all()
+    if not rows:
+        return Reply("No strategy candidates yet. Import one with /import URL.")
+    lines = ["Strategy candidates (newest first):"]
+    for c in rows:
+        what = c.family or "unparsed"
+        extra = f" -> {c.token_symbol}" if c.token_symbol else ""
+        lines.append(f"#{c.id} {what} {c.primary_asset or ''} [{c.state.value}]{extra}".replace("  ", " "))
+    lines.append("Backtest one: /backtest ID")
+    return Reply("\n".join(lines))
+
+
+@handles("backtest", own_transaction=True, slow=True)
+def backtest(ctx: Ctx, cmd: Command) -> Reply:
+    """Backtest a candidate (slow: runs outside the write transaction)."""
+    (id_text,) = expect_args(cmd.args, 1, "/backtest ID")
+    candidate_id = id_arg(id_text, "candidate id")
+    if ctx.hooks.run_backtest is None:
+        return Reply(UNAVAILABLE)
+    return Reply(ctx.hooks.run_backtest(candidate_id))
+
+
+def check_url(text: str) -> str:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or len(text) > 1000:
+        raise ValidationError("Usage: /import URL (an http or https address)")
+    return text
+
+
+@handles("import", own_transaction=True, slow=True)
+def import_(ctx: Ctx, cmd: Command) -> Reply:
+    """Import a strategy description from a URL (slow; the pipeline is idempotent per key)."""
+    (url_text,) = expect_args(cmd.args, 1, "/import URL")
+    url = check_url(url_text)
+    if ctx.hooks.import_url is None:
+        return Reply(UNAVAILABLE)
+    return Reply(ctx.hooks.import_url(url, cmd.idempotency_key))

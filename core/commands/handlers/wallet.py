@@ -1,0 +1,97 @@
+"""AI-wallet commands: /mode, /suggest, /rebalance, /approve, /reject, /digest.
+
+Only a wallet's owners may switch its mode, rebalance it or decide its proposals; hybrid proposal
+messages carry Approve / Reject buttons whose presses are idempotent (keyed by the proposal).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.commands.confirmations import ask, executes
+from core.commands.context import Ctx
+from core.commands.handlers import platform_services
+from core.commands.handlers.common import org_wallet, owned_wallet, remember_chat
+from core.commands.parsing import expect_args, hour_arg, id_arg
+from core.commands.registry import handles
+from core.commands.types import Command, Reply
+from core.digest.content import digest_for_wallet
+from core.errors import ValidationError
+from core.models.chat import ChatPreference, PendingConfirmation
+from core.models.wallets import WalletMode
+
+
+@handles("mode")
+def mode(ctx: Ctx, cmd: Command) -> Reply:
+    """Switch the wallet between full_ai, hybrid and manual."""
+    (mode_text,) = expect_args(cmd.args, 1, "/mode full_ai|hybrid|manual")
+    try:
+        wanted = WalletMode(mode_text.strip().lower())
+    except ValueError:
+        raise ValidationError("Usage: /mode full_ai|hybrid|manual") from None
+    wallet = owned_wallet(ctx)
+    return Reply(platform_services.set_mode(ctx, wallet, wanted.value, cmd.idempotency_key))
+
+
+@handles("suggest")
+def suggest(ctx: Ctx, cmd: Command) -> Reply:
+    """The optimizer's suggested allocation, with the equal-weight alternative and reasons."""
+    expect_args(cmd.args, 0, "/suggest")
+    return Reply(platform_services.suggest(ctx, org_wallet(ctx)))
+
+
+@handles("rebalance")
+def rebalance(ctx: Ctx, cmd: Command) -> Reply:
+    """Ask to confirm rebalancing the wallet to its target now."""
+    expect_args(cmd.args, 0, "/rebalance")
+    wallet = owned_wallet(ctx)
+    return ask(ctx, cmd, f"Rebalance wallet #{wallet.id} to the optimizer's target now?")
+
+
+@executes("rebalance")
+def run_rebalance(ctx: Ctx, row: PendingConfirmation, key: str) -> str:
+    """Execute a confirmed rebalance."""
+    return platform_services.rebalance(ctx, owned_wallet(ctx).id, key)
+
+
+def _decide(ctx: Ctx, cmd: Command, approve: bool) -> Reply:
+    usage = "/approve ID" if approve else "/reject ID"
+    (id_text,) = expect_args(cmd.args, 1, usage)
+    proposal_id = id_arg(id_text, "proposal id")
+    return Reply(platform_services.decide_proposal(ctx, proposal_id, approve, cmd.idempotency_key))
+
+
+@handles("approve", own_transaction=True)
+def approve(ctx: Ctx, cmd: Command) -> Reply:
+    """Approve a hybrid proposal (owners only; pressing twice has one effect)."""
+    return _decide(ctx, cmd, True)
+
+
+@handles("reject", own_transaction=True)
+def reject(ctx: Ctx, cmd: Command) -> Reply:
+    """Reject a hybrid proposal (owners only; idempotent)."""
+    return _decide(ctx, cmd, False)
+
+
+@handles("digest")
+def digest(ctx: Ctx, cmd: Command) -> Reply:
+    """Today's digest for the wallet, or /digest HOUR to choose when it is sent (UTC)."""
+    if cmd.args:
+        (hour_text,) = expect_args(cmd.args, 1, "/digest [HOUR]")
+        hour = hour_arg(hour_text)
+        remember_chat(ctx)
+        ident = ctx.identity
+        pref = ctx.session.scalar(
+            select(ChatPreference).where(
+                ChatPreference.platform == ident.platform, ChatPreference.platform_user_id == ident.user_id
+            )
+        )
+        if pref is None:
+            return Reply("Send /digest HOUR in a private chat with the bot to choose the hour.")
+        pref.digest_hour = hour
+        pref.digest_enabled = True
+        return Reply(f"Your daily digest will arrive at {hour:02d}:00 UTC.")
+    wallet = org_wallet(ctx)
+    return digest_for_wallet(
+        ctx.session, wallet, ctx.now(), pending=platform_services.pending_proposals(ctx, wallet)
+    )

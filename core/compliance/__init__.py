@@ -1,0 +1,1 @@
+"""Compliance: versioned disclosures, immutable attestations, organisations and roles."""

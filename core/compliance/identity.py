@@ -1,0 +1,85 @@
+"""Users, platform admins and effective roles, keyed on numeric platform ids (never usernames).
+
+Effective role: platform admin (configured in ``ARENA_PLATFORM_ADMINS`` or stored) > org admin
+(organisation verified and ``is_org_admin``) > verified member (organisation verified) > member
+(all current attestations given) > visitor. The stored ``users.role`` mirrors it for reporting and
+is refreshed whenever an input changes; authorisation always recomputes it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import Clock
+from core.compliance.attestations import has_all_current
+from core.config import Settings
+from core.models.compliance import OrgStatus, Platform, Role, User
+
+
+def admin_ids(settings: Settings) -> frozenset[tuple[str, int]]:
+    """Parse ``ARENA_PLATFORM_ADMINS`` ("telegram:123,discord:456"); bad entries are ignored."""
+    result: set[tuple[str, int]] = set()
+    for item in settings.platform_admins.split(","):
+        platform, _, number = item.strip().partition(":")
+        if platform and number.strip().isdigit():
+            result.add((platform.strip().lower(), int(number)))
+    return frozenset(result)
+
+
+def find_user(session: Session, platform: str, platform_user_id: int) -> User | None:
+    return session.scalar(
+        select(User).where(
+            User.platform == Platform(platform), User.platform_user_id == platform_user_id
+        )
+    )
+
+
+def get_or_create_user(
+    session: Session, platform: str, platform_user_id: int, display_name: str, clock: Clock
+) -> User:
+    """The user row for a platform identity, created as a visitor on first write."""
+    user = find_user(session, platform, platform_user_id)
+    if user is None:
+        user = User(
+            platform=Platform(platform),
+            platform_user_id=platform_user_id,
+            display_name=display_name[:200] or None,
+            role=Role.VISITOR,
+            created_at=clock.now(),
+        )
+        session.add(user)
+        session.flush()
+    return user
+
+
+def effective_role(
+    session: Session, user: User | None, settings: Settings, *, platform: str, platform_user_id: int
+) -> Role:
+    """Recompute the role from attestations, organisation status and the admin list."""
+    if (platform, platform_user_id) in admin_ids(settings):
+        return Role.PLATFORM_ADMIN
+    if user is None:
+        return Role.VISITOR
+    if user.role is Role.PLATFORM_ADMIN:
+        return Role.PLATFORM_ADMIN
+    if not has_all_current(session, user):
+        return Role.VISITOR
+    org = user.organisation
+    if org is None or org.status is not OrgStatus.VERIFIED:
+        return Role.MEMBER
+    return Role.ORG_ADMIN if user.is_org_admin else Role.VERIFIED_MEMBER
+
+
+def refresh_role(session: Session, user: User, settings: Settings) -> Role:
+    """Store the recomputed role on the user row (reporting only) and return it."""
+    role = effective_role(
+        session,
+        user,
+        settings,
+        platform=user.platform.value,
+        platform_user_id=user.platform_user_id,
+    )
+    if user.role is not Role.PLATFORM_ADMIN and user.role is not role:
+        user.role = role
+    return role

@@ -1,0 +1,91 @@
+"""The command layer end to end on a real SQLite file: onboarding, verification, money with confirm."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from core.commands.types import ChatType
+from core.db import Database
+from core.models import Attestation, IdempotencyKey, Organisation, OrgStatus
+from core.models.chat import PendingConfirmation
+from tests.e2e.chat_support import ChatWorld, make_token
+
+
+def test_onboarding_verification_and_buy(sqlite_db: Database) -> None:
+    world = ChatWorld(sqlite_db)
+    make_token(sqlite_db)
+    org_id = world.onboard(100)
+    with sqlite_db.uow(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Attestation)) == 4
+        assert uow.session.get(Organisation, org_id).status is OrgStatus.PENDING  # type: ignore[union-attr]
+    # Pending organisation: browse yes, trade no.
+    assert "STRAT-YIELD-USDC-001" in world.say(100, "/tokens").text
+    assert "verified" in world.say(100, "/buy STRAT-YIELD-USDC-001 100").text
+    assert "Organisation #" in world.verify(org_id).text
+    deposit = world.say(100, "/deposit 1000")
+    assert world.confirm(100, deposit).text.startswith("Deposited $1,000.00")
+    ask = world.say(100, "/buy STRAT-YIELD-USDC-001 250")
+    assert [b.label for b in ask.all_buttons()] == ["Confirm", "Cancel"]
+    done = world.confirm(100, ask)
+    assert done.text.startswith("Bought"), done.text
+    again = world.confirm(100, ask)
+    assert again.text == done.text  # second press: stored reply, no second effect
+    wallet = world.say(100, "/wallet").text
+    assert "STRAT-YIELD-USDC-001" in wallet and "Cash: $750.00" in wallet
+
+
+def test_same_update_twice_gives_one_pending_row(sqlite_db: Database) -> None:
+    world = ChatWorld(sqlite_db)
+    make_token(sqlite_db)
+    world.verify(world.onboard(100))
+    first = world.say(100, "/buy STRAT-YIELD-USDC-001 10", key="chat100:msg7")
+    second = world.say(100, "/buy STRAT-YIELD-USDC-001 10", key="chat100:msg7")
+    assert first.all_buttons() == second.all_buttons()
+    with sqlite_db.uow(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(PendingConfirmation)) == 1
+
+
+def test_edited_message_never_moves_money(sqlite_db: Database) -> None:
+    world = ChatWorld(sqlite_db)
+    world.verify(world.onboard(100))
+    reply = world.say(100, "/deposit 10", edited=True)
+    assert "Edited messages never move money" in reply.text
+    assert not reply.buttons
+
+
+def test_only_requester_can_confirm_and_cancel_is_final(sqlite_db: Database) -> None:
+    world = ChatWorld(sqlite_db)
+    world.verify(world.onboard(100))
+    ask = world.say(100, "/deposit 10")
+    assert "Only the person" in world.press(200, ask, "Confirm").text
+    assert "Cancelled" in world.press(100, ask, "Cancel").text
+    assert "cancelled" in world.confirm(100, ask).text
+    with sqlite_db.uow(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_unknown_and_bad_arguments_are_short_answers(sqlite_db: Database) -> None:
+    world = ChatWorld(sqlite_db)
+    assert world.say(5, "/frobnicate").text.startswith("Unknown command /frobnicate")
+    assert world.say(5, "/confirm 1").text.startswith("Unknown command")  # button-only
+    world.verify(world.onboard(100))
+    assert world.say(100, "/buy").text == "Usage: /buy SYMBOL AMOUNT"
+    assert "not a number" in world.say(100, "/buy STRAT-YIELD-USDC-001 lots").text
+    assert "No token" in world.say(100, "/buy NOPE 5").text
+    assert "private chat" in world.say(100, "/buy STRAT-YIELD-USDC-001 5", chat_type=ChatType.GROUP).text
+    assert world.layer.internal_errors == 0
+
+
+def test_digest_hour_and_digest(sqlite_db: Database) -> None:
+    world = ChatWorld(sqlite_db)
+    make_token(sqlite_db)
+    world.verify(world.onboard(100))
+    world.confirm(100, world.say(100, "/deposit 500"))
+    world.confirm(100, world.say(100, "/buy STRAT-YIELD-USDC-001 100"))
+    assert "07:00 UTC" in world.say(100, "/digest 7").text
+    digest = world.say(100, "/digest")
+    assert "Daily digest" in digest.text and "not investment advice" in digest.text
+    assert digest.attachments[0].data.startswith(b"\x89PNG")
+    assert Decimal("0") == Decimal(0)
