@@ -74,6 +74,7 @@ PERMISSIONS: dict[str, Permission] = {
         # Button targets.
         _p("confirm", V, ANYWHERE, "(button)", "Confirm a pending action", button_only=True),
         _p("cancel", V, ANYWHERE, "(button)", "Cancel a pending action", button_only=True),
+        _p("proposal", OA, ANYWHERE, "(button)", "Approve or reject a proposal", button_only=True),
         # Platform admin.
         _p("verify", PA, PRIVATE, "/verify ORG", "Verify a pending organisation"),
         _p("retire", PA, PRIVATE, "/retire SYMBOL", "Retire a token and wind it down"),
@@ -93,10 +94,10 @@ def denial(role: Role, chat_type: ChatType, permission: Permission) -> str:
     """A short, clear reason for a refusal (never reveals more than the command's own table row)."""
     if chat_type not in permission.chats:
         return f"/{permission.name} only works in a private chat with the bot."
-    hints = {
-        Role.MEMBER: "Complete onboarding first: send /start in a private chat.",
-        Role.VERIFIED_MEMBER: "Your organisation must be verified before you can trade.",
-        Role.ORG_ADMIN: "Only your organisation's admin can do that.",
-        Role.PLATFORM_ADMIN: "That command is for platform administrators.",
-    }
-    return hints.get(permission.min_role, "You are not allowed to do that.")
+    if permission.min_role is Role.PLATFORM_ADMIN:
+        return "That command is for platform administrators."
+    if role is Role.VISITOR:
+        return "Complete onboarding first: send /start in a private chat with the bot."
+    if role is Role.MEMBER:
+        return "Your organisation must be verified before you can do that."
+    return "Only your organisation's admin can do that."

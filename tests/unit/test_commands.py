@@ -89,3 +89,27 @@ def test_digest_hour_and_digest(sqlite_db: Database) -> None:
     assert "Daily digest" in digest.text and "not investment advice" in digest.text
     assert digest.attachments[0].data.startswith(b"\x89PNG")
     assert Decimal("0") == Decimal(0)
+
+
+def test_hybrid_proposal_approved_by_owner_once(sqlite_db: Database) -> None:
+    from core import wallets
+    from tests.wallet_fixtures import mark_days, random_returns
+
+    world = ChatWorld(sqlite_db)
+    symbols = [f"STRAT-TEST-T{i}-001" for i in range(5)]
+    for symbol in symbols:
+        make_token(sqlite_db, symbol, supply="100000000")
+    mark_days(sqlite_db, sqlite_db.clock, {s: random_returns(i, 40) for i, s in enumerate(symbols)})  # type: ignore[arg-type]
+    world.verify(world.onboard(100))
+    world.confirm(100, world.say(100, "/deposit 10000"))
+    assert "hybrid" in world.say(100, "/mode hybrid").text
+    report = wallets.run_rebalance_cycle(sqlite_db.uow(), notifier=world.notifier)
+    assert report.proposed == 1, report
+    message = world.notifier.messages[-1]
+    assert message.chat_id == 100
+    approved = world.press(100, message.reply, "Approve")
+    assert approved.text.startswith("Approved"), approved.text
+    assert world.press(100, message.reply, "Approve").text == approved.text
+    stranger = world.press(300, message.reply, "Approve")
+    assert "Complete onboarding" in stranger.text
+    assert "STRAT-TEST" in world.say(100, "/wallet").text

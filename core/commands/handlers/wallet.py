@@ -21,7 +21,7 @@ from core.models.chat import ChatPreference, PendingConfirmation
 from core.models.wallets import WalletMode
 
 
-@handles("mode")
+@handles("mode", own_transaction=True)
 def mode(ctx: Ctx, cmd: Command) -> Reply:
     """Switch the wallet between full_ai, hybrid and manual."""
     (mode_text,) = expect_args(cmd.args, 1, "/mode full_ai|hybrid|manual")
@@ -33,7 +33,7 @@ def mode(ctx: Ctx, cmd: Command) -> Reply:
     return Reply(platform_services.set_mode(ctx, wallet, wanted.value, cmd.idempotency_key))
 
 
-@handles("suggest")
+@handles("suggest", own_transaction=True, slow=True)
 def suggest(ctx: Ctx, cmd: Command) -> Reply:
     """The optimizer's suggested allocation, with the equal-weight alternative and reasons."""
     expect_args(cmd.args, 0, "/suggest")
@@ -71,6 +71,16 @@ def approve(ctx: Ctx, cmd: Command) -> Reply:
 def reject(ctx: Ctx, cmd: Command) -> Reply:
     """Reject a hybrid proposal (owners only; idempotent)."""
     return _decide(ctx, cmd, False)
+
+
+@handles("proposal", own_transaction=True)
+def proposal(ctx: Ctx, cmd: Command) -> Reply:
+    """Button target of hybrid proposal messages: ``proposal approve|reject ID``."""
+    if len(cmd.args) != 2 or cmd.args[0] not in ("approve", "reject"):
+        raise ValidationError("Usage: /approve ID or /reject ID")
+    return _decide(
+        ctx, Command(cmd.identity, cmd.args[0], cmd.args[1:], cmd.idempotency_key), cmd.args[0] == "approve"
+    )
 
 
 @handles("digest")

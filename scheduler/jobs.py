@@ -1,0 +1,207 @@
+"""The scheduler's jobs: fixed ids, schedules (UTC) and idempotent bodies.
+
+Every body receives its *slot* (the scheduled time it stands for) and is wrapped by
+:func:`scheduler.runs.run_once`, so a job fired twice for one slot (a restart, a second process, a
+replay) has one effect. Services that other areas own are reached through :class:`JobHooks` where
+``core`` has no service yet; an unset hook runs :func:`not_wired`, which records that in the job
+run's detail instead of pretending to work.
+
+Misfire policy (seconds): daily jobs may start up to 6 h late and coalesce missed days into one run
+(each body catches up by itself: NAV marks and fees are keyed by day); frequent jobs may be 5 min
+late; ``max_instances=1`` everywhere so a slow run never overlaps itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from core import ledger, risk, tokens, wallets
+from core.commands.handlers.platform_services import pending_proposal_lines
+from core.commands.types import ChatType, OutboundMessage
+from core.db import Database
+from core.digest.content import digest_for_wallet
+from core.models.chat import ChatPreference
+from core.models.compliance import Platform, User
+from core.models.tokens import StrategyToken, TokenStatus
+from core.models.wallets import AIWallet, WalletOwner
+from core.notify import Notifier
+from scheduler.runs import daily_slot, every_slot, hourly_slot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class JobHooks:
+    """Work owned by the pipeline/backtest areas, wired by the composition root when available."""
+
+    #: (db, day) -> detail: mark every live token's NAV for ``day`` from its agent's daily return.
+    mark_navs: Callable[[Database, date], dict[str, Any]] | None = None
+    #: (db, now) -> detail: advance paper trading of proving strategies by one day.
+    paper_step: Callable[[Database, datetime], dict[str, Any]] | None = None
+    #: (db, now) -> detail: crawl sources, parse, backtest and record new candidates.
+    import_run: Callable[[Database, datetime], dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class JobContext:
+    db: Database
+    notifier: Notifier
+    hooks: JobHooks = field(default_factory=JobHooks)
+
+
+def not_wired(name: str) -> dict[str, Any]:
+    """The body of a job whose service has not been wired in this deployment."""
+    log.warning("scheduler job %s: no service wired in this deployment; skipped", name)
+    return {"skipped": f"{name} not wired"}
+
+
+# -- bodies -----------------------------------------------------------------------------------------
+def nav_marks_and_fees(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Mark NAVs for the slot's day (hook), then accrue fees for every live token (keyed by day)."""
+    detail: dict[str, Any] = {}
+    day = slot.date()
+    detail["marks"] = jc.hooks.mark_navs(jc.db, day) if jc.hooks.mark_navs else not_wired("mark_navs")
+    with jc.db.uow(read_only=True) as uow:
+        symbols = list(
+            uow.session.scalars(
+                select(StrategyToken.symbol).where(StrategyToken.status != TokenStatus.RETIRED)
+            )
+        )
+    fees = {s: str(ledger.accrue_fees(jc.db.uow(), s, idempotency_key=f"fees:{s}:{day}")) for s in symbols}
+    detail["fees"] = fees
+    return detail
+
+
+def paper_trading_step(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Advance paper trading by one day (backtest area)."""
+    return jc.hooks.paper_step(jc.db, slot) if jc.hooks.paper_step else not_wired("paper_step")
+
+
+def daily_import(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """The daily import pipeline run (parser area)."""
+    return jc.hooks.import_run(jc.db, slot) if jc.hooks.import_run else not_wired("import_run")
+
+
+def rebalance_and_drift(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Drift checks and the weekly rebalance: the wallet service decides which wallets are due."""
+    report = wallets.run_rebalance_cycle(jc.db.uow(), notifier=jc.notifier)
+    return {
+        "checked": report.checked,
+        "executed": report.executed,
+        "proposed": report.proposed,
+        "halted": report.halted,
+        "failed": len(report.failed),
+    }
+
+
+def lifecycle_checks(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Promote proven tokens, fire the kill switch, trip the circuit breaker, work the redemption queue."""
+    with jc.db.uow() as uow:
+        now = uow.clock.now()
+        promoted = tokens.promote_ready_tokens(uow.session, now)
+        killed = risk.check_kill_switch(uow.session, now, notifier=jc.notifier)
+        tripped = risk.check_circuit_breaker(uow.session, now)
+        redeemed = risk.process_queue_in(uow.session, now)
+        uow.commit()
+    return {
+        "promoted": promoted,
+        "retired": [w.symbol for w in killed],
+        "halted": tripped,
+        "queued_redemptions_done": len(redeemed),
+    }
+
+
+def proposal_expiry(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Expire hybrid proposals past their deadline."""
+    with jc.db.uow() as uow:
+        expired = wallets.expire_proposals_in(uow.session, uow.clock.now())
+        uow.commit()
+    return {"expired": expired}
+
+
+def digests(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Send each user whose digest hour is the slot's hour their wallet's digest (once a day)."""
+    sent = 0
+    day = slot.date()
+    with jc.db.uow() as uow:
+        s = uow.session
+        rows = s.execute(
+            select(ChatPreference, AIWallet)
+            .join(
+                User,
+                (User.platform == ChatPreference.platform)
+                & (User.platform_user_id == ChatPreference.platform_user_id),
+            )
+            .join(WalletOwner, WalletOwner.user_id == User.id)
+            .join(AIWallet, AIWallet.id == WalletOwner.wallet_id)
+            .where(
+                ChatPreference.digest_enabled.is_(True),
+                ChatPreference.digest_hour == slot.hour,
+                User.platform != Platform.SYSTEM,
+            )
+            .order_by(ChatPreference.id, AIWallet.id)
+        ).all()
+        for pref, wallet in rows:
+            if pref.last_digest_on == day:
+                continue
+            reply = digest_for_wallet(s, wallet, slot, pending=pending_proposal_lines(s, wallet.id))
+            jc.notifier.notify(OutboundMessage(pref.platform, pref.chat_id, reply, ChatType.PRIVATE))
+            pref.last_digest_on = day
+            sent += 1
+        uow.commit()
+    return {"sent": sent}
+
+
+# -- schedule ---------------------------------------------------------------------------------------
+HOURS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """One job: its fixed id, cron fields (UTC), slot function, body and misfire policy."""
+
+    id: str
+    cron: dict[str, Any]
+    slot: Callable[[datetime], datetime]
+    body: Callable[[JobContext, datetime], dict[str, Any]]
+    misfire_grace_time: int
+    coalesce: bool = True
+    max_instances: int = 1
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec(
+        "nav_marks_and_fees",
+        {"hour": 0, "minute": 5},
+        lambda n: daily_slot(n, 0, 5),
+        nav_marks_and_fees,
+        6 * HOURS,
+    ),
+    JobSpec(
+        "paper_trading_step",
+        {"hour": 0, "minute": 15},
+        lambda n: daily_slot(n, 0, 15),
+        paper_trading_step,
+        6 * HOURS,
+    ),
+    JobSpec(
+        "lifecycle_checks",
+        {"hour": 0, "minute": 30},
+        lambda n: daily_slot(n, 0, 30),
+        lifecycle_checks,
+        6 * HOURS,
+    ),
+    JobSpec("daily_import", {"hour": 2, "minute": 0}, lambda n: daily_slot(n, 2, 0), daily_import, 6 * HOURS),
+    JobSpec(
+        "rebalance_and_drift", {"minute": 45}, lambda n: hourly_slot(n, 45), rebalance_and_drift, 30 * 60
+    ),
+    JobSpec("proposal_expiry", {"minute": "*/15"}, lambda n: every_slot(n, 15), proposal_expiry, 5 * 60),
+    JobSpec("digests", {"minute": 0}, lambda n: hourly_slot(n, 0), digests, 30 * 60),
+)
+JOB_IDS = tuple(job.id for job in JOBS)
