@@ -68,9 +68,7 @@ def _to_spec_error(exc: pydantic.ValidationError) -> SpecError:
 
 def canonical_json(spec: StrategySpec) -> str:
     """Deterministic JSON of the full spec (defaults included, keys sorted)."""
-    return json.dumps(
-        spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    return json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def spec_hash(spec: StrategySpec) -> str:

@@ -51,9 +51,7 @@ class Family(StrEnum):
 
 
 #: Families whose entry/exit are rule expressions over prices.
-RULE_FAMILIES = frozenset(
-    {Family.MA_CROSSOVER, Family.MEAN_REVERSION, Family.BREAKOUT, Family.PAIR_RATIO}
-)
+RULE_FAMILIES = frozenset({Family.MA_CROSSOVER, Family.MEAN_REVERSION, Family.BREAKOUT, Family.PAIR_RATIO})
 #: Families the engine can simulate honestly on daily prices and lending rates.
 BACKTESTABLE_FAMILIES = RULE_FAMILIES | {
     Family.MOMENTUM,
@@ -285,9 +283,7 @@ class StrategySpec(_Strict):
     pair: PairSettings | None = None
     yield_rotation: YieldRotationSettings | None = None
     index: IndexSettings | None = None
-    idle_cash_market: MarketId | None = Field(
-        default=None, description="where uninvested cash earns APR"
-    )
+    idle_cash_market: MarketId | None = Field(default=None, description="where uninvested cash earns APR")
     backtestable: bool = True
     unsupported_features: list[UnsupportedFeature] = Field(default_factory=list, max_length=18)
     unsupported_reason: Annotated[str, StringConstraints(max_length=500)] | None = None

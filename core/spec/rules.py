@@ -300,9 +300,7 @@ class _Validator:
             sym = _ARITH.get(type(node.op))
             if sym is None:
                 raise _err(node, f"operator {type(node.op).__name__} is not allowed; use + - * /")
-            return Arith(
-                sym, self.numeric(node.left, depth + 1), self.numeric(node.right, depth + 1)
-            )
+            return Arith(sym, self.numeric(node.left, depth + 1), self.numeric(node.right, depth + 1))
         if isinstance(node, ast.Call):
             return self._call(node, depth)
         self._reject_foreign(node)
@@ -326,9 +324,7 @@ class _Validator:
                 asset = _asset(args[0])
                 args = args[1:]
             if len(args) > 1:
-                raise _err(
-                    node, 'atr takes an optional asset and a window: atr(14), atr("ETH", 14)'
-                )
+                raise _err(node, 'atr takes an optional asset and a window: atr(14), atr("ETH", 14)')
             window = _window(args[0], 1, MAX_WINDOW) if args else 14
             return Indicator("atr", None, (float(window),), asset)
         if name in ("crosses_above", "crosses_below"):
