@@ -113,13 +113,15 @@ def crystallise_performance_fee(
     now: datetime,
     settings: Settings | None = None,
 ) -> Decimal:
-    """Take 10 % of the gain above the benchmark-adjusted high-water mark; raise the mark."""
+    """Take 10 % of the gain above max(HWM, HWM x benchmark growth); raise the mark."""
     settings = settings or get_settings()
     if token.circulating_supply <= 0:
         return ZERO
     nav = nav_of(token)
     growth = div(token.benchmark_index, token.hwm_benchmark_index)
-    hurdle = mul(token.high_water_mark, growth)
+    # Never below the high-water mark itself: beating a falling benchmark while losing money
+    # (NAV under the HWM) earns no performance fee.
+    hurdle = max(mul(token.high_water_mark, growth), token.high_water_mark)
     if nav <= hurdle:
         return ZERO
     gain = mul(nav - hurdle, token.circulating_supply)
