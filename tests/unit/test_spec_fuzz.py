@@ -42,9 +42,7 @@ KEYS = [
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
 values = st.recursive(
     scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4),
     max_leaves=12,
 )
 tokens = st.sampled_from(
@@ -101,9 +99,7 @@ def test_fuzzed_rules_raise_only_rule_error_and_round_trip(text: str) -> None:
 @given(st.lists(tokens, max_size=25).map("".join))
 def test_fuzzed_rules_inside_specs_raise_only_spec_error(text: str) -> None:
     try:
-        load_spec(
-            {"name": "f", "family": "breakout", "universe": {"assets": ["BTC"]}, "entry_rule": text}
-        )
+        load_spec({"name": "f", "family": "breakout", "universe": {"assets": ["BTC"]}, "entry_rule": text})
     except SpecError as exc:
         assert exc.field in ("entry_rule", "universe.assets")
 

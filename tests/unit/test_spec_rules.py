@@ -96,9 +96,7 @@ def test_invalid_rules_raise_rule_error(text: str, fragment: str) -> None:
 
 
 def test_tree_shape_and_queries() -> None:
-    rule = parse_rule(
-        'crosses_above(ratio("ETH", "BTC"), sma(ratio("ETH", "BTC"), 20)) and close > 1'
-    )
+    rule = parse_rule('crosses_above(ratio("ETH", "BTC"), sma(ratio("ETH", "BTC"), 20)) and close > 1')
     assert isinstance(rule.tree, BoolOp)
     cross = rule.tree.values[0]
     assert isinstance(cross, Cross) and cross.direction == "above"
