@@ -78,8 +78,10 @@ def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.
     if json_output:
         payload = {
             "tokens": [t.__dict__ for t in tokens],
-            "wallets": [{**w.__dict__, "value": w.value, "positions": [p.__dict__ for p in w.positions]}
-                        for w in wallets],
+            "wallets": [
+                {**w.__dict__, "value": w.value, "positions": [p.__dict__ for p in w.positions]}
+                for w in wallets
+            ],
             "platform_aum": aum,
             "insurance_fund": insurance,
             "fee_income": fees,
@@ -94,18 +96,27 @@ def render_status(tokens: list[Any], wallets: list[Any], aum: Any, insurance: An
     for column in ("symbol", "status", "NAV", "AUM (USD)", "circulating", "supply cap"):
         table.add_column(column, justify="right" if column not in ("symbol", "status") else "left")
     for t in tokens:
-        table.add_row(t.symbol, t.status, f"{t.nav_per_token:.6f}", f"{t.aum:,.2f}",
-                      f"{t.circulating_supply:,.4f}", f"{t.total_supply:,.0f}")
+        table.add_row(
+            t.symbol,
+            t.status,
+            f"{t.nav_per_token:.6f}",
+            f"{t.aum:,.2f}",
+            f"{t.circulating_supply:,.4f}",
+            f"{t.total_supply:,.0f}",
+        )
     console.print(table)
     wtable = Table(title="AI wallets")
     for column in ("id", "name", "mode", "tier", "cash (USD)", "value (USD)", "positions"):
         wtable.add_column(column)
     for w in wallets:
         positions = ", ".join(f"{p.symbol} {p.quantity:,.4f}" for p in w.positions) or "-"
-        wtable.add_row(str(w.wallet_id), w.name, w.mode, w.tier, f"{w.cash:,.2f}", f"{w.value:,.2f}", positions)
+        wtable.add_row(
+            str(w.wallet_id), w.name, w.mode, w.tier, f"{w.cash:,.2f}", f"{w.value:,.2f}", positions
+        )
     console.print(wtable)
-    console.print(f"Platform AUM: [bold]${aum:,.2f}[/]   Insurance fund: ${insurance:,.2f}   "
-                  f"Fee income: ${fees:,.2f}")
+    console.print(
+        f"Platform AUM: [bold]${aum:,.2f}[/]   Insurance fund: ${insurance:,.2f}   Fee income: ${fees:,.2f}"
+    )
 
 
 @ledger_app.command("check")
@@ -121,8 +132,9 @@ def ledger_check(json_output: Annotated[bool, typer.Option("--json", help="Print
     if json_output:
         typer.echo(json.dumps({"ok": ok, "violations": violations}))
     elif ok:
-        console.print("[green]ledger OK[/]: every transaction balances, balances match postings, "
-                      "supply and AUM agree")
+        console.print(
+            "[green]ledger OK[/]: every transaction balances, balances match postings, supply and AUM agree"
+        )
     else:
         for violation in violations:
             console.print(f"[red]violation[/] {violation}")

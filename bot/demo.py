@@ -59,16 +59,30 @@ def step_onboard(state: DemoState, console: Console) -> None:
 def step_trade(state: DemoState, console: Console) -> None:
     """Open a wallet, fund it, tokenize a demo agent, buy, mark NAV for a week, redeem half."""
     db = state.db
-    wallet = ledger.create_wallet(db.uow(), organisation_id=state.org_id, name="General fund",
-                                  owner_user_ids=[state.user_id], idempotency_key=state.key("wallet"))
+    wallet = ledger.create_wallet(
+        db.uow(),
+        organisation_id=state.org_id,
+        name="General fund",
+        owner_user_ids=[state.user_id],
+        idempotency_key=state.key("wallet"),
+    )
     state.wallet_id = wallet.wallet_id
     ledger.deposit(db.uow(), wallet.wallet_id, "250000", idempotency_key=state.key("deposit"))
     symbol = f"STRAT-DEMO-USDC-{state.run.upper()}"
-    ledger.tokenize(db.uow(), agent_id=None, symbol=symbol, total_supply="10000000", status="active",
-                    name="Demo USDC lending", idempotency_key=state.key("token"))
+    ledger.tokenize(
+        db.uow(),
+        agent_id=None,
+        symbol=symbol,
+        total_supply="10000000",
+        status="active",
+        name="Demo USDC lending",
+        idempotency_key=state.key("token"),
+    )
     state.symbols.append(symbol)
     bought = ledger.buy(db.uow(), wallet.wallet_id, symbol, "50000", idempotency_key=state.key("buy"))
-    console.print(f"  bought {bought.tokens:.6f} {symbol} for ${bought.cash:,.2f} at NAV {bought.nav_per_token:.6f}")
+    console.print(
+        f"  bought {bought.tokens:.6f} {symbol} for ${bought.cash:,.2f} at NAV {bought.nav_per_token:.6f}"
+    )
     clock = db.clock
     assert isinstance(clock, SimulatedClock)
     for day in range(7):
@@ -76,8 +90,67 @@ def step_trade(state: DemoState, console: Console) -> None:
         ledger.mark_nav(db.uow(), symbol, clock.now().date(), "0.00012")  # ~4.5 %/yr lending yield
     half = (bought.tokens / 2).quantize(Decimal("0.000000000000000001"))
     redeemed = ledger.redeem(db.uow(), wallet.wallet_id, symbol, half, idempotency_key=state.key("redeem"))
-    console.print(f"  after 7 daily marks redeemed {redeemed.tokens:.6f} for ${redeemed.cash:,.2f} "
-                  f"(NAV {redeemed.nav_per_token:.6f}, net of fees)")
+    console.print(
+        f"  after 7 daily marks redeemed {redeemed.tokens:.6f} for ${redeemed.cash:,.2f} "
+        f"(NAV {redeemed.nav_per_token:.6f}, net of fees)"
+    )
+
+
+def market_for_demo() -> Any:
+    """The built-in seeded market, or the real data folder when ARENA_DATA_DIR is set."""
+    from backtest import load_market
+    from core.config import get_settings
+
+    return load_market(get_settings().data_dir)
+
+
+def step_backtest(state: DemoState, console: Console) -> None:
+    """Backtest the built-in example specs and show which pass the quality gate."""
+    from rich.progress import track
+    from rich.table import Table
+
+    from backtest import example_specs, run_backtest
+
+    market = market_for_demo()
+    specs = example_specs()
+    table = Table(title=f"Example strategies on the {'real' if market_is_real() else 'seeded'} market")
+    for column in ("strategy", "family", "days", "Sharpe", "max DD", "DSR", "gate"):
+        table.add_column(column)
+    passed = 0
+    for spec in track(specs, description="backtesting", console=console, transient=True):
+        result = run_backtest(spec, market, n_trials=len(specs))
+        m = result.metrics
+        if not result.backtestable:
+            table.add_row(spec.name, spec.family.value, "-", "-", "-", "-", "not backtestable")
+            continue
+        passed += result.passed_gate
+        verdict = (
+            "[green]pass[/]" if result.passed_gate else "[red]fail[/] " + short_reasons(result.gate_reasons)
+        )
+        table.add_row(
+            spec.name,
+            spec.family.value,
+            str(m["days"]),
+            f"{m['sharpe']:.2f}",
+            f"{m['max_drawdown']:.1%}",
+            f"{m['dsr']:.2f}",
+            verdict,
+        )
+    console.print(table)
+    state.summary["examples_passed_gate"] = passed
+    state.summary["examples"] = len(specs)
+
+
+def short_reasons(reasons: list[str]) -> str:
+    """'Sharpe, drawdown' from the gate's full sentences (the full text is in `arena backtest`)."""
+    words = [w for w in ("Sharpe", "drawdown", "days") if any(w in r for r in reasons)]
+    return ", ".join(words) or "; ".join(reasons)
+
+
+def market_is_real() -> bool:
+    from core.config import get_settings
+
+    return get_settings().data_dir is not None
 
 
 def step_report(state: DemoState, console: Console) -> None:
@@ -94,12 +167,20 @@ def step_report(state: DemoState, console: Console) -> None:
         violations = ledger.check_invariants(uow.session)
     render_status(tokens, wallets, aum, insurance, fees)
     console.print("ledger check: " + ("[green]OK[/]" if not violations else f"[red]{violations}[/]"))
-    state.summary.update({"platform_aum": aum, "insurance_fund": insurance, "ledger_ok": not violations,
-                          "tokens": [t.symbol for t in tokens], "wallets": len(wallets)})
+    state.summary.update(
+        {
+            "platform_aum": aum,
+            "insurance_fund": insurance,
+            "ledger_ok": not violations,
+            "tokens": [t.symbol for t in tokens],
+            "wallets": len(wallets),
+        }
+    )
 
 
 STEPS = [
     ("Onboarding and verification", step_onboard),
+    ("Backtests and the quality gate", step_backtest),
     ("Wallet, token, trades and NAV marks", step_trade),
     ("State", step_report),
 ]
