@@ -133,7 +133,8 @@ def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: Alloca
         else:
             amount = trade.cash
             # Actual sell proceeds can differ from the estimate (fees settle first): re-fit.
-            while amount > 0 and amount + trade_cost(amount, config.cost_rate) > wallet.cash:
+            while amount > 0 and amount + trade_cost(amount, config.cost_rate) + costs > \
+                    wallet.cash:
                 amount = round_down(amount - trade_cost(amount, config.cost_rate) - CASH_QUANTUM,
                                     CASH_QUANTUM)
             amount = _fit_supply(session, trade.symbol, amount)
@@ -143,14 +144,14 @@ def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: Alloca
             result = buy_in(session, now, wallet_id=wallet.id, symbol=trade.symbol, cash=amount)
             notional = result.cash
         cost = trade_cost(notional, config.cost_rate)
-        if cost > 0:
-            writer.post("trade.cost", [Leg(cash_account, -cost), Leg(costs_account, cost)],
-                        wallet_id=wallet.id, memo=f"{trade.side} {trade.symbol}")
-            writer.flush()
-            wallet.cash -= cost
-            costs += cost
+        costs += cost
         done.append({**trade.as_dict(), "cash": format(notional, "f"),
                      "quantity": format(result.tokens, "f"), "cost": format(cost, "f")})
+    if costs > 0:  # one posting for the whole rebalance (buys above left room for it)
+        writer.post("trade.cost", [Leg(cash_account, -costs), Leg(costs_account, costs)],
+                    wallet_id=wallet.id, memo=f"trading costs of {len(done)} trade(s)")
+        writer.flush()
+        wallet.cash -= costs
     snapshot.executed = True
     wallet.last_rebalanced_at = now
     execution = RebalanceExecution(
