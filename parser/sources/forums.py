@@ -26,9 +26,7 @@ class DiscourseSource:
 
     def fetch(self, http: SafeFetcher, now: datetime) -> list[RawDocument]:
         root = self._root()
-        listing = (
-            f"{root}/{self.category.strip('/')}.json" if self.category else f"{root}/latest.json"
-        )
+        listing = f"{root}/{self.category.strip('/')}.json" if self.category else f"{root}/latest.json"
         topics = http.get(listing, accept="application/json").json()
         rows: list[dict[str, Any]] = list(topics.get("topic_list", {}).get("topics", []))
         docs: list[RawDocument] = []

@@ -284,9 +284,7 @@ class SafeFetcher:
             return result
         if last_status:
             raise BadStatus(url, last_status)
-        raise FetchError(
-            f"giving up on {url} after {self.policy.retries + 1} attempts ({last_error})"
-        )
+        raise FetchError(f"giving up on {url} after {self.policy.retries + 1} attempts ({last_error})")
 
     def _get_once(self, url: str, accept: str) -> FetchResult:
         host = urlsplit(url).hostname or ""

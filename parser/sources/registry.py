@@ -103,9 +103,7 @@ def load_jsonl(path: str | Path, now: datetime) -> list[RawDocument]:
                 continue
             url = str(row.get("url_or_path") or row.get("url") or f"file://{path.name}#{number}")
             provenance = {
-                k: str(row[k])
-                for k in ("id", "source", "license", "kind", "repo", "commit")
-                if k in row
+                k: str(row[k]) for k in ("id", "source", "license", "kind", "repo", "commit") if k in row
             }
             provenance["file"] = str(path)
             docs.append(

@@ -38,9 +38,7 @@ class WebPageSource:
         elif ctype in ("text/html", "application/xhtml+xml"):
             title, text = extract_main_text(result.text, result.url)
         else:
-            raise FetchError(
-                f"{self.url} is {ctype}, not a web page; only HTML or text is imported"
-            )
+            raise FetchError(f"{self.url} is {ctype}, not a web page; only HTML or text is imported")
         if not text:
             return []
         return [
