@@ -70,9 +70,11 @@ class CommandLayer:
             return EDITED_MONEY
         return None
 
-    def authorize(self, identity: Identity, name: str, *, edited: bool = False) -> Decision:
+    def authorize(
+        self, identity: Identity, name: str, *, edited: bool = False, via_button: bool = False
+    ) -> Decision:
         """Deny-by-default decision for the adapters' gate (reads only)."""
-        problem = self.precheck(Command(identity, name, edited=edited, via_button=True))
+        problem = self.precheck(Command(identity, name, edited=edited, via_button=via_button))
         if problem:
             return Decision(False, problem)
         with self.db.uow(read_only=True) as uow:
