@@ -121,6 +121,19 @@ def div(a: Decimal, b: Decimal) -> Decimal:
     return _ctx().divide(a, b)
 
 
+def canonical_text(value: Decimal) -> str:
+    """Plain decimal text without trailing zeros or exponent, EXACT for any number of digits.
+
+    ``Decimal.normalize()`` rounds to the context precision (28 digits by default), which would
+    silently change an 18-decimal amount of 11+ integer digits; a context as wide as the value
+    itself never rounds.
+    """
+    if value == 0:
+        return "0"
+    exact = decimal.Context(prec=max(len(value.as_tuple().digits), 1))
+    return format(value.normalize(exact), "f")
+
+
 def fmt_cash(value: Decimal) -> str:
     """Human display: thousands separators and cents (display only, never stored)."""
     return f"${value.quantize(Decimal('0.01'), rounding=ROUND_FLOOR):,}"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.db import UnitOfWork
 from core.errors import IdempotencyConflict, ValidationError
 from core.models import IdempotencyKey
+from core.money import canonical_text
 
 MAX_KEY_LENGTH = 200
 R = TypeVar("R")
@@ -28,7 +29,7 @@ R = TypeVar("R")
 
 def _canonical(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value != 0 else "0"
+        return canonical_text(value)
     if isinstance(value, dict):
         return {str(k): _canonical(v) for k, v in sorted(value.items())}
     if isinstance(value, list | tuple):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from core.clock import ensure_utc
+from core.money import canonical_text
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -54,7 +55,7 @@ class Money(TypeDecorator[Decimal]):
         if not value.is_finite():
             raise TypeError(f"refusing to store non-finite amount {value}")
         if dialect.name == "sqlite":
-            return format(value.normalize() if value != 0 else Decimal(0), "f")
+            return canonical_text(value)
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

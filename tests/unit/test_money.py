@@ -18,6 +18,7 @@ from core.money import (
     MAX_CASH_AMOUNT,
     MAX_TOKEN_AMOUNT,
     TOKEN_QUANTUM,
+    canonical_text,
     div,
     mul,
     parse_cash,
@@ -177,3 +178,26 @@ def test_money_binds_text_on_sqlite() -> None:
     assert Money().process_bind_param(Decimal("1E+3"), sqlite.dialect()) == "1000"  # never exponent form
     assert Money().process_bind_param(Decimal("0E-18"), sqlite.dialect()) == "0"
     assert Money().process_bind_param(7, sqlite.dialect()) == "7"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "99999999999999999999.999999999999999999",  # 38 digits: NUMERIC(38, 18)'s maximum
+        "12345678901.123456789012345678",  # 29 digits: one more than the default context keeps
+        "999999999999.999999999999999999",  # the largest token quantity a request may move, minus 1e-18
+        "-0.000000000000000001",
+    ],
+)
+def test_money_sqlite_text_never_rounds(value: str) -> None:
+    # Decimal.normalize() rounds to the context's 28 digits; storage must not.
+    bound = Money().process_bind_param(Decimal(value), sqlite.dialect())
+    assert bound == value
+    assert Money().process_result_value(bound, sqlite.dialect()) == Decimal(value)
+
+
+def test_canonical_text() -> None:
+    assert canonical_text(Decimal("1.500000")) == "1.5"
+    assert canonical_text(Decimal("1E+3")) == "1000"
+    assert canonical_text(Decimal("-0E-18")) == "0"
+    assert canonical_text(Decimal("1000000000.000000000000000001")) == "1000000000.000000000000000001"
