@@ -92,7 +92,11 @@ def stub() -> Iterator[Stub]:
 
 
 def test_llm_parser_against_local_openai_compatible_server(stub: Stub) -> None:
-    settings = Settings(OPENAI_API_KEY="sk-test-not-a-secret", llm_base_url=stub.url, llm_model="stub-model")
+    settings = Settings(
+        OPENAI_API_KEY="sk-test-not-a-secret",  # type: ignore[call-arg]  # env alias of openai_api_key
+        llm_base_url=stub.url,
+        llm_model="stub-model",
+    )
     parser = LLMParser.from_settings(settings)
     result = parser.parse(TEXT, title="USDC rotation")
     assert result.spec is not None, result.rejection

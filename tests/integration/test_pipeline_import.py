@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from backtest import load_market
+from backtest import MarketData, load_market
 from core.clock import SimulatedClock
 from core.db import Database
 from core.migrations import upgrade
@@ -32,7 +32,7 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="module")
-def market(shared_data_dir: Path):  # type: ignore[no-untyped-def]
+def market(shared_data_dir: Path) -> MarketData:
     return load_market(shared_data_dir)
 
 
@@ -46,7 +46,7 @@ def _states(db: Database) -> dict[str, str]:
         return {c.document.url: c.state.value for c in uow.session.scalars(select(StrategyCandidate))}
 
 
-def test_examples_end_to_end_and_rerun_never_duplicates(db: Database, market) -> None:  # type: ignore[no-untyped-def]
+def test_examples_end_to_end_and_rerun_never_duplicates(db: Database, market: MarketData) -> None:
     clock = SimulatedClock(NOW)
     docs = example_documents(NOW)
     report = run_import(db.uow, docs, market, clock=clock, parser=OfflineParser())
@@ -86,7 +86,7 @@ class CrashingParser(OfflineParser):
         return super().parse(text, title=title, source_ref=source_ref)
 
 
-def test_shared_texts_resume_after_crash(db: Database, market, shared_data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_shared_texts_resume_after_crash(db: Database, market: MarketData, shared_data_dir: Path) -> None:
     clock = SimulatedClock(NOW)
     docs = load_jsonl(shared_data_dir / "strategy_texts.jsonl", NOW)
     with pytest.raises(KeyboardInterrupt):
