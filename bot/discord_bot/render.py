@@ -1,0 +1,116 @@
+"""Rendering a :class:`Reply` on Discord, and the outbound-queue sender.
+
+Buttons are ``discord.ui.View`` buttons whose ``custom_id`` is ``arena:<action>``; presses reach
+the adapter through ``on_interaction`` (so they survive restarts without persistent views).
+Text is split below 2,000 characters; charts are attached files; mentions are disabled.
+"""
+
+from __future__ import annotations
+
+import io
+
+import discord
+
+from bot.outbound import PermanentSendError, RetryAfter
+from bot.text_split import split_discord
+from core.commands.types import ChatType, Reply
+
+BUTTON_PREFIX = "arena:"
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def view_for(reply: Reply) -> discord.ui.View | None:
+    if not reply.buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for row_index, row in enumerate(reply.buttons[:5]):
+        for button in row[:5]:
+            style = (
+                discord.ButtonStyle.danger
+                if button.label in ("Cancel", "Reject")
+                else discord.ButtonStyle.primary
+            )
+            view.add_item(
+                discord.ui.Button(
+                    label=button.label[:80],
+                    custom_id=(BUTTON_PREFIX + button.action)[:100],
+                    style=style,
+                    row=row_index,
+                )
+            )
+    return view
+
+
+def files_for(reply: Reply) -> list[discord.File]:
+    return [
+        discord.File(io.BytesIO(a.data), filename=a.filename, description=a.caption[:1000] or None)
+        for a in reply.attachments
+    ]
+
+
+def chunks_for(reply: Reply) -> list[str]:
+    return split_discord(reply.text) if reply.text else [""]
+
+
+async def send_to_interaction(interaction: discord.Interaction, reply: Reply) -> None:
+    """First chunk as the interaction response (or follow-up after a defer), the rest as follow-ups."""
+    chunks = chunks_for(reply)
+    view = view_for(reply)
+    for i, chunk in enumerate(chunks):
+        files = files_for(reply) if i == 0 else []
+        chunk_view = view if i == len(chunks) - 1 else None
+        if i == 0 and not interaction.response.is_done():
+            send = interaction.response.send_message
+            if chunk_view is not None:
+                await send(
+                    chunk or None,
+                    files=files,
+                    view=chunk_view,
+                    ephemeral=reply.ephemeral,
+                    allowed_mentions=NO_MENTIONS,
+                )
+            else:
+                await send(
+                    chunk or None, files=files, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS
+                )
+        elif chunk_view is not None:
+            await interaction.followup.send(
+                chunk or "\u200b",
+                files=files,
+                view=chunk_view,
+                ephemeral=reply.ephemeral,
+                allowed_mentions=NO_MENTIONS,
+            )
+        else:
+            await interaction.followup.send(
+                chunk or "\u200b", files=files, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS
+            )
+
+
+class DiscordSender:
+    """:class:`bot.outbound.Sender` for Discord channels and DMs (``chat_id`` is a channel id)."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    async def send(self, chat_id: int, chat_type: ChatType, reply: Reply) -> None:
+        try:
+            channel = self.client.get_channel(chat_id) or await self.client.fetch_channel(chat_id)
+            if not isinstance(channel, discord.abc.Messageable):
+                raise PermanentSendError(f"channel {chat_id} cannot receive messages")
+            chunks = chunks_for(reply)
+            view = view_for(reply)
+            for i, chunk in enumerate(chunks):
+                files = files_for(reply) if i == 0 else []
+                if i == len(chunks) - 1 and view is not None:
+                    await channel.send(chunk or None, files=files, view=view, allowed_mentions=NO_MENTIONS)
+                else:
+                    await channel.send(chunk or None, files=files, allowed_mentions=NO_MENTIONS)
+        except discord.RateLimited as exc:
+            raise RetryAfter(exc.retry_after) from exc
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise PermanentSendError(f"{type(exc).__name__}: {exc.text}") from exc
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                raise RetryAfter(float(getattr(exc, "retry_after", 5.0))) from exc
+            raise
