@@ -147,6 +147,29 @@ def short_reasons(reasons: list[str]) -> str:
     return ", ".join(words) or "; ".join(reasons)
 
 
+def step_import(state: DemoState, console: Console) -> None:
+    """Run the import pipeline on the project's example write-ups: parse, backtest, prove, tokenize."""
+    from parser.pipeline import example_documents, run_import
+
+    market = market_for_demo()
+    report = run_import(state.db.uow, example_documents(state.db.clock.now()), market,
+                        clock=state.db.clock, progress=True)
+    console.print(f"  {report.new_documents} new texts ({report.duplicates} already seen), "
+                  f"{report.parsed} parsed, {report.rejected} rejected, {report.backtested} backtested, "
+                  f"{report.failed_gate} failed the gate, {report.tokenized} tokenized "
+                  f"(trials so far: {report.n_trials})")
+    with state.db.uow(read_only=True) as uow:
+        from sqlalchemy import select
+
+        from core.models import StrategyToken, TokenStatus
+
+        active = uow.session.scalars(
+            select(StrategyToken.symbol).where(StrategyToken.status == TokenStatus.ACTIVE)
+        ).all()
+    console.print("  active strategy tokens: " + (", ".join(active) or "none"))
+    state.summary["import"] = report.to_json()
+
+
 def market_is_real() -> bool:
     from core.config import get_settings
 
@@ -181,6 +204,7 @@ def step_report(state: DemoState, console: Console) -> None:
 STEPS = [
     ("Onboarding and verification", step_onboard),
     ("Backtests and the quality gate", step_backtest),
+    ("Import pipeline: texts -> specs -> agents -> tokens", step_import),
     ("Wallet, token, trades and NAV marks", step_trade),
     ("State", step_report),
 ]
