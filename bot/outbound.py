@@ -121,6 +121,10 @@ class OutboundQueue:
         self.sent_count = 0
         self.failed: list[tuple[OutboundMessage, str]] = []
 
+    def add_sender(self, platform: str, sender: Sender) -> None:
+        """Attach a platform's sender once its adapter is up."""
+        self._senders[platform] = sender
+
     # -- enqueue ---------------------------------------------------------------------------------
     def notify(self, message: OutboundMessage) -> None:
         """Queue a message (the core's Notifier entry point); stored first when a store is set."""

@@ -1,0 +1,83 @@
+"""``arena chat`` and ``arena serve`` (registered by ``bot.cli`` through :func:`register`)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.config import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    """Add the chat commands to the ``arena`` CLI."""
+
+    @app.command()
+    def chat(
+        user: Annotated[
+            str, typer.Option("--user", help="Your console user name (identity: a numeric id from it).")
+        ],
+        script: Annotated[
+            Path | None,
+            typer.Option("--script", help="Run one command per line from FILE and print the replies."),
+        ] = None,
+        admin: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--admin", help="Console user NAME that is a platform admin (repeatable; local only)."
+            ),
+        ] = None,
+        files: Annotated[Path, typer.Option("--files", help="Folder for charts.")] = Path("arena-chat-files"),
+    ) -> None:
+        """Talk to the platform in the terminal: buttons are numbered, `press N` presses one."""
+        from bot.cli_support import open_db
+        from bot.console_chat import ConsoleChat, console_user_id
+        from bot.wiring import command_hooks
+        from core.commands.dispatcher import CommandLayer
+
+        settings = get_settings()
+        if admin:
+            extra = ",".join(f"console:{console_user_id(name)}" for name in admin)
+            settings = settings.model_copy(
+                update={"platform_admins": ",".join(filter(None, [settings.platform_admins, extra]))}
+            )
+        db = open_db(ensure_schema=True)
+        layer = CommandLayer(db, settings, hooks=command_hooks(db, settings))
+        console = ConsoleChat(layer, user, write=typer.echo, files_dir=files)
+        try:
+            if script is not None:
+                console.run_script(script.read_text().splitlines())
+                return
+            typer.echo(
+                f"Console chat as {user} (id {console_user_id(user)}). /help lists commands; quit to leave."
+            )
+            for line in sys.stdin:
+                if line.strip().lower() in ("quit", "exit"):
+                    break
+                console.handle(line)
+        finally:
+            db.dispose()
+
+    @app.command()
+    def serve(
+        no_scheduler: Annotated[
+            bool, typer.Option("--no-scheduler", help="Run only the chat adapters.")
+        ] = False,
+    ) -> None:
+        """Run the scheduler and every chat adapter that has a token (Ctrl-C stops)."""
+        from bot.cli_support import open_db
+        from bot.serve import serve as run_serve
+        from scheduler.lock import SchedulerAlreadyRunning
+
+        db = open_db(ensure_schema=True)
+        try:
+            code = asyncio.run(run_serve(db, get_settings(), scheduler=not no_scheduler, say=typer.echo))
+        except SchedulerAlreadyRunning as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            code = 3
+        finally:
+            db.dispose()
+        raise typer.Exit(code)
