@@ -1,7 +1,7 @@
 """Token lifecycle: candidate -> proving -> active -> retired.
 
-* Proving -> active after ``paper_days`` (30) daily NAV marks of paper trading that *pass*: the
-  paper period's maximum drawdown stays below the birth gate (``gate_max_drawdown``, 15 %) and its
+* Proving -> active after ``paper_days`` (30) daily NAV marks of paper trading that *pass*: over
+  the latest 30 marks, the maximum drawdown stays below the birth gate (``gate_max_drawdown``, 15 %) and its
   total return is not negative. An explicit verdict in the agent's ``paper_metrics["passed"]`` (from
   the backtest team's paper trader) overrides the mark-based check.
 * Newly active tokens need no registration anywhere: every AI wallet's universe is "all active
@@ -52,6 +52,9 @@ def paper_verdict(session: Session, token: StrategyToken) -> PaperVerdict:
     metrics = token.agent.paper_metrics if token.agent is not None else None
     if metrics and isinstance(metrics.get("passed"), bool):
         return PaperVerdict(days, bool(metrics["passed"]), "paper trader's verdict")
+    # Judge the most recent ``paper_days`` marks: a token that stumbled early keeps proving and
+    # passes once a full 30-day window is clean (a rolling window, not a lifetime record).
+    navs = navs[-settings.paper_days:]
     peak = navs[0]
     worst = ZERO
     for nav in navs:
