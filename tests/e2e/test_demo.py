@@ -1,0 +1,61 @@
+"""`arena demo` end to end on a fresh SQLite file: every step runs and the ledger checks out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_arena_demo_runs_the_whole_product_offline(tmp_path: Path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ARENA_", "OPENAI", "TELEGRAM", "DISCORD"))
+    }
+    db = tmp_path / "demo.db"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from bot.cli import main; main()",
+            "--db",
+            f"sqlite:///{db}",
+            "demo",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    summary = json.loads(out[out.rindex("\n{") + 1 :])
+    assert summary["ledger_ok"] is True
+    assert summary["import"]["tokenized"] >= 1
+    assert set(summary["wallets"]) == {"Building fund", "Mission fund", "Benevolence fund"}
+    assert summary["wallets"]["Building fund"]["positions"], "the full-AI wallet should hold tokens"
+    assert summary["live"]["approved"] >= 1
+    assert Path(summary["digest_chart"]).read_bytes().startswith(b"\x89PNG")
+    assert "Daily digest" in out and "not investment advice" in out
+
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from bot.cli import main; main()",
+            "--db",
+            f"sqlite:///{db}",
+            "ledger",
+            "check",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0 and json.loads(check.stdout) == {"ok": True, "violations": []}
