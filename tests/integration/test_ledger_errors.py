@@ -64,9 +64,7 @@ def world(any_db: Database, clock: SimulatedClock) -> World:
     return World(any_db, clock, wallet, pending)
 
 
-def _refused(
-    w: World, call: Callable[[str], object], error: type[ArenaError], message: str
-) -> str:
+def _refused(w: World, call: Callable[[str], object], error: type[ArenaError], message: str) -> str:
     """Run ``call(key)``, expect ``error`` whose message contains ``message``, and prove nothing moved."""
     k = key("refused")
     before = snapshot(w.db)
@@ -82,25 +80,50 @@ def _refused(
 
 def test_unknown_symbol(world: World) -> None:
     w = world
-    _refused(w, lambda k: ledger.buy(w.db.uow(), w.wallet, "STRAT-NOPE-1", "10", idempotency_key=k),
-             UnknownToken, "unknown token STRAT-NOPE-1")
-    _refused(w, lambda k: ledger.redeem(w.db.uow(), w.wallet, "strat-nope-1", "1", idempotency_key=k),
-             UnknownToken, "unknown token STRAT-NOPE-1")
-    _refused(w, lambda k: ledger.mark_nav(w.db.uow(), "STRAT-NOPE-1", w.clock.now().date(), "0.01",
-                                          idempotency_key=k),
-             UnknownToken, "unknown token")
+    _refused(
+        w,
+        lambda k: ledger.buy(w.db.uow(), w.wallet, "STRAT-NOPE-1", "10", idempotency_key=k),
+        UnknownToken,
+        "unknown token STRAT-NOPE-1",
+    )
+    _refused(
+        w,
+        lambda k: ledger.redeem(w.db.uow(), w.wallet, "strat-nope-1", "1", idempotency_key=k),
+        UnknownToken,
+        "unknown token STRAT-NOPE-1",
+    )
+    _refused(
+        w,
+        lambda k: ledger.mark_nav(
+            w.db.uow(), "STRAT-NOPE-1", w.clock.now().date(), "0.01", idempotency_key=k
+        ),
+        UnknownToken,
+        "unknown token",
+    )
 
 
 def test_token_not_active_or_retired(world: World) -> None:
     w = world
     set_token_status(w.db, SYM, "proving")
-    _refused(w, lambda k: ledger.buy(w.db.uow(), w.wallet, SYM, "10", idempotency_key=k),
-             TokenNotTradable, "is proving")
-    _refused(w, lambda k: ledger.redeem(w.db.uow(), w.wallet, SYM, "1", idempotency_key=k),
-             TokenNotTradable, "is proving")
+    _refused(
+        w,
+        lambda k: ledger.buy(w.db.uow(), w.wallet, SYM, "10", idempotency_key=k),
+        TokenNotTradable,
+        "is proving",
+    )
+    _refused(
+        w,
+        lambda k: ledger.redeem(w.db.uow(), w.wallet, SYM, "1", idempotency_key=k),
+        TokenNotTradable,
+        "is proving",
+    )
     set_token_status(w.db, SYM, "retired")
-    _refused(w, lambda k: ledger.buy(w.db.uow(), w.wallet, SYM, "10", idempotency_key=k),
-             TokenNotTradable, "is retired")
+    _refused(
+        w,
+        lambda k: ledger.buy(w.db.uow(), w.wallet, SYM, "10", idempotency_key=k),
+        TokenNotTradable,
+        "is retired",
+    )
     # A retired token can still be redeemed (wind-down): holders are never locked in.
     trade = ledger.redeem(w.db.uow(), w.wallet, SYM, "10", idempotency_key=key())
     assert trade.tokens == Decimal(10)
@@ -109,13 +132,21 @@ def test_token_not_active_or_retired(world: World) -> None:
 def test_sold_out(world: World) -> None:
     w = world
     small = make_token(w.db, "STRAT-SMALL-SOL-002", supply="200")  # created now: NAV exactly 1.00
-    k = _refused(w, lambda k: ledger.buy(w.db.uow(), w.wallet, small, "150", idempotency_key=k),
-                 SoldOut, "remain (about $100.00); buy less")
+    k = _refused(
+        w,
+        lambda k: ledger.buy(w.db.uow(), w.wallet, small, "150", idempotency_key=k),
+        SoldOut,
+        "remain (about $100.00); buy less",
+    )
     ledger.buy(w.db.uow(), w.wallet, small, "100", idempotency_key=k)  # the unused key still works
     assert holding_of(w.db, w.wallet, small)[0] == Decimal(100)
     w.clock.advance(timedelta(days=1))
-    _refused(w, lambda k: ledger.buy(w.db.uow(), w.wallet, small, "0.000001", idempotency_key=k),
-             SoldOut, "is sold out")
+    _refused(
+        w,
+        lambda k: ledger.buy(w.db.uow(), w.wallet, small, "0.000001", idempotency_key=k),
+        SoldOut,
+        "is sold out",
+    )
     # Redeeming frees supply again.
     ledger.redeem(w.db.uow(), w.wallet, small, "1", idempotency_key=key())
     ledger.buy(w.db.uow(), w.wallet, small, "0.5", idempotency_key=key())
@@ -125,10 +156,18 @@ def test_insufficient_cash(world: World) -> None:
     w = world
     cash = wallet_cash(w.db, w.wallet)
     too_much = str(cash + Decimal("0.000001"))
-    k = _refused(w, lambda k: ledger.buy(w.db.uow(), w.wallet, SYM, too_much, idempotency_key=k),
-                 InsufficientCash, "wallet has $9,950.00 cash")
-    _refused(w, lambda k: ledger.withdraw(w.db.uow(), w.wallet, too_much, idempotency_key=k),
-             InsufficientCash, "cannot withdraw")
+    k = _refused(
+        w,
+        lambda k: ledger.buy(w.db.uow(), w.wallet, SYM, too_much, idempotency_key=k),
+        InsufficientCash,
+        "wallet has $9,950.00 cash",
+    )
+    _refused(
+        w,
+        lambda k: ledger.withdraw(w.db.uow(), w.wallet, too_much, idempotency_key=k),
+        InsufficientCash,
+        "cannot withdraw",
+    )
     # After a deposit the same key with the same request goes through.
     ledger.deposit(w.db.uow(), w.wallet, "1", idempotency_key=key())
     trade = ledger.buy(w.db.uow(), w.wallet, SYM, too_much, idempotency_key=k)
@@ -140,28 +179,49 @@ def test_insufficient_tokens(world: World) -> None:
     w = world
     held, _ = holding_of(w.db, w.wallet, SYM)
     over = str(held + Decimal("0.000000000000000001"))
-    k = _refused(w, lambda k: ledger.redeem(w.db.uow(), w.wallet, SYM, over, idempotency_key=k),
-                 InsufficientTokens, f"wallet holds {held}")
-    _refused(w, lambda k: ledger.redeem(w.db.uow(), w.wallet, SMALL, "1", idempotency_key=k),
-             InsufficientTokens, "wallet holds 0")
+    k = _refused(
+        w,
+        lambda k: ledger.redeem(w.db.uow(), w.wallet, SYM, over, idempotency_key=k),
+        InsufficientTokens,
+        f"wallet holds {held}",
+    )
+    _refused(
+        w,
+        lambda k: ledger.redeem(w.db.uow(), w.wallet, SMALL, "1", idempotency_key=k),
+        InsufficientTokens,
+        "wallet holds 0",
+    )
     trade = ledger.redeem(w.db.uow(), w.wallet, SYM, str(held), idempotency_key=k)
     assert trade.token_balance == 0
 
 
 def test_organisation_not_verified(world: World) -> None:
     w = world
-    _refused(w, lambda k: ledger.buy(w.db.uow(), w.pending_wallet, SYM, "10", idempotency_key=k),
-             OrganisationNotVerified, "not verified")
-    _refused(w, lambda k: ledger.redeem(w.db.uow(), w.pending_wallet, SYM, "1", idempotency_key=k),
-             OrganisationNotVerified, "not verified")
+    _refused(
+        w,
+        lambda k: ledger.buy(w.db.uow(), w.pending_wallet, SYM, "10", idempotency_key=k),
+        OrganisationNotVerified,
+        "not verified",
+    )
+    _refused(
+        w,
+        lambda k: ledger.redeem(w.db.uow(), w.pending_wallet, SYM, "1", idempotency_key=k),
+        OrganisationNotVerified,
+        "not verified",
+    )
 
 
 def test_unknown_wallet(world: World) -> None:
     w = world
-    _refused(w, lambda k: ledger.buy(w.db.uow(), 999_999, SYM, "10", idempotency_key=k),
-             NotFound, "wallet 999999 does not exist")
-    _refused(w, lambda k: ledger.deposit(w.db.uow(), 999_999, "10", idempotency_key=k),
-             NotFound, "does not exist")
+    _refused(
+        w,
+        lambda k: ledger.buy(w.db.uow(), 999_999, SYM, "10", idempotency_key=k),
+        NotFound,
+        "wallet 999999 does not exist",
+    )
+    _refused(
+        w, lambda k: ledger.deposit(w.db.uow(), 999_999, "10", idempotency_key=k), NotFound, "does not exist"
+    )
 
 
 @pytest.mark.parametrize(
@@ -200,29 +260,56 @@ def test_bad_cash_amounts(world: World, amount: object, message: str) -> None:
 )
 def test_bad_token_quantities(world: World, quantity: object, message: str) -> None:
     w = world
-    _refused(w, lambda k: ledger.redeem(w.db.uow(), w.wallet, SYM, quantity, idempotency_key=k),
-             InvalidAmount, message)
+    _refused(
+        w,
+        lambda k: ledger.redeem(w.db.uow(), w.wallet, SYM, quantity, idempotency_key=k),
+        InvalidAmount,
+        message,
+    )
 
 
 def test_bad_marks_and_keys(world: World) -> None:
     w = world
     today = w.clock.now().date()
-    _refused(w, lambda k: ledger.mark_nav(w.db.uow(), SYM, today, "-1", idempotency_key=k),
-             ValidationError, "loss of 100 %")
-    _refused(w, lambda k: ledger.mark_nav(w.db.uow(), SYM, today, 0.01, idempotency_key=k),
-             InvalidAmount, "not float")
-    _refused(w, lambda k: ledger.mark_nav(w.db.uow(), SYM, today, "11", idempotency_key=k),
-             ValidationError, "implausibly large")
-    _refused(w, lambda _k: ledger.buy(w.db.uow(), w.wallet, SYM, "10", idempotency_key="  "),
-             ValidationError, "idempotency key is required")
-    _refused(w, lambda _k: ledger.buy(w.db.uow(), w.wallet, SYM, "10", idempotency_key="x" * 201),
-             ValidationError, "longer than 200")
+    _refused(
+        w,
+        lambda k: ledger.mark_nav(w.db.uow(), SYM, today, "-1", idempotency_key=k),
+        ValidationError,
+        "loss of 100 %",
+    )
+    _refused(
+        w,
+        lambda k: ledger.mark_nav(w.db.uow(), SYM, today, 0.01, idempotency_key=k),
+        InvalidAmount,
+        "not float",
+    )
+    _refused(
+        w,
+        lambda k: ledger.mark_nav(w.db.uow(), SYM, today, "11", idempotency_key=k),
+        ValidationError,
+        "implausibly large",
+    )
+    _refused(
+        w,
+        lambda _k: ledger.buy(w.db.uow(), w.wallet, SYM, "10", idempotency_key="  "),
+        ValidationError,
+        "idempotency key is required",
+    )
+    _refused(
+        w,
+        lambda _k: ledger.buy(w.db.uow(), w.wallet, SYM, "10", idempotency_key="x" * 201),
+        ValidationError,
+        "longer than 200",
+    )
 
 
 def test_marks_go_forward_only(world: World) -> None:
     w = world
     today = w.clock.now().date()
     ledger.mark_nav(w.db.uow(), SYM, today, "0.01")
-    _refused(w, lambda k: ledger.mark_nav(w.db.uow(), SYM, today - timedelta(days=1), "0.01",
-                                          idempotency_key=k),
-             ValidationError, "marks go forward in time")
+    _refused(
+        w,
+        lambda k: ledger.mark_nav(w.db.uow(), SYM, today - timedelta(days=1), "0.01", idempotency_key=k),
+        ValidationError,
+        "marks go forward in time",
+    )

@@ -100,8 +100,9 @@ CORRUPTIONS: dict[str, tuple[Callable[[Database], None], str]] = {
         "wallet 1: cash 1000000",
     ),
     "holding": (
-        lambda db: _edit(db, update(TokenHolding).where(TokenHolding.wallet_id == 1)
-                         .values(quantity=Decimal("5000"))),
+        lambda db: _edit(
+            db, update(TokenHolding).where(TokenHolding.wallet_id == 1).values(quantity=Decimal("5000"))
+        ),
         "quantity 5000",
     ),
     "token-aum": (

@@ -33,8 +33,13 @@ VALUES = [
 def _store(db: Database, values: list[Decimal]) -> list[int]:
     with db.uow() as uow:
         rows = [
-            LedgerAccount(code=f"test:{i}", kind=AccountKind.EXTERNAL, asset="USD", balance=v,
-                          created_at=uow.clock.now())
+            LedgerAccount(
+                code=f"test:{i}",
+                kind=AccountKind.EXTERNAL,
+                asset="USD",
+                balance=v,
+                created_at=uow.clock.now(),
+            )
             for i, v in enumerate(values)
         ]
         uow.session.add_all(rows)
@@ -84,8 +89,13 @@ def test_postgres_column_is_numeric_38_18(pg_db: Database) -> None:
 def test_float_is_refused_when_binding(any_db: Database) -> None:
     with pytest.raises(StatementError, match="refusing to store float"), any_db.uow() as uow:
         uow.session.add(
-            LedgerAccount(code="test:float", kind=AccountKind.EXTERNAL, asset="USD",
-                          balance=0.1, created_at=uow.clock.now())
+            LedgerAccount(
+                code="test:float",
+                kind=AccountKind.EXTERNAL,
+                asset="USD",
+                balance=0.1,
+                created_at=uow.clock.now(),
+            )
         )
         uow.session.flush()
     with any_db.uow(read_only=True) as uow:
@@ -100,9 +110,21 @@ def test_large_precise_quantities_survive_services_and_replays(any_db: Database)
 
     supply = "999999999999.999999999999999999"
     k = "tokenize-large"
-    created = ledger.tokenize(any_db.uow(), agent_id=None, symbol="STRAT-BIG-1", total_supply=supply,
-                              status="active", idempotency_key=k)
-    replay = ledger.tokenize(any_db.uow(), agent_id=None, symbol="STRAT-BIG-1", total_supply=supply,
-                             status="active", idempotency_key=k)
+    created = ledger.tokenize(
+        any_db.uow(),
+        agent_id=None,
+        symbol="STRAT-BIG-1",
+        total_supply=supply,
+        status="active",
+        idempotency_key=k,
+    )
+    replay = ledger.tokenize(
+        any_db.uow(),
+        agent_id=None,
+        symbol="STRAT-BIG-1",
+        total_supply=supply,
+        status="active",
+        idempotency_key=k,
+    )
     assert created.total_supply == replay.total_supply == Decimal(supply)
     assert token_state(any_db, "STRAT-BIG-1")["total_supply"] == Decimal(supply)
