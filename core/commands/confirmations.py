@@ -2,18 +2,21 @@
 
 ``/buy ABC 100`` stores a :class:`PendingConfirmation` keyed by the command's idempotency key (the
 same update delivered twice finds the same row) and replies with Confirm / Cancel buttons. Pressing
-Confirm runs the registered executor once: the ledger call is keyed by the pending row, so a second
-press, a redelivered press or a crash between the ledger write and the status update all give one
-effect and the stored reply. Only the person who asked may confirm; the permission is checked again
-at press time (a role can change in between); a pending row expires after :data:`CONFIRM_TTL`.
+Confirm runs the registered executor once, in one transaction with the row's status change and an
+idempotency key derived from the pending row (``<platform>:confirm:<id>``): a second press, a
+redelivered press or a race between two presses all give one effect and the same stored reply.
+Only the person who asked may confirm; the permission is checked again at press time (a role can
+change in between); a pending row expires after :data:`CONFIRM_TTL`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.clock import ensure_utc
 from core.commands.context import Ctx
@@ -22,12 +25,14 @@ from core.commands.permissions import PERMISSIONS, allowed, denial
 from core.commands.registry import handles
 from core.commands.types import Button, Command, Reply
 from core.errors import IdempotencyConflict, NotFound, PermissionDenied, ValidationError
+from core.ledger.idempotency import run_idempotent
 from core.models.chat import PendingConfirmation
 
 CONFIRM_TTL = timedelta(minutes=10)
 
-#: Runs a confirmed money command: (ctx, pending row, ledger idempotency key) -> reply text.
-Executor = Callable[[Ctx, PendingConfirmation, str], str]
+#: Runs a confirmed money command inside the confirming transaction:
+#: (ctx, session, pending row, idempotency key) -> reply text. Use the services' ``*_in`` variants.
+Executor = Callable[[Ctx, Session, PendingConfirmation, str], str]
 EXECUTORS: dict[str, Executor] = {}
 
 
@@ -86,32 +91,39 @@ def _load_own(ctx: Ctx, row: PendingConfirmation | None) -> PendingConfirmation:
 
 @handles("confirm", own_transaction=True)
 def confirm(ctx: Ctx, cmd: Command) -> Reply:
-    """Run a pending money command once (its own units of work; the ledger call is keyed)."""
+    """Run a pending money command once, atomically with marking it done."""
     pending_id = id_arg(cmd.args[0] if len(cmd.args) == 1 else "", "request id")
-    with ctx.db.uow() as uow:
-        row = _load_own(ctx, uow.session.get(PendingConfirmation, pending_id))
-        if row.status == "done":
-            return Reply(row.result_text or "Already done.")
-        if row.status == "cancelled":
-            return Reply("That request was cancelled; send the command again if you still want it.")
-        if row.status == "expired" or ctx.now() > ensure_utc(row.expires_at):
-            row.status = "expired"
-            uow.commit()
-            return Reply("That confirmation expired; send the command again.")
-        permission = PERMISSIONS[row.command]
-        if not allowed(ctx.role, ctx.identity.chat_type, permission):
-            return Reply(denial(ctx.role, ctx.identity.chat_type, permission), ephemeral=True)
-        executor = EXECUTORS[row.command]
-        uow.session.expunge(row)
-    text = executor(ctx, row, f"{row.platform}:confirm:{row.id}")
-    with ctx.db.uow() as uow:
-        stored = uow.session.get(PendingConfirmation, pending_id, with_for_update=True)
-        if stored is not None and stored.status == "pending":
-            stored.status = "done"
-            stored.result_text = text
-            stored.resolved_at = ctx.now()
-            uow.commit()
-    return Reply(text)
+    row = _load_own(ctx, ctx.session.get(PendingConfirmation, pending_id))
+    if row.status == "done":
+        return Reply(row.result_text or "Already done.")
+    if row.status == "cancelled":
+        return Reply("That request was cancelled; send the command again if you still want it.")
+    if row.status == "expired" or ctx.now() > ensure_utc(row.expires_at):
+        with ctx.db.uow() as uow:
+            stale = uow.session.get(PendingConfirmation, pending_id)
+            if stale is not None and stale.status == "pending":
+                stale.status = "expired"
+                uow.commit()
+        return Reply("That confirmation expired; send the command again.")
+    permission = PERMISSIONS[row.command]
+    if not allowed(ctx.role, ctx.identity.chat_type, permission):
+        return Reply(denial(ctx.role, ctx.identity.chat_type, permission), ephemeral=True)
+    executor = EXECUTORS[row.command]
+    key = f"{row.platform}:confirm:{row.id}"
+    uow = ctx.db.uow()
+
+    def effect(session: Session) -> dict[str, Any]:
+        locked = session.get(PendingConfirmation, pending_id, with_for_update=True, populate_existing=True)
+        if locked is None or locked.status != "pending":  # decided by a concurrent press
+            return {"text": (locked.result_text if locked else None) or "Already handled."}
+        text = executor(ctx, session, locked, key)
+        locked.status = "done"
+        locked.result_text = text
+        locked.resolved_at = uow.clock.now()
+        return {"text": text}
+
+    result = run_idempotent(uow, key, f"chat.confirm.{row.command}", {"pending": pending_id}, effect, dict)
+    return Reply(str(result["text"]))
 
 
 @handles("cancel")

@@ -18,7 +18,7 @@ from core.commands.parsing import parse_line
 from core.commands.permissions import PERMISSIONS, allowed, denial
 from core.commands.registry import Registration, load_all
 from core.commands.types import Command, Identity, Reply
-from core.compliance.identity import effective_role, find_user
+from core.compliance.identity import resolve
 from core.config import Settings
 from core.db import Database
 from core.errors import ArenaError
@@ -78,14 +78,7 @@ class CommandLayer:
         if problem:
             return Decision(False, problem)
         with self.db.uow(read_only=True) as uow:
-            user = find_user(uow.session, identity.platform, identity.user_id)
-            role = effective_role(
-                uow.session,
-                user,
-                self.settings,
-                platform=identity.platform,
-                platform_user_id=identity.user_id,
-            )
+            _user, role = resolve(uow.session, self.settings, identity.platform, identity.user_id)
         permission = PERMISSIONS[name]
         if not allowed(role, identity.chat_type, permission):
             return Decision(False, denial(role, identity.chat_type, permission), role)
@@ -143,22 +136,16 @@ class CommandLayer:
         identity = cmd.identity
         # Handlers that open their own units of work get a read-only session: on SQLite a write
         # transaction here would hold the database lock their own writes wait for.
-        with self.db.uow(read_only=registration.own_transaction) as uow:
+        read_only = registration.own_transaction or registration.read_only
+        with self.db.uow(read_only=read_only) as uow:
             session = uow.session
-            user = find_user(session, identity.platform, identity.user_id)
-            role = effective_role(
-                session,
-                user,
-                self.settings,
-                platform=identity.platform,
-                platform_user_id=identity.user_id,
-            )
+            user, role = resolve(session, self.settings, identity.platform, identity.user_id)
             permission = PERMISSIONS[cmd.name]
             if not allowed(role, identity.chat_type, permission):
                 return Reply(denial(role, identity.chat_type, permission), ephemeral=True)
             ctx = Ctx(self.db, session, self.settings, identity, user, role, self.hooks)
             reply = registration.handler(ctx, cmd)
-            if not registration.own_transaction:
+            if not read_only:
                 uow.commit()
         if self.notifier is not None:
             for message in ctx.outbox:

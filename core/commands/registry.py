@@ -25,18 +25,21 @@ class Registration:
     handler: Handler
     own_transaction: bool = False
     slow: bool = False  # adapters defer/acknowledge before running it
+    read_only: bool = False  # runs in a read-only unit of work (no write lock, nothing committed)
 
 
 HANDLERS: dict[str, Registration] = {}
 
 
-def handles(name: str, *, own_transaction: bool = False, slow: bool = False) -> Callable[[Handler], Handler]:
+def handles(
+    name: str, *, own_transaction: bool = False, slow: bool = False, read_only: bool = False
+) -> Callable[[Handler], Handler]:
     """Register ``fn`` as the handler of ``/name`` (a name may be registered once)."""
 
     def decorator(fn: Handler) -> Handler:
         if name in HANDLERS:
             raise RuntimeError(f"command /{name} registered twice")
-        HANDLERS[name] = Registration(fn, own_transaction, slow)
+        HANDLERS[name] = Registration(fn, own_transaction, slow, read_only)
         return fn
 
     return decorator

@@ -29,8 +29,7 @@ ATTESTATIONS_V1: dict[AttestationKind, tuple[str, str]] = {
     ),
     AttestationKind.EDUCATIONAL: (
         "Educational, not advice",
-        "I understand this is an educational treasury optimisation service and not investment "
-        "advice.",
+        "I understand this is an educational treasury optimisation service and not investment advice.",
     ),
     AttestationKind.RISK: (
         "I understand the risk",

@@ -42,9 +42,7 @@ def register(session: Session, user: User, kind: OrgKind, name: str, clock: Cloc
     if user.organisation is not None:
         current_org = user.organisation
         raise ValidationError(f"You already belong to {current_org.name} (#{current_org.id}).")
-    org = Organisation(
-        name=clean_name(name), kind=kind, status=OrgStatus.PENDING, created_at=clock.now()
-    )
+    org = Organisation(name=clean_name(name), kind=kind, status=OrgStatus.PENDING, created_at=clock.now())
     session.add(org)
     session.flush()
     user.organisation_id = org.id
@@ -73,9 +71,7 @@ def verify(session: Session, admin: User, org_id: int, clock: Clock) -> tuple[Or
     org.verified_at = clock.now()
     org.verified_by_user_id = admin.id
     session.add(
-        AuditLog(
-            at=clock.now(), actor=f"user:{admin.id}", action="org.verify", subject=f"org:{org.id}"
-        )
+        AuditLog(at=clock.now(), actor=f"user:{admin.id}", action="org.verify", subject=f"org:{org.id}")
     )
     return org, True
 
@@ -83,9 +79,7 @@ def verify(session: Session, admin: User, org_id: int, clock: Clock) -> tuple[Or
 def pending_count(session: Session) -> int:
     return (
         session.scalar(
-            select(func.count())
-            .select_from(Organisation)
-            .where(Organisation.status == OrgStatus.PENDING)
+            select(func.count()).select_from(Organisation).where(Organisation.status == OrgStatus.PENDING)
         )
         or 0
     )

@@ -124,7 +124,9 @@ async def test_same_update_twice_has_one_effect(tg: TG, sqlite_db: Database) -> 
             .where(AIWallet.is_house.is_(False))
         ).all()
         buys = uow.session.scalar(
-            select(func.count()).select_from(IdempotencyKey).where(IdempotencyKey.operation == "token.buy")
+            select(func.count())
+            .select_from(IdempotencyKey)
+            .where(IdempotencyKey.operation == "chat.confirm.buy")
         )
     assert len(quantities) == 1 and buys == 1
     bought = [t for t in tg.request.texts(100) if t.startswith("Bought")]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 
 from core.db import Database
@@ -52,8 +53,13 @@ async def test_missed_runs_coalesce_into_one(sqlite_db: Database) -> None:
     sched.scheduler.add_listener(listener, EVENT_JOB_EXECUTED)
     sched.start()
     try:
-        # Pretend the process was down for two hours: eight 15-minute runs were missed.
-        sched.scheduler.modify_job("proposal_expiry", next_run_time=datetime.now(UTC) - timedelta(hours=2))
+        # Pretend the process was down: with a 30 s interval, seven runs of proposal_expiry were missed
+        # within its 5-minute misfire grace time (runs older than the grace time are dropped, by design).
+        now = datetime.now(UTC)
+        sched.scheduler.reschedule_job(
+            "proposal_expiry", trigger=IntervalTrigger(seconds=30, start_date=now - timedelta(minutes=3))
+        )
+        sched.scheduler.modify_job("proposal_expiry", next_run_time=now - timedelta(minutes=3))
         sched.scheduler.wakeup()
         for _ in range(100):
             if executed:

@@ -26,7 +26,7 @@ SHOWN = (TokenStatus.ACTIVE, TokenStatus.PROVING)
 UNAVAILABLE = "That feature is not enabled in this deployment."
 
 
-@handles("tokens")
+@handles("tokens", read_only=True)
 def tokens(ctx: Ctx, cmd: Command) -> Reply:
     """List tradable tokens with NAV and supply left."""
     rows = ctx.session.scalars(
@@ -45,7 +45,7 @@ def tokens(ctx: Ctx, cmd: Command) -> Reply:
     return Reply("\n".join(lines))
 
 
-@handles("token")
+@handles("token", read_only=True)
 def token(ctx: Ctx, cmd: Command) -> Reply:
     """One token: NAV, 30-day change, drawdown, supply and strategy."""
     (symbol_text,) = expect_args(cmd.args, 1, "/token SYMBOL")
@@ -75,7 +75,7 @@ def token(ctx: Ctx, cmd: Command) -> Reply:
     return Reply("\n".join(lines))
 
 
-@handles("strategies")
+@handles("strategies", read_only=True)
 def strategies(ctx: Ctx, cmd: Command) -> Reply:
     """The latest imported strategy candidates and their state."""
     if ctx.hooks.list_strategies is not None:

@@ -69,7 +69,7 @@ def _status_text(ctx: Ctx) -> str:
     )
 
 
-@handles("start")
+@handles("start", read_only=True)
 def start(ctx: Ctx, cmd: Command) -> Reply:
     """Show the disclosures and walk the user through the next onboarding step (reads only)."""
     intro = disclosures.render() + "\n\n"
@@ -81,7 +81,7 @@ def start(ctx: Ctx, cmd: Command) -> Reply:
     return Reply(_status_text(ctx))
 
 
-@handles("help")
+@handles("help", read_only=True)
 def help_(ctx: Ctx, cmd: Command) -> Reply:
     """List the commands this user may run in this chat."""
     lines = [f"You are a {ctx.role.value.replace('_', ' ')}. Commands you can use here:"]
@@ -92,7 +92,7 @@ def help_(ctx: Ctx, cmd: Command) -> Reply:
     return Reply("\n".join(lines))
 
 
-@handles("disclosures")
+@handles("disclosures", read_only=True)
 def show_disclosures(ctx: Ctx, cmd: Command) -> Reply:
     """The full current disclosure text."""
     return Reply(disclosures.render())

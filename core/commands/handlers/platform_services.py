@@ -7,18 +7,13 @@ chats are collected in ``ctx.outbox`` and queued by the dispatcher after the com
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import risk, tokens, wallets
 from core.commands.context import Ctx
 from core.commands.types import OutboundMessage
-from core.db import UnitOfWork
 from core.errors import ArenaError, PermissionDenied
-from core.ledger.idempotency import run_idempotent
 from core.ledger.locks import lock_wallet
 from core.models.ledger import AuditLog
 from core.models.wallets import AIWallet
@@ -109,29 +104,21 @@ def suggest(ctx: Ctx, wallet: AIWallet) -> str:
     return "\n".join(lines)
 
 
-def rebalance(ctx: Ctx, wallet_id: int, key: str) -> str:
-    """Rebalance one wallet to a fresh decision now, atomically and once per key."""
+def rebalance_in(ctx: Ctx, session: Session, wallet_id: int) -> str:
+    """Rebalance one wallet to a fresh decision now, in the caller's (confirming) transaction."""
     user_id = _user_id(ctx)
-    uow: UnitOfWork = ctx.db.uow()
     config = wallets.DEFAULT_WALLET_CONFIG
-
-    def effect(session: Session) -> dict[str, Any]:
-        now: datetime = uow.clock.now()
-        wallet = lock_wallet(session, wallet_id)
-        wallets.proposals.require_owner(session, wallet.id, user_id)
-        decision = wallets.DecisionCache(config.optimizer).decision(
-            session, now, OptTier(wallet.tier.value), profile_of(wallet.risk_profile)
-        )
-        snapshot = wallets.store_snapshot(session, now, wallet, decision, trigger="manual", drift_before=None)
-        execution = wallets.execute_in(session, now, wallet.id, snapshot, config=config, trigger="manual")
-        wallet.last_rebalanced_at = now
-        trades = [t for t in execution.trades if "side" in t]
-        return {"message": f"Rebalanced: {len(trades)} trade(s). {decision.summary}"}
-
-    result = run_idempotent(
-        uow, key, "wallet.rebalance", {"wallet": wallet_id, "user": user_id}, effect, dict
+    now = ctx.now()
+    wallet = lock_wallet(session, wallet_id)
+    wallets.proposals.require_owner(session, wallet.id, user_id)
+    decision = wallets.DecisionCache(config.optimizer).decision(
+        session, now, OptTier(wallet.tier.value), profile_of(wallet.risk_profile)
     )
-    return str(result["message"])
+    snapshot = wallets.store_snapshot(session, now, wallet, decision, trigger="manual", drift_before=None)
+    execution = wallets.execute_in(session, now, wallet.id, snapshot, config=config, trigger="manual")
+    wallet.last_rebalanced_at = now
+    trades = [t for t in execution.trades if "side" in t]
+    return f"Rebalanced: {len(trades)} trade(s). {decision.summary}"
 
 
 def decide_proposal(ctx: Ctx, proposal_id: int, approve: bool, key: str) -> str:

@@ -6,10 +6,10 @@ amount well-formed) so a bad request never produces a button; the ledger re-vali
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from core import ledger, risk
 from core.commands.confirmations import ask, executes
 from core.commands.context import Ctx
 from core.commands.handlers.common import is_owner, org_wallet, owned_wallet
@@ -18,11 +18,9 @@ from core.commands.parsing import cash_arg, expect_args, quantity_arg, symbol_ar
 from core.commands.registry import handles
 from core.commands.types import Command, Reply
 from core.errors import TokenNotTradable, UnknownToken
-from core.ledger import cash as ledger_cash
-from core.ledger import issuance
 from core.models.chat import PendingConfirmation
 from core.models.tokens import StrategyToken, TokenHolding, TokenStatus
-from core.money import mul
+from core.money import mul, parse_cash, parse_tokens
 
 TRADABLE = (TokenStatus.ACTIVE, TokenStatus.PROVING)
 
@@ -36,7 +34,7 @@ def tradable_token(ctx: Ctx, symbol: str) -> StrategyToken:
     return token
 
 
-@handles("wallet")
+@handles("wallet", read_only=True)
 def wallet(ctx: Ctx, cmd: Command) -> Reply:
     """The organisation wallet: cash, holdings at NAV, mode."""
     w = org_wallet(ctx)
@@ -74,10 +72,17 @@ def buy(ctx: Ctx, cmd: Command) -> Reply:
 
 
 @executes("buy")
-def run_buy(ctx: Ctx, row: PendingConfirmation, key: str) -> str:
+def run_buy(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) -> str:
     """Execute a confirmed buy."""
     w = owned_wallet(ctx)
-    trade = issuance.buy(ctx.db.uow(), w.id, row.args[0], row.args[1], idempotency_key=key)
+    trade = ledger.buy_in(
+        session,
+        ctx.now(),
+        wallet_id=w.id,
+        symbol=row.args[0],
+        cash=parse_cash(row.args[1]),
+        idempotency_key=key,
+    )
     return (
         f"Bought {fmt_qty(trade.tokens)} {trade.symbol} for {fmt_cash(trade.cash)} "
         f"at {fmt_nav(trade.nav_per_token)}. Cash left: {fmt_cash(trade.cash_balance)}."
@@ -99,14 +104,18 @@ def sell(ctx: Ctx, cmd: Command) -> Reply:
 
 
 @executes("sell")
-def run_sell(ctx: Ctx, row: PendingConfirmation, key: str) -> str:
-    """Execute a confirmed redemption."""
+def run_sell(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) -> str:
+    """Execute a confirmed redemption (above the daily limit the rest queues for tomorrow)."""
     w = owned_wallet(ctx)
-    trade = issuance.redeem(ctx.db.uow(), w.id, row.args[0], row.args[1], idempotency_key=key)
-    return (
-        f"Redeemed {fmt_qty(trade.tokens)} {trade.symbol} for {fmt_cash(trade.cash)} "
-        f"at {fmt_nav(trade.nav_per_token)}. Cash now: {fmt_cash(trade.cash_balance)}."
+    outcome = risk.redeem_or_queue_in(
+        session,
+        ctx.now(),
+        wallet_id=w.id,
+        symbol=row.args[0],
+        quantity=parse_tokens(row.args[1]),
+        idempotency_key=key,
     )
+    return outcome.message
 
 
 @handles("deposit")
@@ -120,8 +129,8 @@ def deposit(ctx: Ctx, cmd: Command) -> Reply:
 
 
 @executes("deposit")
-def run_deposit(ctx: Ctx, row: PendingConfirmation, key: str) -> str:
+def run_deposit(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) -> str:
     """Execute a confirmed deposit."""
     w = owned_wallet(ctx)
-    moved = ledger_cash.deposit(ctx.db.uow(), w.id, Decimal(row.args[0]), idempotency_key=key)
+    moved = ledger.deposit_in(session, ctx.now(), w.id, parse_cash(row.args[0]), idempotency_key=key)
     return f"Deposited {fmt_cash(moved.amount)}. Cash now: {fmt_cash(moved.cash_balance)}."

@@ -7,6 +7,7 @@ messages carry Approve / Reject buttons whose presses are idempotent (keyed by t
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.commands.confirmations import ask, executes
 from core.commands.context import Ctx
@@ -49,9 +50,9 @@ def rebalance(ctx: Ctx, cmd: Command) -> Reply:
 
 
 @executes("rebalance")
-def run_rebalance(ctx: Ctx, row: PendingConfirmation, key: str) -> str:
+def run_rebalance(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) -> str:
     """Execute a confirmed rebalance."""
-    return platform_services.rebalance(ctx, owned_wallet(ctx).id, key)
+    return platform_services.rebalance_in(ctx, session, owned_wallet(ctx).id)
 
 
 def _decide(ctx: Ctx, cmd: Command, approve: bool) -> Reply:
