@@ -192,9 +192,8 @@ async def dc(sqlite_db: Database) -> AsyncIterator[DC]:
     await harness.client._async_setup_hook()
     harness.client._connection.application_id = APP_ID
     # What login() would store from GET /users/@me:
-    harness.client._connection.user = discord.ClientUser(
-        state=harness.client._connection, data=user_payload(APP_ID)
-    )  # type: ignore[arg-type]
+    me: Any = user_payload(APP_ID)
+    harness.client._connection.user = discord.ClientUser(state=harness.client._connection, data=me)
     token = async_context.set(harness.http)
     yield harness
     async_context.reset(token)
