@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -98,6 +99,9 @@ async def serve(
 ) -> int:
     """Run until ``stop`` is set (SIGINT/SIGTERM by default). Returns the process exit code."""
     install_redaction(settings)
+    # Opt in to PTB's timedelta RetryAfter now (22.x warns on every flood-control error otherwise);
+    # TelegramSender handles both forms.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     queue = OutboundQueue({}, store=DatabaseOutbox(db))
     layer = CommandLayer(db, settings, hooks=command_hooks(db, settings), notifier=queue)
     sched = ArenaScheduler(db, queue, hooks=job_hooks(settings)) if scheduler else None

@@ -6,11 +6,13 @@ UTF-16 units with the inline keyboard on the last chunk; charts as photos first.
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden
 from telegram.error import RetryAfter as TelegramRetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.outbound import PermanentSendError, RetryAfter
 from bot.text_split import split_telegram
@@ -39,7 +41,11 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:
         await bot.send_message(chat_id, chunk, reply_markup=markup if i == len(chunks) - 1 else None)
 
 
-def _seconds(value: int | float | timedelta) -> float:
+def _seconds(exc: TelegramRetryAfter) -> float:
+    """Seconds to wait; PTB 22 returns an int (or a timedelta with PTB_TIMEDELTA=1) and warns."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: int | float | timedelta = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -53,7 +59,7 @@ class TelegramSender:
         try:
             await send_reply(self.bot, chat_id, reply)
         except TelegramRetryAfter as exc:
-            raise RetryAfter(_seconds(exc.retry_after)) from exc
+            raise RetryAfter(_seconds(exc)) from exc
         except Forbidden as exc:
             raise PermanentSendError(f"forbidden: {exc.message}") from exc
         except BadRequest as exc:

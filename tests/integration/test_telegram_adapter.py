@@ -182,3 +182,38 @@ async def test_error_handler_redacts_secrets(tg: TG, caplog: pytest.LogCaptureFi
     assert secret not in caplog.text and TOKEN not in caplog.text
     assert "[REDACTED]" in caplog.text
     assert "Sorry, something went wrong" in tg.request.texts(5)[-1]
+
+
+# PTB 22.8's own RetryAfter constructor warns about its int/timedelta migration (PTB_TIMEDELTA).
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_sender_maps_flood_control_and_blocked_chats(tg: TG) -> None:
+    from bot.outbound import PermanentSendError, RetryAfter
+    from bot.telegram_bot.render import TelegramSender
+    from core.commands.types import ChatType, Reply
+
+    # Without AIORateLimiter, whose own retry loop (max_retries) would absorb the 429 first.
+    request = OfflineRequest()
+    app = tg.adapter.build(TOKEN, request=request, rate_limiter=False)
+    await app.initialize()
+    sender = TelegramSender(app.bot)
+    request.fail_next.append(
+        (
+            429,
+            {
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 7",
+                "parameters": {"retry_after": 7},
+            },
+        )
+    )
+    with pytest.raises(RetryAfter) as flood:
+        await sender.send(5, ChatType.PRIVATE, Reply("digest"))
+    assert flood.value.seconds == 7
+    request.fail_next.append(
+        (403, {"error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+    )
+    with pytest.raises(PermanentSendError):
+        await sender.send(5, ChatType.PRIVATE, Reply("digest"))
+    await sender.send(5, ChatType.PRIVATE, Reply("x" * 5000))  # split below 4,096
+    assert [len(t) for t in request.texts(5)[-2:]] == [4096, 904]
+    await app.shutdown()

@@ -113,3 +113,21 @@ def test_hybrid_proposal_approved_by_owner_once(sqlite_db: Database) -> None:
     stranger = world.press(300, message.reply, "Approve")
     assert "Complete onboarding" in stranger.text
     assert "STRAT-TEST" in world.say(100, "/wallet").text
+
+
+def test_import_and_backtest_use_the_wired_hooks(sqlite_db: Database) -> None:
+    from core.commands.context import Hooks
+
+    world = ChatWorld(sqlite_db)
+    world.onboard(100)
+    assert "not enabled" in world.say(100, "/import https://example.org/post").text
+    calls: list[tuple[str, str]] = []
+    world.layer.hooks = Hooks(
+        import_url=lambda url, key: calls.append((url, key)) or "imported 1",
+        run_backtest=lambda cid: f"backtest {cid}",
+    )
+    assert world.say(100, "/import https://example.org/post", key="tg:1:2").text == "imported 1"
+    assert calls == [("https://example.org/post", "tg:1:2")]
+    assert "Usage: /import URL" in world.say(100, "/import ftp://x").text
+    assert world.say(100, "/backtest 7").text == "backtest 7"
+    assert world.layer.is_slow("import") and world.layer.is_slow("backtest")
