@@ -122,10 +122,12 @@ def test_import_and_backtest_use_the_wired_hooks(sqlite_db: Database) -> None:
     world.onboard(100)
     assert "not enabled" in world.say(100, "/import https://example.org/post").text
     calls: list[tuple[str, str]] = []
-    world.layer.hooks = Hooks(
-        import_url=lambda url, key: calls.append((url, key)) or "imported 1",
-        run_backtest=lambda cid: f"backtest {cid}",
-    )
+
+    def fake_import(url: str, key: str) -> str:
+        calls.append((url, key))
+        return "imported 1"
+
+    world.layer.hooks = Hooks(import_url=fake_import, run_backtest=lambda cid: f"backtest {cid}")
     assert world.say(100, "/import https://example.org/post", key="tg:1:2").text == "imported 1"
     assert calls == [("https://example.org/post", "tg:1:2")]
     assert "Usage: /import URL" in world.say(100, "/import ftp://x").text
