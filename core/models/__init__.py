@@ -32,6 +32,7 @@ from core.models.tokens import (
 from core.models.wallets import AIWallet, AllocationSnapshot, Tier, WalletMode, WalletOwner
 
 # Other areas register their tables below (one import line each).
+from core.models.chat import ChatPreference, JobRun, OutboxMessage, PendingConfirmation  # noqa: F401
 # isort: split
 from core.models.pipeline import CandidateState, ParseRecord, SourceDocument, StrategyCandidate  # noqa: F401
 from core.models.wallets_ext import PlatformRiskState, RebalanceExecution, RebalanceProposal, RedemptionRequest, RedemptionUsage  # noqa: F401, E501
