@@ -169,6 +169,7 @@ def _register_subcommands() -> None:
 
 
 def main() -> None:
+    import core.risk  # noqa: F401 - registers the circuit breaker and redemption limit with the ledger
     from core.errors import ArenaError
 
     _register_subcommands()

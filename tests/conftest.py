@@ -149,3 +149,18 @@ def any_db(request: pytest.FixtureRequest) -> Database:
     fixture = "sqlite_db" if request.param == "sqlite" else "pg_db"
     db: Database = request.getfixturevalue(fixture)
     return db
+
+
+# --- platform risk -------------------------------------------------------------------------------
+# Production registers the circuit breaker and the redemption limit as ledger trade checks when
+# core.risk is imported (the composition root does); tests do the same, deterministically, instead
+# of depending on which test module happened to import it first.
+import core.risk  # noqa: E402, F401
+
+
+@pytest.fixture
+def pure_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ledger arithmetic without the platform-risk trade checks (circuit breaker, redemption limit)."""
+    from core.ledger import guards
+
+    monkeypatch.setattr(guards, "_CHECKS", {})

@@ -17,14 +17,20 @@ from core.db import UnitOfWork
 from core.errors import InsufficientCash, NotFound, ValidationError
 from core.ledger.idempotency import run_idempotent
 from core.ledger.locks import lock_wallet
-from core.ledger.postings import LedgerWriter, Leg, ensure_account, system_account, wallet_cash_code
+from core.ledger.postings import (
+    AccountRef,
+    LedgerWriter,
+    Leg,
+    ensure_account,
+    system_account,
+    wallet_cash_code,
+)
 from core.ledger.results import CashMoved, WalletCreated
 from core.models import (
     CASH_ASSET,
     AccountKind,
     AIWallet,
     AuditLog,
-    LedgerAccount,
     Organisation,
     Tier,
     User,
@@ -47,7 +53,7 @@ def _parse_enum(cls: type[E], value: str | E, what: str) -> E:
         raise ValidationError(f"unknown {what} {value!r}; choose one of: {options}") from None
 
 
-def wallet_cash_account(session: Session, wallet: AIWallet, now: datetime) -> LedgerAccount:
+def wallet_cash_account(session: Session, wallet: AIWallet, now: datetime) -> AccountRef:
     return ensure_account(
         session,
         wallet_cash_code(wallet.id),

@@ -14,15 +14,22 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from core.config import Settings, get_settings
-from core.ledger.postings import LedgerWriter, Leg, ensure_account, system_account, token_pool_code
-from core.models import CASH_ASSET, AccountKind, FeeAccrual, FeeKind, LedgerAccount, StrategyToken
+from core.ledger.postings import (
+    AccountRef,
+    LedgerWriter,
+    Leg,
+    ensure_account,
+    system_account,
+    token_pool_code,
+)
+from core.models import CASH_ASSET, AccountKind, FeeAccrual, FeeKind, StrategyToken
 from core.money import CASH_QUANTUM, NAV_QUANTUM, div, mul, round_down
 
 SECONDS_PER_YEAR = Decimal(365 * 24 * 3600)
 ZERO = Decimal(0)
 
 
-def pool_account(session: Session, token: StrategyToken, now: datetime) -> LedgerAccount:
+def pool_account(session: Session, token: StrategyToken, now: datetime) -> AccountRef:
     return ensure_account(
         session,
         token_pool_code(token.id),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ class TradeIntent:
     cash: Decimal  # cash in (buy) or cash out (redeem) at current NAV
     tokens: Decimal
     system: bool  # True for platform-initiated trades (wind-down, queued redemptions)
+    now: datetime  # the trade's time (the unit of work's clock)
 
 
 PreTradeCheck = Callable[[Session, TradeIntent], None]

@@ -33,6 +33,7 @@ from core.ledger.guards import TradeIntent, run_checks
 from core.ledger.idempotency import run_idempotent
 from core.ledger.locks import lock_token, lock_wallet, normalise_symbol
 from core.ledger.postings import (
+    AccountRef,
     LedgerWriter,
     Leg,
     ensure_account,
@@ -45,7 +46,6 @@ from core.models import (
     AccountKind,
     AIWallet,
     AuditLog,
-    LedgerAccount,
     Organisation,
     OrgStatus,
     StrategyToken,
@@ -72,7 +72,7 @@ ONE = Decimal(1)
 ZERO = Decimal(0)
 
 
-def unissued_account(session: Session, token: StrategyToken, now: datetime) -> LedgerAccount:
+def unissued_account(session: Session, token: StrategyToken, now: datetime) -> AccountRef:
     return ensure_account(
         session,
         token_unissued_code(token.id),
@@ -83,7 +83,7 @@ def unissued_account(session: Session, token: StrategyToken, now: datetime) -> L
     )
 
 
-def holding_account(session: Session, wallet: AIWallet, token: StrategyToken, now: datetime) -> LedgerAccount:
+def holding_account(session: Session, wallet: AIWallet, token: StrategyToken, now: datetime) -> AccountRef:
     return ensure_account(
         session,
         wallet_tokens_code(wallet.id, token.id),
@@ -295,7 +295,7 @@ def buy_in(
             raise SoldOut(f"{token.symbol} is sold out; tokens can still change hands between holders")
         max_cash = round_down(mul(remaining, nav_of(token)), CASH_QUANTUM)
         raise SoldOut(f"only {remaining} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less")
-    run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system))
+    run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system, now))
     txn = writer.post(
         "buy",
         [
@@ -360,7 +360,7 @@ def redeem_in(
     cash_out = round_down(div(mul(quantity, token.aum), token.circulating_supply), CASH_QUANTUM)
     if cash_out <= 0 and quantity < token.circulating_supply:
         raise InvalidAmount(f"{quantity} {token.symbol} is worth less than one cent-millionth; redeem more")
-    run_checks(session, TradeIntent("redeem", token, wallet, cash_out, quantity, system))
+    run_checks(session, TradeIntent("redeem", token, wallet, cash_out, quantity, system, now))
     txn = writer.post(
         "redeem",
         [

@@ -9,14 +9,17 @@ global lock order, so concurrent writers on PostgreSQL cannot deadlock on accoun
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.errors import ArenaError
@@ -72,7 +75,37 @@ SYSTEM_ACCOUNTS: dict[str, AccountKind] = {
 
 
 def get_account(session: Session, code: str) -> LedgerAccount | None:
+    """The ORM row (with its balance) for reports and checks; trades use :func:`ensure_account`."""
     return session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """What a posting needs to know about an account; immutable once the account exists."""
+
+    id: int
+    code: str
+    kind: AccountKind
+    asset: str
+
+
+# Account ids never change and accounts are never deleted, so (engine, code) -> id is cached for
+# the process. Only accounts *found* (hence committed by someone) are cached; one created by the
+# current transaction is not, because that transaction may still roll back.
+_ACCOUNT_CACHE: weakref.WeakKeyDictionary[Engine, dict[str, AccountRef]] = weakref.WeakKeyDictionary()
+_CREATED_KEY = "arena_created_accounts"
+ACCOUNTS = cast(Table, LedgerAccount.__table__)
+TRANSACTIONS = cast(Table, LedgerTransaction.__table__)
+POSTINGS = cast(Table, Posting.__table__)
+
+
+def _cache_for(session: Session) -> dict[str, AccountRef]:
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    cache = _ACCOUNT_CACHE.get(engine)
+    if cache is None:
+        cache = _ACCOUNT_CACHE[engine] = {}
+    return cache
 
 
 def ensure_account(
@@ -84,25 +117,45 @@ def ensure_account(
     now: datetime,
     wallet_id: int | None = None,
     token_id: int | None = None,
-) -> LedgerAccount:
-    """Return the account with ``code``, creating it (balance 0) if it does not exist yet."""
-    account = get_account(session, code)
-    if account is None:
-        account = LedgerAccount(
-            code=code,
-            kind=kind,
-            asset=asset,
-            wallet_id=wallet_id,
-            token_id=token_id,
-            balance=ZERO,
-            created_at=now,
+) -> AccountRef:
+    """Return the account with ``code``, creating it (balance 0) if it does not exist yet.
+
+    Creation is ``INSERT ... ON CONFLICT DO NOTHING`` so two transactions creating the same account
+    (e.g. a system account on first use) do not fail each other.
+    """
+    cache = _cache_for(session)
+    ref = cache.get(code)
+    if ref is not None:
+        return ref
+    table = ACCOUNTS
+    row = session.execute(select(table.c.id, table.c.kind, table.c.asset).where(table.c.code == code)).first()
+    created: set[str] = session.info.setdefault(_CREATED_KEY, set())
+    if row is None:
+        dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            dialect_insert(table)
+            .values(
+                code=code,
+                kind=kind,
+                asset=asset,
+                wallet_id=wallet_id,
+                token_id=token_id,
+                balance=ZERO,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["code"])
         )
-        session.add(account)
-        session.flush()
-    return account
+        row = session.execute(
+            select(table.c.id, table.c.kind, table.c.asset).where(table.c.code == code)
+        ).one()
+        created.add(code)
+    ref = AccountRef(row.id, code, AccountKind(row.kind), row.asset)
+    if code not in created:
+        cache[code] = ref
+    return ref
 
 
-def system_account(session: Session, code: str, now: datetime) -> LedgerAccount:
+def system_account(session: Session, code: str, now: datetime) -> AccountRef:
     return ensure_account(session, code, kind=SYSTEM_ACCOUNTS[code], asset=CASH_ASSET, now=now)
 
 
@@ -111,18 +164,28 @@ def system_account(session: Session, code: str, now: datetime) -> LedgerAccount:
 
 @dataclass(frozen=True)
 class Leg:
-    account: LedgerAccount
+    account: AccountRef
     amount: Decimal  # signed: + into the account, - out of it
 
 
+@dataclass(frozen=True, slots=True)
+class PostedTransaction:
+    id: int
+
+
 class LedgerWriter:
-    """Collects balanced transactions for one unit of work and applies their balance changes."""
+    """Collects balanced transactions for one unit of work and applies their balance changes.
+
+    Postings go in with one multi-row INSERT per transaction, balances with one locked SELECT and
+    one UPDATE per touched account at :meth:`flush` (SQLAlchemy Core: the ORM's per-object
+    bookkeeping was most of a trade's cost).
+    """
 
     def __init__(self, session: Session, now: datetime) -> None:
         self.session = session
         self.now = now
         self._deltas: dict[int, Decimal] = defaultdict(lambda: ZERO)
-        self._accounts: dict[int, LedgerAccount] = {}
+        self._accounts: dict[int, AccountRef] = {}
 
     def post(
         self,
@@ -134,35 +197,41 @@ class LedgerWriter:
         token_id: int | None = None,
         memo: str | None = None,
         details: dict[str, Any] | None = None,
-    ) -> LedgerTransaction:
-        """Record one balanced transaction (zero legs are dropped; nothing left = no transaction)."""
+    ) -> PostedTransaction:
+        """Record one balanced transaction (zero legs are dropped)."""
         legs = [leg for leg in legs if leg.amount != 0]
         _check_balanced(kind, legs)
-        txn = LedgerTransaction(
-            kind=kind,
-            created_at=self.now,
-            idempotency_key=idempotency_key,
-            wallet_id=wallet_id,
-            token_id=token_id,
-            memo=memo,
-            details=details,
-        )
-        self.session.add(txn)
-        self.session.flush()
-        for leg in legs:
-            if leg.account.id is None:
-                self.session.flush()
-            self.session.add(
-                Posting(
-                    transaction_id=txn.id,
-                    account_id=leg.account.id,
-                    asset=leg.account.asset,
-                    amount=leg.amount,
-                )
+        txn_table = TRANSACTIONS
+        txn_id = self.session.execute(
+            insert(txn_table)
+            .values(
+                kind=kind,
+                created_at=self.now,
+                idempotency_key=idempotency_key,
+                wallet_id=wallet_id,
+                token_id=token_id,
+                memo=memo,
+                details=details,
             )
+            .returning(txn_table.c.id)
+        ).scalar_one()
+        if legs:
+            self.session.execute(
+                insert(POSTINGS),
+                [
+                    {
+                        "transaction_id": txn_id,
+                        "account_id": leg.account.id,
+                        "asset": leg.account.asset,
+                        "amount": leg.amount,
+                    }
+                    for leg in legs
+                ],
+            )
+        for leg in legs:
             self._deltas[leg.account.id] += leg.amount
             self._accounts[leg.account.id] = leg.account
-        return txn
+        return PostedTransaction(txn_id)
 
     def flush(self) -> None:
         """Lock touched accounts in id order, apply the deltas, refuse negative balances."""
@@ -170,26 +239,26 @@ class LedgerWriter:
         if not ids:
             self._deltas.clear()
             return
-        locked = {
-            a.id: a
-            for a in self.session.scalars(
-                select(LedgerAccount)
-                .where(LedgerAccount.id.in_(ids))
-                .order_by(LedgerAccount.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        }
-        for account_id in ids:
-            account = locked[account_id]
-            new_balance = account.balance + self._deltas[account_id]
-            if new_balance < 0 and account.kind not in NEGATIVE_ALLOWED:
-                raise NegativeBalance(
-                    f"account {account.code} would go negative ({new_balance} {account.asset})"
-                )
-            account.balance = new_balance
+        table = ACCOUNTS
+        rows = self.session.execute(
+            select(table.c.id, table.c.balance, table.c.kind, table.c.code, table.c.asset)
+            .where(table.c.id.in_(ids))
+            .order_by(table.c.id)
+            .with_for_update()
+        ).all()
+        updates = []
+        for row in rows:
+            new_balance = row.balance + self._deltas[row.id]
+            if new_balance < 0 and AccountKind(row.kind) not in NEGATIVE_ALLOWED:
+                raise NegativeBalance(f"account {row.code} would go negative ({new_balance} {row.asset})")
+            updates.append({"account_id": row.id, "new_balance": new_balance})
+        self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("account_id"))
+            .values(balance=bindparam("new_balance")),
+            updates,
+        )
         self._deltas.clear()
-        self.session.flush()
 
 
 def _check_balanced(kind: str, legs: Iterable[Leg]) -> None:

@@ -68,13 +68,8 @@ def _limit_check(session: Session, intent: TradeIntent) -> None:
 
 
 def trade_day(session: Session, intent: TradeIntent) -> date:
-    """The UTC day of a trade. ``TradeIntent`` carries no time, so the wallet services put their
-    clock's ``now`` in ``session.info["arena_now"]``; other callers fall back to the token's fee
-    clock, which ``redeem_in`` settles to "now" whenever a fee is booked."""
-    now = session.info.get(NOW_KEY)
-    if isinstance(now, datetime):
-        return now.date()
-    return intent.token.fees_accrued_until.date()
+    """The UTC day of a trade (the trade's own clock time)."""
+    return intent.now.date()
 
 
 def install() -> None:

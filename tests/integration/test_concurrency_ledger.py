@@ -27,7 +27,7 @@ from tests.support.ledger_world import (
     wallet_cash,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("pure_ledger")]
 SYM = "STRAT-MOMENTUM-BTC-001"
 WORKERS = 4
 
@@ -123,4 +123,24 @@ def test_parallel_buys_drain_cash_exactly(any_db: Database) -> None:
     )
     assert sorted(r.get("error", "ok") for r in results) == ["InsufficientCash"] * 2 + ["ok"] * 2
     assert wallet_cash(any_db, wallet) == Decimal(200)
+    assert violations(any_db) == []
+
+
+def test_first_fees_on_two_tokens_at_once(any_db: Database) -> None:
+    """The platform fee accounts are created on the first fee ever booked. Two processes trading two
+    different tokens (no shared row lock) both book that first fee at the same moment; both trades
+    must succeed and the accounts exist once."""
+    wallets = [make_wallet(any_db, make_org(any_db, f"Church {i}")) for i in range(2)]
+    symbols = [make_token(any_db, f"STRAT-FIRST-FEE-{i}") for i in range(2)]
+    # Children run on the wall clock, long after the tokens' simulated creation: a fee is due.
+    results = run_parallel(
+        buy_once, [(_url(any_db), wallets[i], symbols[i], "50", f"first-fee-{i}", 0.5) for i in range(2)]
+    )
+    assert all("ok" in r for r in results), results
+    assert all(Decimal(r["ok"]["fees_settled"]) > 0 for r in results)
+    with any_db.uow(read_only=True) as uow:
+        from core.models import LedgerAccount
+
+        codes = list(uow.session.scalars(select(LedgerAccount.code).where(LedgerAccount.code.like("platform:%"))))
+    assert sorted(codes) == ["platform:fees", "platform:insurance", "platform:seed"]
     assert violations(any_db) == []

@@ -33,7 +33,7 @@ from tests.support.ledger_world import (
     wallet_cash,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("pure_ledger")]
 SYM = "STRAT-MOMENTUM-BTC-001"
 
 

@@ -40,6 +40,9 @@ from tests.support.ledger_world import (
     wallet_cash,
 )
 
+# Ledger arithmetic in isolation: no platform-risk trade checks (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pure_ledger")
+
 SYM = "STRAT-MOMENTUM-BTC-001"
 SMALL = "STRAT-SMALL-ETH-001"  # total supply 200 = twice the seed: 100 units left to sell
 

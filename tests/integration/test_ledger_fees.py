@@ -32,6 +32,9 @@ from tests.support.ledger_world import (
     violations,
 )
 
+# Ledger arithmetic in isolation: no platform-risk trade checks (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pure_ledger")
+
 SYM = "STRAT-MOMENTUM-BTC-001"
 Q = Decimal("0.000001")
 YEAR = timedelta(days=365)

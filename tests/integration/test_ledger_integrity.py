@@ -23,6 +23,9 @@ from core.db import Database
 from core.models import AIWallet, Attestation, AttestationKind, StrategyToken, TokenHolding
 from tests.support.ledger_world import key, make_org, make_token, make_user, make_wallet, violations
 
+# Ledger arithmetic in isolation: no platform-risk trade checks (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pure_ledger")
+
 SYM = "STRAT-MOMENTUM-BTC-001"
 REPO = Path(__file__).resolve().parents[2]
 ARENA = [sys.executable, "-c", "from bot.cli import main; main()"]

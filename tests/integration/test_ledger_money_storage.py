@@ -15,6 +15,9 @@ from sqlalchemy.exc import StatementError
 from core.db import Database
 from core.models import AccountKind, LedgerAccount
 
+# Ledger arithmetic in isolation: no platform-risk trade checks (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pure_ledger")
+
 VALUES = [
     "0",
     "0.000000000000000001",

@@ -33,6 +33,9 @@ from tests.support.ledger_world import (
     wallet_cash,
 )
 
+# Ledger arithmetic in isolation: no platform-risk trade checks (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pure_ledger")
+
 SYM = "STRAT-MOMENTUM-BTC-001"
 CASH_Q = Decimal("0.000001")
 TOKEN_Q = Decimal("0.000000000000000001")

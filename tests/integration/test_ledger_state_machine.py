@@ -53,6 +53,9 @@ from core.models import StrategyToken, TokenHolding
 from tests.conftest import drop_pg_db, make_pg_db, make_sqlite_db
 from tests.support.ledger_world import make_org
 
+# Ledger arithmetic in isolation: no platform-risk trade checks (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pure_ledger")
+
 DEEP = os.environ.get("ARENA_DEEP_TESTS") == "1"
 START = datetime(2025, 1, 1, tzinfo=UTC)
 CASH_Q = Decimal("0.000001")
@@ -428,7 +431,7 @@ def test_ledger_state_machine_sqlite(_sqlite_template: Path, tmp_path: Path) -> 
 
             return db, cleanup
 
-    run_state_machine_as_test(OnSQLite, settings=_settings(400 if DEEP else 30, 60 if DEEP else 25))
+    run_state_machine_as_test(OnSQLite, settings=_settings(400 if DEEP else 50, 60 if DEEP else 25))
 
 
 @pytest.mark.postgres

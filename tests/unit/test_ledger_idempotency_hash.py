@@ -10,6 +10,9 @@ import pytest
 from core.errors import ValidationError
 from core.ledger.idempotency import check_key, request_hash
 
+# Ledger arithmetic in isolation: no platform-risk trade checks (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("pure_ledger")
+
 
 def test_equal_amounts_in_any_spelling_hash_equal() -> None:
     a = request_hash("token.buy", {"wallet": 1, "symbol": "S", "cash": Decimal("250.5")})
