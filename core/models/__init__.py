@@ -1,5 +1,7 @@
 """All SQLAlchemy models. Import this package to register every table on ``Base.metadata``."""
 
+# Tables of the other areas (chat, pipeline, wallets): imported so they register on the metadata.
+from core.models import chat, pipeline, wallets_ext  # noqa: F401
 from core.models.base import Base, Money, Quantity, UTCDateTime
 from core.models.compliance import (
     Attestation,
@@ -30,12 +32,6 @@ from core.models.tokens import (
     TreasuryAgent,
 )
 from core.models.wallets import AIWallet, AllocationSnapshot, Tier, WalletMode, WalletOwner
-
-# Other areas register their tables below (one import line each).
-from core.models.chat import ChatPreference, JobRun, OutboxMessage, PendingConfirmation  # noqa: F401
-# isort: split
-from core.models.pipeline import CandidateState, ParseRecord, SourceDocument, StrategyCandidate  # noqa: F401
-from core.models.wallets_ext import PlatformRiskState, RebalanceExecution, RebalanceProposal, RedemptionRequest, RedemptionUsage  # noqa: F401, E501
 
 __all__ = [
     "CASH_ASSET",
