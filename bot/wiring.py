@@ -65,12 +65,12 @@ def _metrics(metrics: dict[str, Any]) -> str:
 
 
 def job_hooks(settings: Settings) -> JobHooks:
-    """Hooks for the scheduler's paper-trading step and daily import.
+    """Hooks for the scheduler's NAV marks, paper-trading step and daily import."""
 
-    ``mark_navs`` stays unset: no area exposes a "mark every live token for a day" service yet
-    (``arena replay`` does it privately), so the NAV job records ``not wired`` for that part and
-    still accrues fees.
-    """
+    def mark_navs(db: Database, day: date) -> dict[str, Any]:
+        from backtest.live import mark_token_navs
+
+        return mark_token_navs(db, day, _market(settings))
 
     def paper_step(db: Database, now: datetime) -> dict[str, Any]:
         from parser.pipeline import run_import
@@ -78,13 +78,19 @@ def job_hooks(settings: Settings) -> JobHooks:
         return run_import(db.uow, None, _market(settings), clock=db.clock, paper_mode="live").to_json()
 
     def import_run(db: Database, now: datetime) -> dict[str, Any]:
-        from parser.pipeline import run_import
+        from parser.pipeline import documents_from, run_import
+        from parser.sources.registry import load_registry
 
-        return run_import(db.uow, None, _market(settings), clock=db.clock, paper_mode="live").to_json()
+        wanted = [n.strip() for n in settings.import_sources.split(",") if n.strip()]
+        if wanted == ["all"]:
+            wanted = sorted(load_registry().sources)
+        documents, errors = [], {}
+        for name in wanted:  # one unreachable source must not stop the others
+            try:
+                documents.extend(documents_from(name, now))
+            except Exception as error:  # network, robots.txt, parse errors: recorded, not raised
+                errors[name] = f"{type(error).__name__}: {str(error)[:200]}"
+        report = run_import(db.uow, documents or None, _market(settings), clock=db.clock, paper_mode="live")
+        return {**report.to_json(), "sources": wanted, "source_errors": errors}
 
-    return JobHooks(mark_navs=None, paper_step=paper_step, import_run=import_run)
-
-
-def mark_navs_not_wired(db: Database, day: date) -> dict[str, Any]:  # pragma: no cover - documentation
-    """Placeholder name for the missing service (see :func:`job_hooks`)."""
-    return {"skipped": "mark_navs not wired"}
+    return JobHooks(mark_navs=mark_navs, paper_step=paper_step, import_run=import_run)

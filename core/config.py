@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     )
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
+    # Sources the daily import job crawls: names from parser/sources.toml, comma-separated, or "all".
+    # Empty (the offline default) = the job only resumes candidates already in the pipeline.
+    import_sources: str = ""
 
     # Platform admins: comma-separated "platform:numeric_id", e.g. "telegram:12345,discord:678".
     platform_admins: str = ""

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.commands.types import Button, OutboundMessage, Reply
-from core.models import ChatPreference, Platform, User, WalletOwner
+from core.models import Platform, User, WalletOwner
+from core.models.chat import ChatPreference
 from core.notify import Notifier
 
 

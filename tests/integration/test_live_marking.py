@@ -120,3 +120,22 @@ def test_days_without_market_data_are_skipped_not_invented(sqlite_db: Database) 
     mark_token_navs(sqlite_db, beyond, market)
     marked_days = [d for d, _ in _navs(sqlite_db, "STRAT-TEST-B-001")]
     assert marked_days and max(marked_days) <= last
+
+
+def test_scheduler_nav_job_marks_tokens_through_the_composition_root(sqlite_db: Database) -> None:
+    """The production wiring (bot.wiring.job_hooks) feeds the scheduler's daily NAV job."""
+    from bot.wiring import job_hooks
+    from core.config import Settings
+    from core.notify import CollectingNotifier
+    from scheduler.jobs import JobContext, nav_marks_and_fees
+
+    assert isinstance(sqlite_db.clock, SimulatedClock)
+    sqlite_db.clock.set(BIRTH)
+    _token_with_agent(sqlite_db, _spec("lending"), "STRAT-TEST-C-001")
+    slot = dt.datetime.combine(BIRTH.date() + dt.timedelta(days=3), dt.time(0, 30), dt.UTC)
+    sqlite_db.clock.set(slot)
+    jc = JobContext(db=sqlite_db, notifier=CollectingNotifier(), hooks=job_hooks(Settings()))
+    detail = nav_marks_and_fees(jc, slot)
+    assert detail["marks"]["STRAT-TEST-C-001"]["marked"] == 3
+    assert len(_navs(sqlite_db, "STRAT-TEST-C-001")) == 3
+    assert violations(sqlite_db) == []
