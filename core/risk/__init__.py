@@ -7,6 +7,7 @@ pre-trade guard hook (:mod:`core.ledger.guards`); :func:`install` does it explic
 from core.risk import circuit, redemption
 from core.risk.circuit import (
     check_circuit_breaker,
+    halt_trading,
     is_halted,
     platform_loss_24h,
     resume_trading,
@@ -35,6 +36,7 @@ __all__ = [
     "check_circuit_breaker",
     "check_kill_switch",
     "drawdown",
+    "halt_trading",
     "install",
     "insurance_fund_balance",
     "is_halted",

@@ -99,6 +99,21 @@ def check_circuit_breaker(session: Session, now: datetime,
     return True
 
 
+def halt_trading(session: Session, now: datetime, *, admin: str, reason: str) -> bool:
+    """A platform admin halts trading and rebalancing by hand. False if already halted."""
+    state = risk_state(session, lock=True)
+    if state.halted:
+        return False
+    state.halted = True
+    state.halted_at = now
+    state.halt_reason = f"halted by a platform admin: {reason[:200]}"
+    state.trips += 1
+    session.add(AuditLog(at=now, actor=admin, action="risk.circuit_breaker.manual",
+                         subject="platform", details={"reason": reason[:200]}))
+    session.flush()
+    return True
+
+
 def resume_trading(session: Session, now: datetime, *, admin: str) -> bool:
     """A platform admin lifts the halt (the caller checks the admin role). False if not halted."""
     state = risk_state(session, lock=True)

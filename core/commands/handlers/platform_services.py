@@ -15,7 +15,6 @@ from core.commands.context import Ctx
 from core.commands.types import OutboundMessage
 from core.errors import ArenaError, PermissionDenied
 from core.ledger.locks import lock_wallet
-from core.models.ledger import AuditLog
 from core.models.wallets import AIWallet
 from core.models.wallets_ext import RebalanceProposal
 from core.optimizer import Tier as OptTier
@@ -60,24 +59,9 @@ def retire_token(ctx: Ctx, symbol: str) -> str:
 
 
 def halt_trading(ctx: Ctx, reason: str) -> str:
-    """Trip the circuit breaker by hand (the risk package only trips it on losses)."""
-    state = risk.risk_state(ctx.session, lock=True)
-    if state.halted:
-        return f"Trading is already halted: {state.halt_reason}."
-    now = ctx.now()
-    state.halted = True
-    state.halted_at = now
-    state.halt_reason = f"halted by a platform admin: {reason[:200]}"
-    state.trips += 1
-    ctx.session.add(
-        AuditLog(
-            at=now,
-            actor=f"user:{_user_id(ctx)}",
-            action="risk.circuit_breaker.manual",
-            subject="platform",
-            details={"reason": reason[:200]},
-        )
-    )
+    """Trip the circuit breaker by hand."""
+    if not risk.halt_trading(ctx.session, ctx.now(), admin=f"user:{_user_id(ctx)}", reason=reason):
+        return f"Trading is already halted: {risk.risk_state(ctx.session).halt_reason}."
     return "Trading and rebalancing are halted until /resume."
 
 
