@@ -18,6 +18,7 @@ from core.notify import CollectingNotifier
 from core.risk import (
     check_circuit_breaker,
     check_kill_switch,
+    halt_trading,
     insurance_fund_balance,
     process_queue_in,
     redeem_or_queue,
@@ -84,6 +85,22 @@ def test_circuit_breaker_halts_until_admin_resumes(any_db: Database,
         ledger.buy(any_db.uow(), wallet, SYM, "100", idempotency_key=key())
     with pytest.raises(TradingHalted):
         ledger.redeem(any_db.uow(), wallet, SYM, "1", idempotency_key=key())
+    assert run_rebalance_cycle(any_db.uow()).halted
+    with any_db.uow() as uow:
+        assert resume_trading(uow.session, clock.now(), admin="user:1")
+        uow.commit()
+    ledger.buy(any_db.uow(), wallet, SYM, "100", idempotency_key=key())
+    assert violations(any_db) == []
+
+
+def test_manual_halt_blocks_trades_until_resumed(any_db: Database, clock: SimulatedClock) -> None:
+    wallet, _owner = _holder(any_db)
+    with any_db.uow() as uow:
+        assert halt_trading(uow.session, clock.now(), admin="user:1", reason="oracle incident")
+        assert not halt_trading(uow.session, clock.now(), admin="user:1", reason="again")
+        uow.commit()
+    with pytest.raises(TradingHalted):
+        ledger.buy(any_db.uow(), wallet, SYM, "100", idempotency_key=key())
     assert run_rebalance_cycle(any_db.uow()).halted
     with any_db.uow() as uow:
         assert resume_trading(uow.session, clock.now(), admin="user:1")
