@@ -141,6 +141,8 @@ def test_first_fees_on_two_tokens_at_once(any_db: Database) -> None:
     with any_db.uow(read_only=True) as uow:
         from core.models import LedgerAccount
 
-        codes = list(uow.session.scalars(select(LedgerAccount.code).where(LedgerAccount.code.like("platform:%"))))
+        codes = list(
+            uow.session.scalars(select(LedgerAccount.code).where(LedgerAccount.code.like("platform:%")))
+        )
     assert sorted(codes) == ["platform:fees", "platform:insurance", "platform:seed"]
     assert violations(any_db) == []
