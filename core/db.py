@@ -145,7 +145,9 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str | None = None, *, clock: Clock | None = None, ensure_schema: bool = False) -> Database:
+def open_database(
+    url: str | None = None, *, clock: Clock | None = None, ensure_schema: bool = False
+) -> Database:
     """Open the configured database (``ARENA_DB_URL``, default ``sqlite:///arena.db``).
 
     With ``ensure_schema`` the Alembic migrations are applied first (what ``arena init`` does).

@@ -12,7 +12,9 @@ import pytest
 # Money hygiene: any float mixed into Decimal arithmetic raises in tests.
 decimal.getcontext().traps[decimal.FloatOperation] = True
 
-SHARED_DATA = Path(os.environ.get("ARENA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("ARENA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 @pytest.fixture(autouse=True)
