@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, Numeric, String
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -88,6 +89,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return None if value is None else ensure_utc(value)
+
+
+def enum_column(cls: type[enum.Enum], name: str, length: int = 32) -> Enum:
+    """A closed set of values stored as their string values (VARCHAR + CHECK, portable)."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        length=length,
+    )
 
 
 class Base(DeclarativeBase):

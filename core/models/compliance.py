@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import Base
+from core.models.base import Base, enum_column
 
 
 class OrgKind(enum.StrEnum):
@@ -47,14 +47,7 @@ class Role(enum.StrEnum):
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-        length=32,
-    )
+    return enum_column(cls, name)
 
 
 class Organisation(Base):

@@ -16,10 +16,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import Base
+from core.models.base import Base, enum_column
 
 CASH_ASSET = "USD"
 
@@ -50,13 +50,7 @@ class LedgerAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(120), unique=True)  # e.g. "wallet:3:cash"
     kind: Mapped[AccountKind] = mapped_column(
-        Enum(
-            AccountKind,
-            name="account_kind",
-            native_enum=False,
-            length=32,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        enum_column(AccountKind, "account_kind", 32)
     )
     asset: Mapped[str] = mapped_column(String(64))
     wallet_id: Mapped[int | None] = mapped_column(ForeignKey("ai_wallets.id"), index=True)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Enum, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import Base
+from core.models.base import Base, enum_column
 
 
 class CandidateState(enum.StrEnum):
@@ -43,9 +43,7 @@ TERMINAL_STATES = frozenset(
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls, name=name, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-    )
+    return enum_column(cls, name, 20)
 
 
 class SourceDocument(Base):

@@ -12,10 +12,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import Base
+from core.models.base import Base, enum_column
 
 
 class TokenStatus(enum.StrEnum):
@@ -52,13 +52,7 @@ class StrategyToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("treasury_agents.id"))
     status: Mapped[TokenStatus] = mapped_column(
-        Enum(
-            TokenStatus,
-            name="token_status",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        enum_column(TokenStatus, "token_status", 20)
     )
     total_supply: Mapped[Decimal]
     circulating_supply: Mapped[Decimal] = mapped_column(default=Decimal(0))
@@ -126,13 +120,7 @@ class FeeAccrual(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_id: Mapped[int] = mapped_column(ForeignKey("strategy_tokens.id"), index=True)
     kind: Mapped[FeeKind] = mapped_column(
-        Enum(
-            FeeKind,
-            name="fee_kind",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        enum_column(FeeKind, "fee_kind", 20)
     )
     period_start: Mapped[datetime]
     period_end: Mapped[datetime]

@@ -11,10 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import Base
+from core.models.base import Base, enum_column
 
 
 class WalletMode(enum.StrEnum):
@@ -37,22 +37,10 @@ class AIWallet(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     mode: Mapped[WalletMode] = mapped_column(
-        Enum(
-            WalletMode,
-            name="wallet_mode",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        enum_column(WalletMode, "wallet_mode", 20)
     )
     tier: Mapped[Tier] = mapped_column(
-        Enum(
-            Tier,
-            name="wallet_tier",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        enum_column(Tier, "wallet_tier", 20)
     )
     risk_profile: Mapped[dict[str, Any] | None]
     cash: Mapped[Decimal] = mapped_column(default=Decimal(0))
