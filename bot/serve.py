@@ -41,21 +41,7 @@ async def _start_telegram(layer: CommandLayer, queue: OutboundQueue, settings: S
     app = TelegramAdapter(layer).build(token)
     await app.initialize()
     await app.start()
-    assert app.updater is not None
-    if settings.telegram_webhook_url:
-        secret = require(settings.telegram_webhook_secret, "ARENA_TELEGRAM_WEBHOOK_SECRET")
-        await app.updater.start_webhook(
-            listen="0.0.0.0",
-            port=8443,
-            url_path="telegram",
-            webhook_url=settings.telegram_webhook_url,
-            secret_token=secret,
-            allowed_updates=["message", "edited_message", "callback_query"],
-        )
-        log.info("telegram: webhook mode")
-    else:
-        await app.updater.start_polling(allowed_updates=["message", "edited_message", "callback_query"])
-        log.info("telegram: polling mode")
+    await start_telegram_updates(app, settings)
     queue.add_sender("telegram", TelegramSender(app.bot))
 
     async def stop() -> None:
@@ -65,6 +51,29 @@ async def _start_telegram(layer: CommandLayer, queue: OutboundQueue, settings: S
         await app.shutdown()
 
     return stop
+
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+
+async def start_telegram_updates(app: Any, settings: Settings) -> str:
+    """Receive updates by webhook (secret token required) when a webhook URL is set, else poll."""
+    assert app.updater is not None
+    if settings.telegram_webhook_url:
+        secret = require(settings.telegram_webhook_secret, "ARENA_TELEGRAM_WEBHOOK_SECRET")
+        await app.updater.start_webhook(
+            listen=settings.telegram_webhook_listen,
+            port=settings.telegram_webhook_port,
+            url_path="telegram",
+            webhook_url=settings.telegram_webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        log.info("telegram: webhook mode")
+        return "webhook"
+    await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+    log.info("telegram: polling mode")
+    return "polling"
 
 
 async def _start_discord(layer: CommandLayer, queue: OutboundQueue, settings: Settings) -> Callable[[], Any]:

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     )
     telegram_webhook_secret: SecretStr | None = None
     telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "0.0.0.0"  # behind a load balancer / reverse proxy
+    telegram_webhook_port: int = 8443
     discord_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_BOT_TOKEN", "ARENA_DISCORD_BOT_TOKEN")
     )
