@@ -112,5 +112,14 @@ class DiscordSender:
             raise PermanentSendError(f"{type(exc).__name__}: {exc.text}") from exc
         except discord.HTTPException as exc:
             if exc.status == 429:
-                raise RetryAfter(float(getattr(exc, "retry_after", 5.0))) from exc
+                raise RetryAfter(_retry_after(exc)) from exc
             raise
+
+
+def _retry_after(exc: discord.HTTPException, default: float = 5.0) -> float:
+    """Seconds Discord asked us to wait (its Retry-After header), else a cautious default."""
+    header = exc.response.headers.get("Retry-After") if exc.response is not None else None
+    try:
+        return max(float(header), 0.0) if header is not None else default
+    except ValueError:
+        return default
