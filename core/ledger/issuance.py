@@ -31,7 +31,7 @@ from core.ledger.cash import house_wallet, wallet_cash_account
 from core.ledger.fees import nav_of, pool_account, refresh_nav, settle_management_fee
 from core.ledger.guards import TradeIntent, run_checks
 from core.ledger.idempotency import run_idempotent
-from core.ledger.locks import lock_token, lock_wallet, normalise_symbol
+from core.ledger.locks import lock_token, lock_wallet_and_org, normalise_symbol
 from core.ledger.postings import (
     AccountRef,
     LedgerWriter,
@@ -42,11 +42,11 @@ from core.ledger.postings import (
     wallet_tokens_code,
 )
 from core.ledger.results import TokenCreated, Trade
+from core.ledger.rows import Position, read_position, write_position, write_token, write_wallet_cash
 from core.models import (
     AccountKind,
     AIWallet,
     AuditLog,
-    Organisation,
     OrgStatus,
     StrategyToken,
     TokenHolding,
@@ -253,14 +253,33 @@ def tokenize(
 # --- buy and redeem ------------------------------------------------------------------------------
 
 
-def _check_wallet_may_trade(session: Session, wallet: AIWallet, system: bool) -> None:
+def _check_wallet_may_trade(wallet: AIWallet, org_status: OrgStatus | None, system: bool) -> None:
     if wallet.is_house or system:
         return
-    org = session.get(Organisation, wallet.organisation_id) if wallet.organisation_id else None
-    if org is None or org.status is not OrgStatus.VERIFIED:
+    if org_status is not OrgStatus.VERIFIED:
         raise OrganisationNotVerified(
             "your organisation is not verified yet; a platform admin must verify it before trading"
         )
+
+
+def _write_trade(
+    session: Session,
+    token: StrategyToken,
+    wallet: AIWallet,
+    holding: Position,
+    now: datetime,
+    *,
+    tokens: Decimal,
+    cash: Decimal,
+) -> None:
+    """Store a trade's effect on its rows: ``tokens`` issued (+) or redeemed (-) for ``cash`` paid
+    into (+) or out of (-) the pool; the wallet's cash moves the other way."""
+    write_position(session, holding, now)
+    write_wallet_cash(session, wallet, wallet.cash - cash)
+    supply = token.circulating_supply + tokens
+    aum = token.aum + cash
+    nav = round_down(div(aum, supply), NAV_QUANTUM) if supply > 0 else token.nav_per_token
+    write_token(session, token, circulating_supply=supply, aum=aum, nav_per_token=nav)
 
 
 def buy_in(
@@ -272,18 +291,24 @@ def buy_in(
     cash: Decimal,
     idempotency_key: str | None = None,
     system: bool = False,
+    writer: LedgerWriter | None = None,
 ) -> Trade:
-    """Buy ``symbol`` with ``cash`` USD at NAV inside the caller's transaction."""
+    """Buy ``symbol`` with ``cash`` USD at NAV inside the caller's transaction.
+
+    With a caller's ``writer`` the balance updates wait for the caller's ``writer.flush()`` (one
+    for several trades); the trade's own checks (cash, supply, holding) have already run.
+    """
     token = lock_token(session, symbol)  # lock order: token, then wallet
-    wallet = lock_wallet(session, wallet_id)
-    _check_wallet_may_trade(session, wallet, system)
+    wallet, org_status = lock_wallet_and_org(session, wallet_id)
+    _check_wallet_may_trade(wallet, org_status, system)
     if token.status is not TokenStatus.ACTIVE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; only active tokens can be bought")
     if wallet.cash < cash:
         raise InsufficientCash(
             f"cannot buy {fmt_cash(cash)} of {token.symbol}: wallet has {fmt_cash(wallet.cash)} cash"
         )
-    writer = LedgerWriter(session, now)
+    own_writer = writer is None
+    writer = writer or LedgerWriter(session, now)
     fees = settle_management_fee(session, writer, token, now)
     # tokens_out = cash * supply / aum, rounded down: the buyer never gets more than paid for.
     tokens_out = round_down(div(mul(cash, token.circulating_supply), token.aum), TOKEN_QUANTUM)
@@ -309,16 +334,13 @@ def buy_in(
         token_id=token.id,
         details={"nav": format(nav_of(token), "f")},
     )
-    writer.flush()
-    holding = get_holding(session, wallet, token, now)
+    if own_writer:
+        writer.flush()
+    holding = read_position(session, wallet.id, token.id, now)
     cost_total = mul(holding.quantity, holding.avg_cost_basis) + cash
     holding.quantity += tokens_out
     holding.avg_cost_basis = round_up(div(cost_total, holding.quantity), NAV_QUANTUM)
-    holding.updated_at = now
-    wallet.cash -= cash
-    token.circulating_supply += tokens_out
-    token.aum += cash
-    refresh_nav(token)
+    _write_trade(session, token, wallet, holding, now, tokens=tokens_out, cash=cash)
     return Trade(
         "buy",
         wallet.id,
@@ -343,17 +365,20 @@ def redeem_in(
     quantity: Decimal,
     idempotency_key: str | None = None,
     system: bool = False,
+    writer: LedgerWriter | None = None,
 ) -> Trade:
-    """Redeem ``quantity`` tokens at NAV for cash inside the caller's transaction."""
+    """Redeem ``quantity`` tokens at NAV for cash inside the caller's transaction (``writer``: as
+    for :func:`buy_in`)."""
     token = lock_token(session, symbol)
-    wallet = lock_wallet(session, wallet_id)
-    _check_wallet_may_trade(session, wallet, system)
+    wallet, org_status = lock_wallet_and_org(session, wallet_id)
+    _check_wallet_may_trade(wallet, org_status, system)
     if token.status is TokenStatus.PROVING or token.status is TokenStatus.CANDIDATE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; it has no holders to redeem")
-    holding = get_holding(session, wallet, token, now)
+    holding = read_position(session, wallet.id, token.id, now)
     if holding.quantity < quantity:
         raise InsufficientTokens(f"cannot redeem {quantity} {token.symbol}: wallet holds {holding.quantity}")
-    writer = LedgerWriter(session, now)
+    own_writer = writer is None
+    writer = writer or LedgerWriter(session, now)
     fees = settle_management_fee(session, writer, token, now)
     nav_before = nav_of(token)
     # cash_out = quantity * aum / supply, rounded down: the pool never pays out more than is due.
@@ -374,16 +399,13 @@ def redeem_in(
         token_id=token.id,
         details={"nav": format(nav_before, "f")},
     )
-    writer.flush()
+    if own_writer:
+        writer.flush()
     holding.realized_pnl += cash_out - mul(quantity, holding.avg_cost_basis)
     holding.quantity -= quantity
     if holding.quantity == 0:
         holding.avg_cost_basis = ZERO
-    holding.updated_at = now
-    wallet.cash += cash_out
-    token.circulating_supply -= quantity
-    token.aum -= cash_out
-    refresh_nav(token)
+    _write_trade(session, token, wallet, holding, now, tokens=-quantity, cash=-cash_out)
     return Trade(
         "redeem",
         wallet.id,

@@ -132,7 +132,7 @@ def ensure_account(
     created: set[str] = session.info.setdefault(_CREATED_KEY, set())
     if row is None:
         dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(
+        row = session.execute(
             dialect_insert(table)
             .values(
                 code=code,
@@ -144,10 +144,12 @@ def ensure_account(
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["code"])
-        )
-        row = session.execute(
-            select(table.c.id, table.c.kind, table.c.asset).where(table.c.code == code)
-        ).one()
+            .returning(table.c.id, table.c.kind, table.c.asset)
+        ).first()
+        if row is None:  # a concurrent transaction created it first: RETURNING gives no row
+            row = session.execute(
+                select(table.c.id, table.c.kind, table.c.asset).where(table.c.code == code)
+            ).one()
         created.add(code)
     ref = AccountRef(row.id, code, AccountKind(row.kind), row.asset)
     if code not in created:

@@ -19,15 +19,27 @@ class _Result:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        hints = get_type_hints(cls)
         kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            value = data.get(f.name)
-            hint = str(hints[f.name])
-            if value is not None and "Decimal" in hint:
+        for name, is_decimal in _fields_of(cls):
+            value = data.get(name)
+            if value is not None and is_decimal:
                 value = Decimal(str(value))
-            kwargs[f.name] = value
+            kwargs[name] = value
         return cls(**kwargs)
+
+
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _fields_of(cls: type) -> tuple[tuple[str, bool], ...]:
+    """(field name, is a Decimal) per field, cached: ``get_type_hints`` is too slow per reply."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        hints = get_type_hints(cls)
+        fields = _FIELDS[cls] = tuple(
+            (f.name, "Decimal" in str(hints[f.name])) for f in dataclasses.fields(cls)
+        )
+    return fields
 
 
 @dataclass(frozen=True)

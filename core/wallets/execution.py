@@ -83,9 +83,13 @@ def wallet_drift(session: Session, wallet: AIWallet, target: dict[str, Decimal],
 
 
 def plan_for(session: Session, now: datetime, wallet: AIWallet, target: dict[str, Decimal],
-             config: WalletConfig) -> tuple[list[PlannedTrade], list[str]]:
-    """Plan trades to ``target`` at current NAVs, honouring today's redemption limits and supply."""
-    positions = positions_of(session, wallet.id)
+             config: WalletConfig, positions: list[Position] | None = None,
+             ) -> tuple[list[PlannedTrade], list[str]]:
+    """Plan trades to ``target`` at current NAVs, honouring today's redemption limits and supply.
+
+    ``positions`` (the wallet's current :func:`positions_of`) saves reading them again."""
+    if positions is None:
+        positions = positions_of(session, wallet.id)
     tokens = {t.symbol: t for t in session.scalars(
         select(StrategyToken).where(StrategyToken.symbol.in_(set(target) | {p.symbol for p in
                                                                            positions})))}
@@ -113,13 +117,15 @@ def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: Alloca
         raise TradingHalted("trading is halted by the circuit breaker; the rebalance did not run")
     target, target_cash = snapshot_target(snapshot)
     held = {p.symbol for p in positions_of(session, wallet_id)}
-    for symbol in sorted(set(target) | held, key=lambda s: _token_id(session, s)):
+    for symbol in _by_token_id(session, set(target) | held):
         lock_token(session, symbol)  # global lock order: tokens by id, then the wallet
     wallet = lock_wallet(session, wallet_id)
-    before = drift_before if drift_before is not None else wallet_drift(session, wallet, target,
-                                                                        target_cash)
-    value_before = wallet.cash + sum((p.value for p in positions_of(session, wallet_id)), ZERO)
-    trades, notes = plan_for(session, now, wallet, target, config)
+    # Read once under the locks: nothing changes them before the first trade below.
+    positions = positions_of(session, wallet_id)
+    before = drift_before if drift_before is not None else drift(wallet.cash, positions, target,
+                                                                 target_cash)
+    value_before = wallet.cash + sum((p.value for p in positions), ZERO)
+    trades, notes = plan_for(session, now, wallet, target, config, positions)
     writer = LedgerWriter(session, now)
     cash_account = wallet_cash_account(session, wallet, now)
     costs_account = system_account(session, "platform:trading_costs", now)
@@ -128,7 +134,7 @@ def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: Alloca
     for trade in trades:
         if trade.side == "redeem":
             result = redeem_in(session, now, wallet_id=wallet.id, symbol=trade.symbol,
-                               quantity=trade.quantity)
+                               quantity=trade.quantity, writer=writer)
             notional = result.cash
         else:
             amount = trade.cash
@@ -141,7 +147,8 @@ def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: Alloca
             if amount < max(config.min_trade, CASH_QUANTUM):
                 notes.append(f"{trade.symbol}: purchase skipped, not enough cash left after sells")
                 continue
-            result = buy_in(session, now, wallet_id=wallet.id, symbol=trade.symbol, cash=amount)
+            result = buy_in(session, now, wallet_id=wallet.id, symbol=trade.symbol, cash=amount,
+                            writer=writer)
             notional = result.cash
         cost = trade_cost(notional, config.cost_rate)
         costs += cost
@@ -150,8 +157,11 @@ def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: Alloca
     if costs > 0:  # one posting for the whole rebalance (buys above left room for it)
         writer.post("trade.cost", [Leg(cash_account, -costs), Leg(costs_account, costs)],
                     wallet_id=wallet.id, memo=f"trading costs of {len(done)} trade(s)")
-        writer.flush()
         wallet.cash -= costs
+    # One balance update (accounts locked in id order, after the tokens and the wallet) for all
+    # trades: each trade checked its own cash, supply and holding, so no account can have gone
+    # negative in between where the net does not.
+    writer.flush()
     snapshot.executed = True
     wallet.last_rebalanced_at = now
     execution = RebalanceExecution(
@@ -164,14 +174,16 @@ def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: Alloca
     return execution
 
 
-def _token_id(session: Session, symbol: str) -> int:
-    token_id = session.scalar(select(StrategyToken.id).where(StrategyToken.symbol == symbol))
-    return token_id if token_id is not None else 0
+def _by_token_id(session: Session, symbols: set[str]) -> list[str]:
+    """``symbols`` in token id order (unknown symbols first, as id 0)."""
+    ids: dict[str, int] = {symbol: token_id for symbol, token_id in session.execute(
+        select(StrategyToken.symbol, StrategyToken.id).where(StrategyToken.symbol.in_(symbols)))}
+    return sorted(symbols, key=lambda s: (ids.get(s, 0), s))
 
 
 def _fit_supply(session: Session, symbol: str, amount: Decimal) -> Decimal:
     """Cap a buy so it cannot exceed the token's unissued supply (a sold-out token is skipped)."""
-    token = session.scalars(select(StrategyToken).where(StrategyToken.symbol == symbol)).one()
+    token = lock_token(session, symbol)  # already locked above: no second SELECT
     remaining = token.total_supply - token.circulating_supply
     if token.circulating_supply <= 0 or remaining <= 0:
         return ZERO

@@ -1,0 +1,152 @@
+"""Core-SQL reads and writes of the rows a trade changes: token, wallet and holding.
+
+A trade used to change these through the ORM, which paid for dirty tracking and a unit-of-work
+flush per trade. Here each is one prepared ``UPDATE`` (and the holding one ``SELECT``); every ORM
+object of the same row that the session holds is kept in sync with
+:func:`sqlalchemy.orm.attributes.set_committed_value`, i.e. it shows the new value and has no
+pending change, exactly as if it had been flushed and reloaded. Values written are the objects'
+current in-memory values, so a pending ORM change made earlier in the transaction is not lost.
+
+Units: Decimal cash (USD) and token quantities; aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from core.models import AIWallet, StrategyToken, TokenHolding
+
+TOKENS = cast(Table, StrategyToken.__table__)
+WALLETS = cast(Table, AIWallet.__table__)
+HOLDINGS = cast(Table, TokenHolding.__table__)
+ZERO = Decimal(0)
+
+_TOKEN_UPDATE = (
+    update(TOKENS)
+    .where(TOKENS.c.id == bindparam("b_id"))
+    .values(
+        circulating_supply=bindparam("b_supply"),
+        aum=bindparam("b_aum"),
+        nav_per_token=bindparam("b_nav"),
+        fees_accrued_until=bindparam("b_fees_until"),
+    )
+)
+_WALLET_UPDATE = update(WALLETS).where(WALLETS.c.id == bindparam("b_id")).values(cash=bindparam("b_cash"))
+_HOLDING_SELECT = select(
+    HOLDINGS.c.id, HOLDINGS.c.quantity, HOLDINGS.c.avg_cost_basis, HOLDINGS.c.realized_pnl
+).where(HOLDINGS.c.wallet_id == bindparam("b_wallet"), HOLDINGS.c.token_id == bindparam("b_token"))
+_HOLDING_UPDATE = (
+    update(HOLDINGS)
+    .where(HOLDINGS.c.id == bindparam("b_id"))
+    .values(
+        quantity=bindparam("b_quantity"),
+        avg_cost_basis=bindparam("b_avg"),
+        realized_pnl=bindparam("b_pnl"),
+        updated_at=bindparam("b_at"),
+    )
+)
+
+
+def _sync(obj: object, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+
+
+@dataclass(slots=True)
+class Position:
+    """A wallet's holding of one token, read for a trade (``row`` is its ORM object if loaded)."""
+
+    id: int
+    quantity: Decimal
+    avg_cost_basis: Decimal
+    realized_pnl: Decimal
+    row: TokenHolding | None
+
+
+def read_position(session: Session, wallet_id: int, token_id: int, now: datetime) -> Position:
+    """The holding of ``wallet_id`` in ``token_id``, created (all zero) if the wallet has none."""
+    # Core statements do not autoflush: flush pending ORM rows (e.g. a holding just added) first.
+    if session.new:
+        session.flush()
+    found = session.execute(_HOLDING_SELECT, {"b_wallet": wallet_id, "b_token": token_id}).first()
+    if found is None:
+        holding_id = session.execute(
+            insert(HOLDINGS)
+            .values(
+                wallet_id=wallet_id,
+                token_id=token_id,
+                quantity=ZERO,
+                avg_cost_basis=ZERO,
+                realized_pnl=ZERO,
+                updated_at=now,
+            )
+            .returning(HOLDINGS.c.id)
+        ).scalar_one()
+        return Position(holding_id, ZERO, ZERO, ZERO, None)
+    obj = session.identity_map.get(session.identity_key(TokenHolding, found.id))
+    if isinstance(obj, TokenHolding):  # its in-memory values are the transaction's truth
+        return Position(found.id, obj.quantity, obj.avg_cost_basis, obj.realized_pnl, obj)
+    return Position(found.id, found.quantity, found.avg_cost_basis, found.realized_pnl, None)
+
+
+def write_position(session: Session, position: Position, now: datetime) -> None:
+    session.execute(
+        _HOLDING_UPDATE,
+        {
+            "b_id": position.id,
+            "b_quantity": position.quantity,
+            "b_avg": position.avg_cost_basis,
+            "b_pnl": position.realized_pnl,
+            "b_at": now,
+        },
+    )
+    if position.row is not None:
+        _sync(
+            position.row,
+            {
+                "quantity": position.quantity,
+                "avg_cost_basis": position.avg_cost_basis,
+                "realized_pnl": position.realized_pnl,
+                "updated_at": now,
+            },
+        )
+
+
+def write_token(
+    session: Session,
+    token: StrategyToken,
+    *,
+    circulating_supply: Decimal,
+    aum: Decimal,
+    nav_per_token: Decimal,
+) -> None:
+    """Store the token's supply, AUM, NAV and fee clock (its in-memory ``fees_accrued_until``)."""
+    values = {
+        "circulating_supply": circulating_supply,
+        "aum": aum,
+        "nav_per_token": nav_per_token,
+        "fees_accrued_until": token.fees_accrued_until,
+    }
+    session.execute(
+        _TOKEN_UPDATE,
+        {
+            "b_id": token.id,
+            "b_supply": circulating_supply,
+            "b_aum": aum,
+            "b_nav": nav_per_token,
+            "b_fees_until": values["fees_accrued_until"],
+        },
+    )
+    _sync(token, values)
+
+
+def write_wallet_cash(session: Session, wallet: AIWallet, cash: Decimal) -> None:
+    session.execute(_WALLET_UPDATE, {"b_id": wallet.id, "b_cash": cash})
+    _sync(wallet, {"cash": cash})
