@@ -57,10 +57,11 @@ KEYS = cast(Table, IdempotencyKey.__table__)
 _LOOKUP = select(KEYS.c.operation, KEYS.c.request_sha256, KEYS.c.response).where(
     KEYS.c.key == bindparam("key")
 )
+_INSERT = insert(KEYS)
 
 
 def _lookup(session: Session, key: str, digest: str) -> dict[str, Any] | None:
-    row = session.execute(_LOOKUP, {"key": key}).first()
+    row = session.connection().execute(_LOOKUP, {"key": key}).first()
     if row is None:
         return None
     if row.request_sha256 != digest:
@@ -90,14 +91,15 @@ def run_idempotent(
         try:
             # On PostgreSQL a concurrent insert of the same key fails here (after the winner
             # commits), on SQLite the write lock serialises requests so the lookup saw it.
-            uow.session.execute(
-                insert(KEYS).values(
-                    key=key,
-                    operation=operation,
-                    request_sha256=digest,
-                    response=_canonical(response),
-                    created_at=uow.clock.now(),
-                )
+            uow.session.connection().execute(
+                _INSERT,
+                {
+                    "key": key,
+                    "operation": operation,
+                    "request_sha256": digest,
+                    "response": _canonical(response),
+                    "created_at": uow.clock.now(),
+                },
             )
             uow.commit()
         except IntegrityError as error:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound, UnknownToken, ValidationError
@@ -24,6 +24,23 @@ from core.models import AIWallet, Organisation, OrgStatus, StrategyToken
 
 SYMBOL_MAX = 64
 _LOCKED = "arena_locked_rows"
+
+
+_LOCK_TOKEN = (
+    select(StrategyToken)
+    .where(StrategyToken.symbol == bindparam("symbol"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_ORG_STATUS = (
+    select(Organisation.status).where(Organisation.id == AIWallet.organisation_id).scalar_subquery()
+)
+_LOCK_WALLET = (
+    select(AIWallet, _ORG_STATUS)
+    .where(AIWallet.id == bindparam("wallet_id"))
+    .with_for_update(of=AIWallet)
+    .execution_options(populate_existing=True)
+)
 
 
 def normalise_symbol(symbol: str) -> str:
@@ -56,12 +73,7 @@ def lock_token(session: Session, symbol: str) -> StrategyToken:
     token = locked.get(("token", cleaned))
     if token is not None and _still_loaded(session, token):
         return token
-    token = session.scalars(
-        select(StrategyToken)
-        .where(StrategyToken.symbol == cleaned)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    token = session.scalars(_LOCK_TOKEN, {"symbol": cleaned}).one_or_none()
     if token is None:
         raise UnknownToken(f"unknown token {cleaned}; /tokens lists the available ones")
     locked = _locked(session)  # the SELECT may have begun the transaction
@@ -82,17 +94,7 @@ def lock_wallet_and_org(session: Session, wallet_id: int) -> tuple[AIWallet, Org
     hit = locked.get(("wallet", wallet_id))
     if hit is not None and _still_loaded(session, hit[0]):
         return hit
-    org_status = (
-        select(Organisation.status)
-        .where(Organisation.id == AIWallet.organisation_id)
-        .scalar_subquery()
-    )
-    row = session.execute(
-        select(AIWallet, org_status)
-        .where(AIWallet.id == wallet_id)
-        .with_for_update(of=AIWallet)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    row = session.execute(_LOCK_WALLET, {"wallet_id": wallet_id}).one_or_none()
     if row is None:
         raise NotFound(f"wallet {wallet_id} does not exist")
     result = (row[0], row[1])

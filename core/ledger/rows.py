@@ -1,5 +1,8 @@
 """Core-SQL reads and writes of the rows a trade changes: token, wallet and holding.
 
+Statements run on ``session.connection()`` (the session's transaction), skipping the ORM session's
+per-statement dispatch; they never autoflush, so pending ORM inserts are flushed first.
+
 A trade used to change these through the ORM, which paid for dirty tracking and a unit-of-work
 flush per trade. Here each is one prepared ``UPDATE`` (and the holding one ``SELECT``); every ORM
 object of the same row that the session holds is kept in sync with
@@ -75,9 +78,10 @@ def read_position(session: Session, wallet_id: int, token_id: int, now: datetime
     # Core statements do not autoflush: flush pending ORM rows (e.g. a holding just added) first.
     if session.new:
         session.flush()
-    found = session.execute(_HOLDING_SELECT, {"b_wallet": wallet_id, "b_token": token_id}).first()
+    conn = session.connection()
+    found = conn.execute(_HOLDING_SELECT, {"b_wallet": wallet_id, "b_token": token_id}).first()
     if found is None:
-        holding_id = session.execute(
+        holding_id = conn.execute(
             insert(HOLDINGS)
             .values(
                 wallet_id=wallet_id,
@@ -97,7 +101,7 @@ def read_position(session: Session, wallet_id: int, token_id: int, now: datetime
 
 
 def write_position(session: Session, position: Position, now: datetime) -> None:
-    session.execute(
+    session.connection().execute(
         _HOLDING_UPDATE,
         {
             "b_id": position.id,
@@ -134,7 +138,7 @@ def write_token(
         "nav_per_token": nav_per_token,
         "fees_accrued_until": token.fees_accrued_until,
     }
-    session.execute(
+    session.connection().execute(
         _TOKEN_UPDATE,
         {
             "b_id": token.id,
@@ -148,5 +152,5 @@ def write_token(
 
 
 def write_wallet_cash(session: Session, wallet: AIWallet, cash: Decimal) -> None:
-    session.execute(_WALLET_UPDATE, {"b_id": wallet.id, "b_cash": cash})
+    session.connection().execute(_WALLET_UPDATE, {"b_id": wallet.id, "b_cash": cash})
     _sync(wallet, {"cash": cash})
