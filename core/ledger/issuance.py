@@ -83,7 +83,9 @@ def unissued_account(session: Session, token: StrategyToken, now: datetime) -> A
     )
 
 
-def holding_account(session: Session, wallet: AIWallet, token: StrategyToken, now: datetime) -> AccountRef:
+def holding_account(
+    session: Session, wallet: AIWallet, token: StrategyToken, now: datetime, *, likely_new: bool = False
+) -> AccountRef:
     return ensure_account(
         session,
         wallet_tokens_code(wallet.id, token.id),
@@ -92,6 +94,7 @@ def holding_account(session: Session, wallet: AIWallet, token: StrategyToken, no
         wallet_id=wallet.id,
         token_id=token.id,
         now=now,
+        likely_new=likely_new,
     )
 
 
@@ -321,13 +324,16 @@ def buy_in(
         max_cash = round_down(mul(remaining, nav_of(token)), CASH_QUANTUM)
         raise SoldOut(f"only {remaining} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less")
     run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system, now))
+    holding = read_position(session, wallet.id, token.id)
+    # A first purchase (no holding row) almost always also opens the holding's ledger account.
+    holding_ref = holding_account(session, wallet, token, now, likely_new=holding.id is None)
     txn = writer.post(
         "buy",
         [
             Leg(wallet_cash_account(session, wallet, now), -cash),
             Leg(pool_account(session, token, now), cash),
             Leg(unissued_account(session, token, now), -tokens_out),
-            Leg(holding_account(session, wallet, token, now), tokens_out),
+            Leg(holding_ref, tokens_out),
         ],
         idempotency_key=idempotency_key,
         wallet_id=wallet.id,
@@ -336,7 +342,6 @@ def buy_in(
     )
     if own_writer:
         writer.flush()
-    holding = read_position(session, wallet.id, token.id, now)
     cost_total = mul(holding.quantity, holding.avg_cost_basis) + cash
     holding.quantity += tokens_out
     holding.avg_cost_basis = round_up(div(cost_total, holding.quantity), NAV_QUANTUM)
@@ -374,7 +379,7 @@ def redeem_in(
     _check_wallet_may_trade(wallet, org_status, system)
     if token.status is TokenStatus.PROVING or token.status is TokenStatus.CANDIDATE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; it has no holders to redeem")
-    holding = read_position(session, wallet.id, token.id, now)
+    holding = read_position(session, wallet.id, token.id)
     if holding.quantity < quantity:
         raise InsufficientTokens(f"cannot redeem {quantity} {token.symbol}: wallet holds {holding.quantity}")
     own_writer = writer is None

@@ -132,19 +132,22 @@ def ensure_account(
     now: datetime,
     wallet_id: int | None = None,
     token_id: int | None = None,
+    likely_new: bool = False,
 ) -> AccountRef:
     """Return the account with ``code``, creating it (balance 0) if it does not exist yet.
 
     Creation is ``INSERT ... ON CONFLICT DO NOTHING`` so two transactions creating the same account
-    (e.g. a system account on first use) do not fail each other.
+    (e.g. a system account on first use) do not fail each other. ``likely_new`` (a hint, e.g. the
+    wallet has no holding of the token yet) tries the insert before looking the code up.
     """
     cache = _cache_for(session)
     ref = cache.get(code)
     if ref is not None:
         return ref
     table = ACCOUNTS
-    row = session.execute(select(table.c.id, table.c.kind, table.c.asset).where(table.c.code == code)).first()
+    lookup = select(table.c.id, table.c.kind, table.c.asset).where(table.c.code == code)
     created: set[str] = session.info.setdefault(_CREATED_KEY, set())
+    row = None if likely_new else session.execute(lookup).first()
     if row is None:
         dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         row = session.execute(
@@ -161,11 +164,10 @@ def ensure_account(
             .on_conflict_do_nothing(index_elements=["code"])
             .returning(table.c.id, table.c.kind, table.c.asset)
         ).first()
-        if row is None:  # a concurrent transaction created it first: RETURNING gives no row
-            row = session.execute(
-                select(table.c.id, table.c.kind, table.c.asset).where(table.c.code == code)
-            ).one()
-        created.add(code)
+        if row is not None:
+            created.add(code)
+        else:  # it exists (a concurrent transaction committed it first): RETURNING gives no row
+            row = session.execute(lookup).one()
     ref = AccountRef(row.id, code, AccountKind(row.kind), row.asset)
     if code not in created:
         cache[code] = ref

@@ -45,6 +45,7 @@ _WALLET_UPDATE = update(WALLETS).where(WALLETS.c.id == bindparam("b_id")).values
 _HOLDING_SELECT = select(
     HOLDINGS.c.id, HOLDINGS.c.quantity, HOLDINGS.c.avg_cost_basis, HOLDINGS.c.realized_pnl
 ).where(HOLDINGS.c.wallet_id == bindparam("b_wallet"), HOLDINGS.c.token_id == bindparam("b_token"))
+_HOLDING_INSERT = insert(HOLDINGS).returning(HOLDINGS.c.id)
 _HOLDING_UPDATE = (
     update(HOLDINGS)
     .where(HOLDINGS.c.id == bindparam("b_id"))
@@ -66,42 +67,48 @@ def _sync(obj: object, values: dict[str, Any]) -> None:
 class Position:
     """A wallet's holding of one token, read for a trade (``row`` is its ORM object if loaded)."""
 
-    id: int
+    id: int | None  # None: no row yet
+    wallet_id: int
+    token_id: int
     quantity: Decimal
     avg_cost_basis: Decimal
     realized_pnl: Decimal
     row: TokenHolding | None
 
 
-def read_position(session: Session, wallet_id: int, token_id: int, now: datetime) -> Position:
-    """The holding of ``wallet_id`` in ``token_id``, created (all zero) if the wallet has none."""
+def read_position(session: Session, wallet_id: int, token_id: int) -> Position:
+    """The holding of ``wallet_id`` in ``token_id`` (all zero, ``id`` None, if it has none yet:
+    :func:`write_position` then inserts it)."""
     # Core statements do not autoflush: flush pending ORM rows (e.g. a holding just added) first.
     if session.new:
         session.flush()
-    conn = session.connection()
-    found = conn.execute(_HOLDING_SELECT, {"b_wallet": wallet_id, "b_token": token_id}).first()
+    found = session.connection().execute(
+        _HOLDING_SELECT, {"b_wallet": wallet_id, "b_token": token_id}
+    ).first()
     if found is None:
-        holding_id = conn.execute(
-            insert(HOLDINGS)
-            .values(
-                wallet_id=wallet_id,
-                token_id=token_id,
-                quantity=ZERO,
-                avg_cost_basis=ZERO,
-                realized_pnl=ZERO,
-                updated_at=now,
-            )
-            .returning(HOLDINGS.c.id)
-        ).scalar_one()
-        return Position(holding_id, ZERO, ZERO, ZERO, None)
+        return Position(None, wallet_id, token_id, ZERO, ZERO, ZERO, None)
     obj = session.identity_map.get(session.identity_key(TokenHolding, found.id))
     if isinstance(obj, TokenHolding):  # its in-memory values are the transaction's truth
-        return Position(found.id, obj.quantity, obj.avg_cost_basis, obj.realized_pnl, obj)
-    return Position(found.id, found.quantity, found.avg_cost_basis, found.realized_pnl, None)
+        return Position(found.id, wallet_id, token_id, obj.quantity, obj.avg_cost_basis,
+                        obj.realized_pnl, obj)
+    return Position(found.id, wallet_id, token_id, found.quantity, found.avg_cost_basis,
+                    found.realized_pnl, None)
 
 
 def write_position(session: Session, position: Position, now: datetime) -> None:
-    session.connection().execute(
+    values = {
+        "quantity": position.quantity,
+        "avg_cost_basis": position.avg_cost_basis,
+        "realized_pnl": position.realized_pnl,
+        "updated_at": now,
+    }
+    conn = session.connection()
+    if position.id is None:
+        position.id = conn.execute(
+            _HOLDING_INSERT, {"wallet_id": position.wallet_id, "token_id": position.token_id, **values}
+        ).scalar_one()
+        return
+    conn.execute(
         _HOLDING_UPDATE,
         {
             "b_id": position.id,
@@ -112,15 +119,7 @@ def write_position(session: Session, position: Position, now: datetime) -> None:
         },
     )
     if position.row is not None:
-        _sync(
-            position.row,
-            {
-                "quantity": position.quantity,
-                "avg_cost_basis": position.avg_cost_basis,
-                "realized_pnl": position.realized_pnl,
-                "updated_at": now,
-            },
-        )
+        _sync(position.row, values)
 
 
 def write_token(
