@@ -109,6 +109,19 @@ _LOCK_BALANCES = (
     .order_by(ACCOUNTS.c.id)
     .with_for_update()
 )
+_FIND_ACCOUNT = select(ACCOUNTS.c.id, ACCOUNTS.c.kind, ACCOUNTS.c.asset).where(
+    ACCOUNTS.c.code == bindparam("code")
+)
+_CREATE_ACCOUNT_PG = (
+    pg_insert(ACCOUNTS)
+    .on_conflict_do_nothing(index_elements=["code"])
+    .returning(ACCOUNTS.c.id, ACCOUNTS.c.kind, ACCOUNTS.c.asset)
+)
+_CREATE_ACCOUNT_SQLITE = (
+    sqlite_insert(ACCOUNTS)
+    .on_conflict_do_nothing(index_elements=["code"])
+    .returning(ACCOUNTS.c.id, ACCOUNTS.c.kind, ACCOUNTS.c.asset)
+)
 _SET_BALANCE = (
     update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("account_id")).values(balance=bindparam("new_balance"))
 )
@@ -144,30 +157,27 @@ def ensure_account(
     ref = cache.get(code)
     if ref is not None:
         return ref
-    table = ACCOUNTS
-    lookup = select(table.c.id, table.c.kind, table.c.asset).where(table.c.code == code)
+    conn = session.connection()
     created: set[str] = session.info.setdefault(_CREATED_KEY, set())
-    row = None if likely_new else session.execute(lookup).first()
+    row = None if likely_new else conn.execute(_FIND_ACCOUNT, {"code": code}).first()
     if row is None:
-        dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        row = session.execute(
-            dialect_insert(table)
-            .values(
-                code=code,
-                kind=kind,
-                asset=asset,
-                wallet_id=wallet_id,
-                token_id=token_id,
-                balance=ZERO,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["code"])
-            .returning(table.c.id, table.c.kind, table.c.asset)
+        create = _CREATE_ACCOUNT_PG if conn.dialect.name == "postgresql" else _CREATE_ACCOUNT_SQLITE
+        row = conn.execute(
+            create,
+            {
+                "code": code,
+                "kind": kind,
+                "asset": asset,
+                "wallet_id": wallet_id,
+                "token_id": token_id,
+                "balance": ZERO,
+                "created_at": now,
+            },
         ).first()
         if row is not None:
             created.add(code)
         else:  # it exists (a concurrent transaction committed it first): RETURNING gives no row
-            row = session.execute(lookup).one()
+            row = conn.execute(_FIND_ACCOUNT, {"code": code}).one()
     ref = AccountRef(row.id, code, AccountKind(row.kind), row.asset)
     if code not in created:
         cache[code] = ref
