@@ -169,6 +169,8 @@ def _register_subcommands() -> None:
 
 
 def main() -> None:
+    from sqlalchemy.exc import OperationalError
+
     import core.risk  # noqa: F401 - registers the circuit breaker and redemption limit with the ledger
     from core.errors import ArenaError
 
@@ -177,4 +179,11 @@ def main() -> None:
         app()
     except ArenaError as error:
         console.print(f"[red]error:[/] {error.message}")
+        sys.exit(2)
+    except OperationalError as error:  # unreachable or locked database: say which, never the password
+        from sqlalchemy.engine import make_url
+
+        where = make_url(get_settings().db_url).render_as_string(hide_password=True)
+        reason = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+        console.print(f"[red]error:[/] cannot use the database {where}: {reason}")
         sys.exit(2)
