@@ -1,7 +1,9 @@
 """The posting engine: balanced transactions, append-only postings, locked balance updates.
 
 Every change to money goes through :class:`LedgerWriter`. A transaction's postings must sum to zero
-per asset (checked before anything is written). Balances of the touched accounts are updated at
+per asset (checked before anything is written). Each transaction joins the ledger's hash chain
+(:mod:`core.audit.chain`): encoded when posted, hashed onto the chain head just before commit.
+Balances of the touched accounts are updated at
 :meth:`LedgerWriter.flush`, after locking all of them at once in ascending id order — a fixed
 global lock order, so concurrent writers on PostgreSQL cannot deadlock on accounts. Entity rows
 (tokens, then wallets, each by id) are locked by the services *before* any account row.
@@ -22,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core.audit import chain
 from core.errors import ArenaError
 from core.models import (
     CASH_ASSET,
@@ -62,6 +65,16 @@ def token_pool_code(token_id: int) -> str:
 
 def token_unissued_code(token_id: int) -> str:
     return f"token:{token_id}:unissued"
+
+
+def wallet_cash_reserved_code(wallet_id: int) -> str:
+    """Cash locked by the wallet's open exchange bids (its free cash is ``wallet_cash_code``)."""
+    return f"wallet:{wallet_id}:cash:reserved"
+
+
+def wallet_tokens_reserved_code(wallet_id: int, token_id: int) -> str:
+    """Units locked by the wallet's open exchange asks (its free units are ``wallet_tokens_code``)."""
+    return f"wallet:{wallet_id}:token:{token_id}:reserved"
 
 
 SYSTEM_ACCOUNTS: dict[str, AccountKind] = {
@@ -258,6 +271,13 @@ class LedgerWriter:
         for leg in legs:
             self._deltas[leg.account.id] += leg.amount
             self._accounts[leg.account.id] = leg.account
+        # The hash chain: encoded now, hashed onto the chain head just before commit.
+        encoding = chain.canonical_transaction(
+            txn_id=txn_id, kind=kind, created_at=self.now, idempotency_key=idempotency_key,
+            wallet_id=wallet_id, token_id=token_id, memo=memo, details=details,
+            postings=[(leg.account.id, leg.account.code, leg.account.asset, leg.amount) for leg in legs],
+        )
+        chain.record(self.session, txn_id, encoding, self.now)
         return PostedTransaction(txn_id)
 
     def flush(self) -> None:
