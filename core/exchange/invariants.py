@@ -4,8 +4,9 @@ reserved ledger accounts hold, and no token's book is crossed.
 * per wallet: the reserved-cash account = the sum of its open bids' ``cash_reserved``;
 * per wallet and token: the reserved-units account = the sum of its open asks' ``remaining``;
 * closed orders lock nothing; an open order has something left;
-* per token: the best open bid is below the best open ask (an order that would meet its own
-  organisation's is refused, and every other crossing order trades at once).
+* per token: no open bid at or above an open ask that was live when the later of the two was
+  placed (an order that would meet its own organisation's is refused, and every other crossing
+  order trades at once; an expired order awaiting the sweep no longer counts).
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ def reservation_violations(session: Session, balance: Callable[[str], Decimal]) 
     out: list[str] = []
     cash: dict[str, Decimal] = defaultdict(lambda: ZERO)
     units: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    best_bid: dict[int, Decimal] = {}
-    best_ask: dict[int, Decimal] = {}
+    books: dict[int, list[ExchangeOrder]] = defaultdict(list)
     for order in session.scalars(select(ExchangeOrder).order_by(ExchangeOrder.id)):
         if order.status is not OrderStatus.OPEN:
             if order.cash_reserved != 0:
@@ -42,10 +42,9 @@ def reservation_violations(session: Session, balance: Callable[[str], Decimal]) 
             out.append(f"open order #{order.id} has remaining {order.remaining} of {order.quantity}")
         if order.side is OrderSide.BID:
             cash[wallet_cash_reserved_code(order.wallet_id)] += order.cash_reserved
-            best_bid[order.token_id] = max(best_bid.get(order.token_id, order.price), order.price)
         else:
             units[wallet_tokens_reserved_code(order.wallet_id, order.token_id)] += order.remaining
-            best_ask[order.token_id] = min(best_ask.get(order.token_id, order.price), order.price)
+        books[order.token_id].append(order)
     reserved_accounts = session.scalars(
         select(LedgerAccount.code).where(
             LedgerAccount.kind.in_([AccountKind.WALLET_CASH_RESERVED, AccountKind.WALLET_TOKENS_RESERVED])
@@ -55,8 +54,18 @@ def reservation_violations(session: Session, balance: Callable[[str], Decimal]) 
         locked = cash.get(code, units.get(code, ZERO))
         if balance(code) != locked:
             out.append(f"account {code} holds {balance(code)} but open orders lock {locked}")
-    for token_id, bid in best_bid.items():
-        ask = best_ask.get(token_id)
-        if ask is not None and bid >= ask:
-            out.append(f"token {token_id}: the book is crossed (best bid {bid} >= best ask {ask})")
+    for orders in books.values():
+        out.extend(_crossed(orders))
+    return out
+
+
+def _crossed(orders: list[ExchangeOrder]) -> list[str]:
+    bids = [o for o in orders if o.side is OrderSide.BID]
+    asks = [o for o in orders if o.side is OrderSide.ASK]
+    out = []
+    for bid in bids:
+        for ask in asks:
+            earlier, later = (bid, ask) if bid.id < ask.id else (ask, bid)
+            if bid.price >= ask.price and later.created_at < earlier.expires_at:
+                out.append(f"book crossed: bid #{bid.id} at {bid.price} >= ask #{ask.id} at {ask.price}")
     return out

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
+from core.exchange import cancel_token_orders_in
 from core.ledger.issuance import redeem_in
 from core.ledger.locks import lock_token
 from core.models import AuditLog, NavMark, StrategyToken, TokenHolding, TokenStatus
@@ -115,6 +116,10 @@ def retire_in(session: Session, now: datetime, symbol: str, reason: str, *,
         select(TokenHolding).where(TokenHolding.token_id == token.id, TokenHolding.quantity > 0)
         .order_by(TokenHolding.wallet_id)
     ).all()
+    # Open exchange orders are cancelled first (their reserved units could not be redeemed); the
+    # holders' wallets are locked with the orders' in ascending id order.
+    cancel_token_orders_in(session, now, token, f"{token.symbol} was retired ({reason})", notifier=notifier,
+                           also_lock=[h.wallet_id for h in holdings])
     redeemed = 0
     cash_total = ZERO
     notified = 0
