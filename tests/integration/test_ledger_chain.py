@@ -41,7 +41,9 @@ def auditor_recompute(db: Database) -> list[tuple[int, str, str]]:
     """(id, stored hash, recomputed hash) per transaction, from raw SQL and docs/AUDIT.md only."""
     out = []
     with db.engine.connect() as conn:
-        codes = dict(conn.execute(text("SELECT id, code FROM ledger_accounts")).all())
+        codes: dict[int, str] = {
+            r.id: r.code for r in conn.execute(text("SELECT id, code FROM ledger_accounts"))
+        }
         legs: dict[int, list[list[object]]] = {}
         for txn_id, account_id, asset, amount in conn.execute(
             text("SELECT transaction_id, account_id, asset, amount FROM postings")
