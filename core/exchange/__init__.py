@@ -18,6 +18,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
+from core.errors import TradingHalted
 from core.exchange.book import Book, Level, OrderView, list_orders, order_book
 from core.exchange.orders import (
     NewOrder,
@@ -97,6 +98,7 @@ __all__ = [
     "OutsidePriceBand",
     "SelfTrade",
     "SweepReport",
+    "TradingHalted",
     "cancel_order",
     "cancel_order_in",
     "cancel_token_orders_in",

@@ -244,3 +244,36 @@ def test_retiring_a_token_cancels_its_orders_before_redeeming_holders(any_db: Da
     with any_db.uow(read_only=True) as uow:
         assert exchange.list_orders(uow.session) == []
     assert violations(any_db) == []
+
+
+def test_a_halt_cancels_every_open_order_and_refuses_new_ones(any_db: Database) -> None:
+    from core.notify import CollectingNotifier
+    from core.risk import halt_trading
+
+    m = sold_out_market(any_db)
+    place(any_db, m.a, "ask", "100", "1.00")
+    place(any_db, m.b, "bid", "50", "0.99")
+    notifier = CollectingNotifier()
+    with any_db.uow() as uow:
+        halt_trading(uow.session, uow.clock.now(), admin="test", reason="drill")
+        report = exchange.sweep_in(uow.session, uow.clock.now(), notifier=notifier)
+        uow.commit()
+    assert report.cancelled == 2 and len(notifier.messages) == 0  # test wallets have no chat owners
+    with pytest.raises(exchange.TradingHalted):
+        place(any_db, m.a, "ask", "10", "1.00")
+    assert (state(any_db, m.a).units_reserved, state(any_db, m.b).cash_reserved) == (0, 0)
+    assert violations(any_db) == []
+
+
+def test_the_digest_names_the_latest_proof_of_liabilities(sqlite_db: Database) -> None:
+    from core.audit.liabilities import publish
+    from core.digest.content import digest_for_wallet
+    from core.models import AIWallet
+
+    m = sold_out_market(sqlite_db)
+    root = publish(sqlite_db)
+    with sqlite_db.uow(read_only=True) as uow:
+        wallet = uow.session.get(AIWallet, m.a)
+        assert wallet is not None
+        text = digest_for_wallet(uow.session, wallet, uow.clock.now()).text
+    assert f"Proof of liabilities {root.as_of}: root {root.root[:16]}" in text
