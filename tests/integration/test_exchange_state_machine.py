@@ -124,8 +124,8 @@ class ExchangeMachine(LedgerMachine):
             ledger.deposit(self.db.uow(), wallet, "5000", idempotency_key=self._key())
             self.shadow.cash[wallet] = Decimal(5000)
         self.tokenize("10000000")  # the base rules' own tokenize and buy keep the shadow right
-        for w in (0, 1, 2):
-            self.buy(w, 0, 2_000_000_000)  # 2,000 USD of units each
+        for index in (0, 1, 2):
+            self.buy(index, 0, 2_000_000_000)  # 2,000 USD of units each
 
     @rule(target=LedgerMachine.used, w=st.integers(0, 1), cents=st.integers(1, 5_000_000_000))
     def deposit(self, w: int, cents: int) -> Used:
