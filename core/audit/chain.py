@@ -178,7 +178,10 @@ def _lock_head(session: Session, now: datetime) -> tuple[int, bytes, bool]:
 
 def seal(session: Session, pending: Sequence[Pending]) -> None:
     """Chain ``pending`` (in posting order) after the head and move the head."""
+    from core.ledger.locks import CHAIN_HEAD, note_lock  # the ledger imports this module
+
     now = pending[-1].created_at
+    note_lock(session, CHAIN_HEAD, HEAD_ID)  # the one global order: the head comes after everything
     seq, previous, created = _lock_head(session, now)
     queue = list(pending)
     if created:  # the chain starts now: first seal what was written before it existed

@@ -48,7 +48,7 @@ from core.formatting import cash as fmt_cash
 from core.formatting import nav as fmt_nav
 from core.formatting import percent
 from core.formatting import quantity as fmt_qty
-from core.ledger.locks import lock_token, lock_wallet_and_org
+from core.ledger.locks import lock_token, lock_wallet_and_org, lock_wallets
 from core.ledger.postings import LedgerWriter, Leg
 from core.models import AIWallet, OrgStatus, StrategyToken, TokenStatus
 from core.models.exchange import ExchangeOrder, OrderSide, OrderStatus
@@ -175,10 +175,12 @@ def _crossing_book(
 def _lock_wallets(
     session: Session, wallet_ids: Iterable[int], positions: Positions
 ) -> dict[int, OrgStatus | None]:
-    """Lock wallets in ascending id (after the token): the ledger's lock order."""
+    """Lock wallets in ascending id (after the token: the ledger's lock order) and track their cash."""
+    ids = sorted(set(wallet_ids))
+    lock_wallets(session, ids)
     statuses: dict[int, OrgStatus | None] = {}
-    for wallet_id in sorted(set(wallet_ids)):
-        wallet, status = lock_wallet_and_org(session, wallet_id)
+    for wallet_id in ids:
+        wallet, status = lock_wallet_and_org(session, wallet_id)  # held: returned from memory
         positions.add_wallet(wallet)
         statuses[wallet_id] = status
     return statuses
@@ -369,16 +371,18 @@ def close_orders_in(
     status: OrderStatus,
     reason: str,
     *,
-    also_lock: Iterable[int] = (),
+    writer: LedgerWriter | None = None,
 ) -> list[OrderClosed]:
     """Close open orders of ``token`` (its row locked by the caller) and release what they lock.
 
-    ``also_lock``: wallets the caller will touch next in this transaction (a wind-down redeems every
-    holder), locked here with the orders' wallets so wallet locks stay in ascending id order.
+    The orders' wallets are locked here unless the caller holds them already (a caller that locks
+    more — a wind-down, the sweep — locks every wallet up front, in one ascending order). With a
+    caller's ``writer`` the balances wait for the caller's single flush.
     """
     positions = Positions(session, token.id)
-    _lock_wallets(session, [*(o.wallet_id for o in orders), *also_lock], positions)
-    writer = LedgerWriter(session, now)
+    _lock_wallets(session, [o.wallet_id for o in orders], positions)
+    own_writer = writer is None
+    writer = writer or LedgerWriter(session, now)
     ctx = FillContext(session, now, writer, token, positions)
     closed = []
     for order in orders:
@@ -410,7 +414,8 @@ def close_orders_in(
                 order.id, order.wallet_id, token.symbol, order.side.value, status.value, cash, units, False
             )
         )
-    writer.flush()
+    if own_writer:
+        writer.flush()
     positions.write(now)
     session.flush()
     return closed
@@ -420,6 +425,20 @@ def _release_only(ctx: FillContext, state: OrderState) -> list[Leg]:
     from core.exchange.settlement import _release_legs
 
     return _release_legs(ctx, state)
+
+
+def order_wallets(session: Session, token_ids: Iterable[int]) -> list[int]:
+    """Wallets with open orders on ``token_ids``: a wind-down locks them with the holders, up front."""
+    ids = list(token_ids)
+    return sorted(
+        set(
+            session.scalars(
+                select(ExchangeOrder.wallet_id).where(
+                    ExchangeOrder.token_id.in_(ids), ExchangeOrder.status == OrderStatus.OPEN
+                )
+            )
+        )
+    )
 
 
 def open_orders_of_token(session: Session, token_id: int) -> list[ExchangeOrder]:
