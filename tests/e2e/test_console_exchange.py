@@ -54,7 +54,14 @@ def test_two_organisations_trade_a_sold_out_token_in_the_console(sqlite_db: Data
     wall_clock.dispose()
     script = tmp_path / "exchange.txt"
     script.write_text(SCRIPT)
-    env = {**os.environ, "ARENA_DB_URL": sqlite_db.url, "ARENA_PLATFORM_ADMINS": ""}
+    # No management fee: the NAV stays exactly 1.00 however slowly the subprocess starts, so 200 USD
+    # buys exactly the 200 units left (a fee accrues one cash quantum every ~3 s on the 100 USD seed).
+    env = {
+        **os.environ,
+        "ARENA_DB_URL": sqlite_db.url,
+        "ARENA_PLATFORM_ADMINS": "",
+        "ARENA_MANAGEMENT_FEE_RATE": "0",
+    }
     chat = _run(
         "chat",
         "--user",
