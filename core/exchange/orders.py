@@ -43,7 +43,7 @@ from core.exchange.rules import (
     fill_cash,
     plan_match,
 )
-from core.exchange.settlement import FillContext, OrderState, settle_fill
+from core.exchange.settlement import FillContext, OrderState, release_legs, settle_fill
 from core.formatting import cash as fmt_cash
 from core.formatting import nav as fmt_nav
 from core.formatting import percent
@@ -399,7 +399,7 @@ def close_orders_in(
             maker=True,
         )
         units, cash = (state.remaining, ZERO) if order.side is OrderSide.ASK else (ZERO, state.cash_reserved)
-        legs = _release_only(ctx, state)
+        legs = release_legs(ctx, state)
         writer.post(
             f"exchange.{status.value}",
             legs,
@@ -419,12 +419,6 @@ def close_orders_in(
     positions.write(now)
     session.flush()
     return closed
-
-
-def _release_only(ctx: FillContext, state: OrderState) -> list[Leg]:
-    from core.exchange.settlement import _release_legs
-
-    return _release_legs(ctx, state)
 
 
 def order_wallets(session: Session, token_ids: Iterable[int]) -> list[int]:

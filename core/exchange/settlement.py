@@ -85,7 +85,7 @@ def settle_fill(ctx: FillContext, taker: OrderState, maker: OrderState, fill: Pl
     if maker is buyer:
         maker.cash_reserved -= cash + fee
     if fill.maker_done:
-        legs += _release_legs(ctx, maker)
+        legs += release_legs(ctx, maker)
     txn = ctx.writer.post(
         "exchange.fill",
         legs,
@@ -151,7 +151,7 @@ def settle_fill(ctx: FillContext, taker: OrderState, maker: OrderState, fill: Pl
     )
 
 
-def _release_legs(ctx: FillContext, order: OrderState) -> list[Leg]:
+def release_legs(ctx: FillContext, order: OrderState) -> list[Leg]:
     """Legs releasing what a finished maker order still locks (and the in-memory bookkeeping)."""
     s, now = ctx.session, ctx.now
     order.done = True
