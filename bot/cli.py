@@ -151,7 +151,7 @@ def demo(
     run_demo(console, json_output=json_output)
 
 
-SUBCOMMAND_MODULES = ("backtest.cli", "parser.cli", "scheduler.replay_cli", "bot.chat_cli")
+SUBCOMMAND_MODULES = ("backtest.cli", "parser.cli", "scheduler.replay_cli", "bot.chat_cli", "bot.serve_cli")
 
 
 def _register_subcommands() -> None:

@@ -93,6 +93,20 @@ class DiscordSender:
     def __init__(self, client: discord.Client) -> None:
         self.client = client
 
+    def parts(self, reply: Reply) -> list[Reply]:
+        """The separate Discord messages of ``reply`` (files on the first chunk, buttons on the
+        last), so the outbox can record each one and resume a split message where it stopped."""
+        chunks = chunks_for(reply)
+        last = len(chunks) - 1
+        return [
+            Reply(
+                c,
+                buttons=reply.buttons if i == last else [],
+                attachments=reply.attachments if i == 0 else [],
+            )
+            for i, c in enumerate(chunks)
+        ]
+
     async def send(self, chat_id: int, chat_type: ChatType, reply: Reply) -> None:
         try:
             channel = self.client.get_channel(chat_id) or await self.client.fetch_channel(chat_id)
