@@ -251,6 +251,8 @@ class DiscordRunner:
                 self.health.set(self.name, State.STOPPED, "token refused; fix DISCORD_BOT_TOKEN and restart")
                 return
             except Exception as error:
+                await self.client.close()  # each login opens an HTTP session: close it, start afresh
+                self.client = self.build()
                 delay = min(backoff.delay(), MAX_DELAY)
                 self.health.set(self.name, State.RETRYING, f"{_brief(error)}; next try in {delay:.0f}s")
                 log.warning("discord: cannot reach Discord (%s); retrying in %.0fs", _brief(error), delay)
@@ -287,8 +289,14 @@ class DiscordRunner:
             await self.client.close()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception as error:  # the gateway loop ended badly; we are closing anyway
+                log.warning("discord: gateway loop ended with %s", _brief(error))
+        elif self.client is not None:
+            await self.client.http.close()
         self.health.set(self.name, State.STOPPED, "")
 
 

@@ -186,9 +186,11 @@ async def serve(
     health = health or health_registry()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    handled = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread / Windows
             loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
     probe = await start_health_server(health, settings.health_port) if settings.health_port else None
     try:
         if not await wait_for_database(db, stop, health):
@@ -198,5 +200,7 @@ async def serve(
         say("stopped" + ("" if drained else " (a job run was left to re-run at the next start)"))
         return 0
     finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
         if probe is not None:
             await probe.cleanup()
