@@ -71,7 +71,7 @@ class _ServerThread:
         if not self.port:
             server = self._site._server
             assert server is not None
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     def set_mode(self, mode: str) -> None:
         """Switch faults; ``refuse`` closes the port, leaving it reopens it (same port)."""
