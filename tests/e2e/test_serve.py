@@ -14,7 +14,9 @@ GRACE_S = 10.0
 
 
 def test_serve_without_tokens_then_standby_takes_over(sqlite_db: Database) -> None:
-    env = serve_env(sqlite_db.url, ARENA_STANDBY_POLL_S=str(STANDBY_POLL_S), ARENA_SHUTDOWN_GRACE_S=str(GRACE_S))
+    env = serve_env(
+        sqlite_db.url, ARENA_STANDBY_POLL_S=str(STANDBY_POLL_S), ARENA_SHUTDOWN_GRACE_S=str(GRACE_S)
+    )
     first = ServeProcess(env)
     second: ServeProcess | None = None
     try:
