@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.platforms import Backoff, sleep_unless
 from core.db import Database, ping
+from core.formatting import datetime_text
 from core.health import HealthRegistry, State
 from core.models.service import ServiceComponent
 
@@ -105,6 +106,23 @@ def service_rows(session: Session, now: datetime | None = None) -> list[dict[str
         }
         for r in rows
     ]
+
+
+def render_services(console: Any, rows: list[dict[str, Any]]) -> None:
+    """The services table of ``arena status`` (nothing when no ``arena serve`` ever ran)."""
+    if not rows:
+        console.print("Services: no `arena serve` has reported yet")
+        return
+    from rich.table import Table
+
+    table = Table(title="Services (arena serve)")
+    for column in ("instance", "component", "state", "detail", "since"):
+        table.add_column(column)
+    for row in rows:
+        state = f"{row['state']} (stale)" if row["stale"] else row["state"]
+        since = datetime_text(datetime.fromisoformat(row["since"]))
+        table.add_row(row["instance"], row["component"], state, row["detail"], since)
+    console.print(table)
 
 
 def health_payload(health: HealthRegistry) -> dict[str, Any]:
