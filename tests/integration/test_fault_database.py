@@ -35,6 +35,12 @@ SEEDS = (11, 23, 37, 41, 59) if os.environ.get("ARENA_DEEP_TESTS") == "1" else (
 TERMINATED: dict[str, int] = {}  # job -> backends terminated (quoted in docs/TESTING.md)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    yield
+    print(f"\npg_terminate_backend fault injection: {TERMINATED}")
+
+
 @pytest.fixture(scope="module")
 def world_template(_pg_template: str) -> Iterator[tuple[str, datetime]]:
     """A migrated database with the fault world in it, used as a CREATE DATABASE template."""

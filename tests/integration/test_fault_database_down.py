@@ -99,6 +99,7 @@ async def test_database_down_then_back_then_cut(
         await wait_until(lambda: _state(health, "database") is State.UP, 60, "database back")
         await wait_until(lambda: _state(health, "scheduler") is State.UP, 60, "scheduler lock re-taken")
         assert not task.done()
+        print(f"\ndatabase down: refused at startup, then {proxy.cuts} connections cut mid-run")
     finally:
         stop.set()
         code = await asyncio.wait_for(task, 60)

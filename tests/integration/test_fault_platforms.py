@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -36,7 +37,13 @@ TG_TOKEN = "123456:FAULT-test-token-abcdefghijklmnopqrstuvwx"
 DC_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GfAkEe.faulttesttokenabcdefghijklmnopqrstu"
 CHATS = (101, 102, -300)
 CHANNEL = 555_000_000_000_000_001
-FAULTS: dict[str, int] = {}  # filled by the tests; docs/TESTING.md quotes a run
+FAULTS: Counter[str] = Counter()  # faults injected, printed at the end (docs/TESTING.md quotes a run)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    yield
+    print(f"\nplatform fault injection: {dict(FAULTS)}")
 
 
 async def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
@@ -147,6 +154,7 @@ async def test_outages_startup_mid_run_and_recovery(
         code = await asyncio.wait_for(task, 60)
     assert code == 0
     FAULTS.update({f"telegram {k}": v for k, v in telegram.faults.items()})
+    FAULTS.update({"telegram refused phases": 2, "discord refused phases": 1})
     _assert_one_line_logs(caplog)
 
 
@@ -199,6 +207,7 @@ async def test_flood_control_on_a_pushed_message_is_retried_by_the_outbox_only(
         assert telegram.calls["sendMessage"] == before + 1  # no immediate library retry
         telegram.set_mode("ok")
         took = await wait_until(lambda: telegram.texts(101) == ["flooded"], 20, "delivered")
+        FAULTS["telegram 429 on a push"] += telegram.faults["429"]
         assert took >= 0.5  # it waited for retry_after (2 s from the 429) before the second try
     finally:
         stop.set()

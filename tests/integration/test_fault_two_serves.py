@@ -117,6 +117,8 @@ def test_two_serves_deliver_each_message_exactly_once(pg_db: Database, fake: Fak
         # A part the killed process had handed to the platform but not yet recorded is sent again
         # by the survivor (at-least-once); at most one per message in flight at the kill.
         assert sum(duplicates.values()) <= len(CHATS)
+        dup = sum(duplicates.values())
+        print(f"\ntwo serves: faults {dict(fake.faults)}, 1 SIGKILL, {dup} duplicate parts")
         code, took = procs[1].stop(signal.SIGTERM)
         assert code == 0 and took < 15
     finally:
