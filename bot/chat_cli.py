@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         """Talk to the platform in the terminal: buttons are numbered, `press N` presses one."""
         from bot.cli_support import open_db
         from bot.console_chat import ConsoleChat, console_user_id
-        from bot.wiring import command_hooks
+        from bot.wiring import command_hooks, install_safety
         from core.commands.dispatcher import CommandLayer
 
         settings = get_settings()
@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
             settings = settings.model_copy(
                 update={"platform_admins": ",".join(filter(None, [settings.platform_admins, extra]))}
             )
+        install_safety()
         db = open_db(ensure_schema=True)
         layer = CommandLayer(db, settings, hooks=command_hooks(db, settings))
         console = ConsoleChat(layer, user, write=typer.echo, files_dir=files)

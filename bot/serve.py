@@ -34,7 +34,7 @@ from bot.platforms import Backoff, DiscordRunner, Runner, TelegramRunner, sleep_
 from bot.redaction import install as install_redaction
 from bot.redaction import quiet_platform_logs
 from bot.service_health import HealthPublisher, start_health_server
-from bot.wiring import command_hooks, job_hooks
+from bot.wiring import command_hooks, install_safety, job_hooks
 from core.commands.dispatcher import CommandLayer
 from core.config import Settings
 from core.db import Database, ping
@@ -181,6 +181,7 @@ async def serve(
     """Run until ``stop`` is set (SIGINT/SIGTERM by default). Returns the process exit code (0)."""
     install_redaction(settings)
     quiet_platform_logs()
+    install_safety()  # the chat adapters and the scheduler trade only with the pre-trade checks
     # Opt in to PTB's timedelta RetryAfter now (22.x warns on every flood-control error otherwise).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     health = health or health_registry()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import threading
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
         from core.db import Database
         from core.errors import ConfigError
 
+        logging.getLogger().setLevel(os.environ.get("ARENA_LOG_LEVEL", "INFO").upper())  # a service
         settings = get_settings()
         clock = None
         if settings.clock:  # drills and tests: every job sees this business time

@@ -1,10 +1,17 @@
 """Idempotent job bodies: one :class:`~core.models.chat.JobRun` per (job id, scheduled time).
 
 :func:`run_once` claims the slot in its own committed transaction (the unique constraint decides
-between racing processes), runs the body, then records ``done`` (or ``failed`` with the error type).
-Exactly once, by key:
+between racing processes), runs the body, then records how it ended:
 
-* a slot already ``done`` is skipped;
+* ``done`` — every item succeeded;
+* ``partial`` — the body returned, but some items failed: their ids and errors are in the detail's
+  ``failed_items`` (``{item: "ErrorType: message"}``), beside what succeeded (``ok_items``);
+* ``failed`` — the body raised (error type and message in the detail), or every item failed.
+
+Anything but ``done`` is logged and, when the caller passes ``alert``, told to the platform admins
+in chat. Exactly once, by key:
+
+* a slot already ``done`` or ``partial`` is skipped;
 * a slot ``running`` under a live lease is skipped: its owner renews ``lease_until`` (wall clock)
   every third of the lease while the body runs;
 * a slot ``failed``, or ``running`` under an expired lease (its owner was killed or lost the
@@ -36,6 +43,24 @@ from core.models.chat import JobRun
 log = logging.getLogger(__name__)
 
 Body = Callable[[datetime], dict[str, Any] | None]
+Alert = Callable[[str], None]
+FAILED_ITEMS = "failed_items"
+OK_ITEMS = "ok_items"
+
+
+def outcome(detail: dict[str, Any] | None) -> str:
+    """``done``, ``partial`` or ``failed`` from a body's returned detail (see the module doc)."""
+    failed = (detail or {}).get(FAILED_ITEMS) or {}
+    if not failed:
+        return "done"
+    return "failed" if not (detail or {}).get(OK_ITEMS) else "partial"
+
+
+def error_text(exc: BaseException, limit: int = 300) -> str:
+    """``ErrorType: first line of the message`` (shortened) for a job's record."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def daily_slot(now: datetime, hour: int, minute: int) -> datetime:
@@ -79,7 +104,7 @@ def _claim(db: Database, job_id: str, slot: datetime, policy: RunPolicy) -> bool
         wall = policy.wall.now()
         lease_until = wall + policy.lease
         if existing is not None:
-            if existing.status == "done":
+            if existing.status in ("done", "partial"):
                 return False
             live = existing.lease_until is not None and existing.lease_until > wall
             if existing.status == "running" and live and existing.owner != policy.owner:
@@ -177,9 +202,19 @@ class _LeaseKeeper:
 
 
 def run_once(
-    db: Database, job_id: str, slot: datetime, body: Body, policy: RunPolicy = DEFAULT_POLICY
+    db: Database,
+    job_id: str,
+    slot: datetime,
+    body: Body,
+    policy: RunPolicy = DEFAULT_POLICY,
+    *,
+    alert: Alert | None = None,
 ) -> bool:
-    """Run ``body(slot)`` unless this slot already ran (or runs elsewhere); True when it ran now."""
+    """Run ``body(slot)`` unless this slot already ran (or runs elsewhere); True when it ran now.
+
+    A transient database error re-runs the body (``policy.db_attempts`` in all); any other
+    exception is recorded (``failed``), logged, told through ``alert`` and re-raised.
+    """
     for attempt in range(1, policy.db_attempts + 1):
         if not retry_transient(lambda: _claim(db, job_id, slot, policy), what=f"claiming job {job_id}"):
             log.info("job %s for %s already ran or runs elsewhere; skipped", job_id, slot.isoformat())
@@ -188,11 +223,9 @@ def run_once(
             with _LeaseKeeper(db, job_id, slot, policy):
                 detail = body(slot)
         except Exception as exc:
-            transient = is_transient_db_error(exc)
-            _finish(
-                db, job_id, slot, "failed", {"error": type(exc).__name__, "attempt": attempt}, policy.owner
-            )
-            if transient and attempt < policy.db_attempts:
+            failure = {"error": type(exc).__name__, "message": error_text(exc), "attempt": attempt}
+            _finish(db, job_id, slot, "failed", failure, policy.owner)
+            if is_transient_db_error(exc) and attempt < policy.db_attempts:
                 log.warning(
                     "job %s for %s: database trouble (%s); running it again (%d of %d)",
                     job_id,
@@ -202,8 +235,47 @@ def run_once(
                     policy.db_attempts,
                 )
                 continue
-            log.exception("job %s for %s failed", job_id, slot.isoformat())
+            log.exception(
+                "job %s for %s failed",
+                job_id,
+                slot.isoformat(),
+                extra={"job": job_id, "slot": slot.isoformat(), "status": "failed"},
+            )
+            _tell(alert, f"Job {job_id} ({slot:%Y-%m-%d %H:%M} UTC) failed: {error_text(exc)}")
             raise
-        _finish(db, job_id, slot, "done", detail, policy.owner)
+        status = outcome(detail)
+        _finish(db, job_id, slot, status, detail, policy.owner)
+        if status != "done":
+            _report_items(job_id, slot, status, detail, alert)
         return True
     return False  # pragma: no cover - the loop returns or raises
+
+
+def _report_items(
+    job_id: str, slot: datetime, status: str, detail: dict[str, Any] | None, alert: Alert | None
+) -> None:
+    failed = (detail or {}).get(FAILED_ITEMS) or {}
+    log.warning(
+        "job %s for %s ended %s: %d item(s) failed",
+        job_id,
+        slot.isoformat(),
+        status,
+        len(failed),
+        extra={"job": job_id, "slot": slot.isoformat(), "status": status, "failed_items": failed},
+    )
+    lines = [f"- {item}: {error}" for item, error in list(failed.items())[:10]]
+    more = f"\n… and {len(failed) - 10} more" if len(failed) > 10 else ""
+    _tell(
+        alert,
+        f"Job {job_id} ({slot:%Y-%m-%d %H:%M} UTC) ended {status}: "
+        f"{len(failed)} item(s) failed.\n" + "\n".join(lines) + more,
+    )
+
+
+def _tell(alert: Alert | None, text: str) -> None:
+    if alert is None:
+        return
+    try:
+        alert(text)
+    except Exception:  # telling the admins must never hide the job's own outcome
+        log.exception("could not alert the platform admins")

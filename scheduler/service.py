@@ -96,7 +96,14 @@ class ArenaScheduler:
             log.info("job %s for %s not started: the scheduler is draining", spec.id, slot.isoformat())
             return False
         with self.in_flight:
-            return run_once(self.context.db, spec.id, slot, lambda s: spec.body(self.context, s), self.policy)
+            return run_once(
+                self.context.db,
+                spec.id,
+                slot,
+                lambda s: spec.body(self.context, s),
+                self.policy,
+                alert=self.context.alert,
+            )
 
     def job_function(self, spec: JobSpec) -> Callable[[], bool]:
         """The callable APScheduler runs: compute the slot from the injected clock, run once."""
@@ -149,7 +156,7 @@ class ArenaScheduler:
             done = {
                 (job_id, slot)
                 for job_id, slot in uow.session.execute(
-                    select(JobRun.job_id, JobRun.scheduled_for).where(JobRun.status == "done")
+                    select(JobRun.job_id, JobRun.scheduled_for).where(JobRun.status.in_(("done", "partial")))
                 )
             }
         return [(s, slot) for s, slot in wanted if (s.id, slot) not in done]
@@ -162,7 +169,7 @@ class ArenaScheduler:
             row = uow.session.scalar(
                 select(JobRun).where(JobRun.job_id == spec.id, JobRun.scheduled_for == slot)
             )
-        if row is None or row.status == "done" or row.lease_until is None:
+        if row is None or row.status in ("done", "partial") or row.lease_until is None:
             return
         retry_at = max(row.lease_until, datetime.now(UTC)) + timedelta(seconds=1)
         log.info("job %s for %s: waiting for the previous owner's lease (until %s)", spec.id, slot, retry_at)
