@@ -8,8 +8,10 @@ a lease, sends them part by part and records each part, so:
 * **in order per chat** — only a chat's oldest pending message can be claimed;
 * **split messages resume** — a long reply is sent as the platform's parts (photos, text chunks,
   buttons on the last chunk); a retry, a restart or another process continues from the first part
-  not yet recorded, so nothing already shown is sent again (the one exception: a process killed
-  between the platform accepting a part and the database recording it sends that part again);
+  not yet recorded, so nothing already shown is sent again. The one exception: a process killed
+  between the platform accepting a part and the database recording it sends that part again —
+  Discord drops that copy (each part carries a stable :data:`PART_NONCE`, sent as an enforced
+  nonce); Telegram has no such token, so there it is at-least-once;
 * **one rate-limiting layer** — throttling belongs to the platform libraries (python-telegram-bot's
   ``AIORateLimiter``: 30 messages/s overall, 20/min per group; discord.py's per-route buckets).
   This queue adds no throttle of its own. What escapes the library — Telegram flood control
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
@@ -44,6 +47,13 @@ log = logging.getLogger(__name__)
 
 #: True while the outbox delivers a part (the Telegram limiter then leaves flood retries to us).
 DELIVERING: contextvars.ContextVar[bool] = contextvars.ContextVar("arena_outbox_delivering", default=False)
+#: A stable id of the part being delivered (dedupe key + part index, hashed to 22 characters):
+#: senders that can hand the platform an idempotency token use it (Discord's enforced ``nonce``).
+PART_NONCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("arena_part_nonce", default=None)
+
+
+def part_nonce(dedupe_key: str, index: int) -> str:
+    return hashlib.sha256(f"{dedupe_key}#{index}".encode()).hexdigest()[:22]
 
 
 class RetryAfter(Exception):
@@ -221,6 +231,7 @@ class OutboundQueue:
         message = item.message
         where = f"{message.platform} chat {message.chat_id}"
         token = DELIVERING.set(True)
+        nonce = PART_NONCE.set(part_nonce(item.dedupe_key, index))
         try:
             await sender.send(message.chat_id, message.chat_type, part)
             return None
@@ -261,6 +272,7 @@ class OutboundQueue:
             )
             return asyncio.to_thread(self.store.defer, item.id, delay, _brief(exc), failed_attempt=True)
         finally:
+            PART_NONCE.reset(nonce)
             DELIVERING.reset(token)
 
 

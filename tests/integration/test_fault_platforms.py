@@ -146,7 +146,7 @@ async def test_outages_startup_mid_run_and_recovery(
             if long_text in want_texts:  # delivered as its parts, in order
                 i = want_texts.index(long_text)
                 assert got[i : i + parts] == split_telegram(long_text)
-                got = [*got[:i], long_text, *got[i + parts:]]
+                got = [*got[:i], long_text, *got[i + parts :]]
             assert got == want_texts  # exactly once each, in order
         assert _state(health, "scheduler") is State.UP  # never stopped
     finally:
@@ -212,3 +212,34 @@ async def test_flood_control_on_a_pushed_message_is_retried_by_the_outbox_only(
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 60) == 0
+
+
+async def test_discord_drops_a_part_resent_after_a_crash(
+    sqlite_db: Database, fakes: tuple[FakeBotAPI, FakeDiscordAPI], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window at-least-once leaves (sent, then killed before the database recorded it) is
+    closed on Discord: each part carries a stable enforced nonce, and Discord keeps one message."""
+    import discord
+    from sqlalchemy import update
+
+    from bot.discord_bot.render import DiscordSender
+    from core.models.chat import OutboxMessage
+
+    _, discord_api = fakes
+    monkeypatch.setattr(discord.http.Route, "BASE", discord_api.api_base)
+    client = discord.Client(intents=discord.Intents.default())
+    await client.login(DC_TOKEN)
+    try:
+        queue = OutboundQueue(
+            DatabaseOutbox(sqlite_db, owner="A"), {"discord": DiscordSender(client)}, health=HealthRegistry()
+        )
+        push(sqlite_db, {CHANNEL: ["approve proposal 7?"]}, "discord")
+        await queue.flush()
+        with sqlite_db.uow() as uow:  # as if the process died before recording the delivery
+            uow.session.execute(update(OutboxMessage).values(status="pending", parts_sent=0, sent_at=None))
+            uow.commit()
+        await queue.flush()
+        assert discord_api.texts(CHANNEL) == ["approve proposal 7?"]
+        assert discord_api.faults["nonce duplicate dropped"] == 1
+    finally:
+        await client.close()

@@ -202,6 +202,10 @@ def _discord_json(data: Any, status: int = 200, headers: dict[str, str] | None =
 class FakeDiscordAPI(_ServerThread):
     """Discord's REST routes for login, slash-command sync and channel messages (``url`` + /api/v10)."""
 
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(port)
+        self.nonces: set[str] = set()
+
     def app(self) -> web.Application:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/api/v10/{tail:.*}", self.handle)
@@ -254,7 +258,13 @@ class FakeDiscordAPI(_ServerThread):
         if tail.startswith("channels/") and tail.endswith("/messages") and request.method == "POST":
             cid = int(tail.split("/")[1])
             payload = await _discord_payload(request)
-            self.record(cid, "discord", str(payload.get("content") or ""))
+            nonce = payload.get("nonce") if payload.get("enforce_nonce") else None
+            if nonce is not None and nonce in self.nonces:  # Discord: same nonce, same message
+                self.faults["nonce duplicate dropped"] += 1
+            else:
+                self.record(cid, "discord", str(payload.get("content") or ""))
+                if nonce is not None:
+                    self.nonces.add(str(nonce))
             return _discord_json(
                 {
                     "id": str(len(self.delivered)),
