@@ -26,10 +26,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the scheduler, the outbox sender and every chat adapter that has a token.
 
-        Keeps running when a chat platform or the database is unreachable (each part retries with
-        backoff and `arena status` shows its state). A second `arena serve` on the same database
-        waits as a standby and takes over the scheduler when the first stops. SIGTERM or Ctrl-C
-        drains (runs in flight finish, the outbox flushes) and exits 0 within
+        Keeps running when a chat platform or the database is unreachable: each part retries
+        with backoff, and `arena status` (or GET /healthz with ARENA_HEALTH_PORT) shows its state.
+
+        A second `arena serve` on the same database waits as a standby and takes the scheduler
+        over when the first stops.
+
+        SIGTERM or Ctrl-C drains (runs in flight finish, the outbox flushes) and exits 0 within
         ARENA_SHUTDOWN_GRACE_S seconds (default 30).
         """
         from bot.serve import serve as run_serve
