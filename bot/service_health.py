@@ -29,6 +29,7 @@ from core.models.service import ServiceComponent
 log = logging.getLogger(__name__)
 
 STALE_AFTER = 30.0
+FORGET_AFTER = 86_400.0  # rows of a process silent for a day are removed by the next heartbeat
 
 
 class HealthPublisher:
@@ -51,7 +52,10 @@ class HealthPublisher:
         now = datetime.now(UTC)
         snapshot = self.health.snapshot()
         with self.db.uow() as uow:
-            uow.session.execute(delete(ServiceComponent).where(ServiceComponent.instance == self.instance))
+            gone = ServiceComponent.updated_at < now - timedelta(seconds=FORGET_AFTER)  # long-dead processes
+            uow.session.execute(
+                delete(ServiceComponent).where((ServiceComponent.instance == self.instance) | gone)
+            )
             for status in snapshot:
                 uow.session.add(
                     ServiceComponent(

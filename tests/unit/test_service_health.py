@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
+from sqlalchemy import update
 
 from bot.service_health import HealthPublisher, health_payload, service_rows, start_health_server
 from core.db import Database
 from core.health import HealthRegistry, State
+from core.models.service import ServiceComponent
 
 
 def test_unhealthy_only_when_an_essential_part_is_down() -> None:
@@ -43,6 +45,12 @@ def test_status_rows_mark_stale_heartbeats(sqlite_db: Database) -> None:
     publisher.beat()  # rewrites, does not duplicate
     with sqlite_db.uow(read_only=True) as uow:
         assert len(service_rows(uow.session)) == 2
+    with sqlite_db.uow() as uow:  # a process that died two days ago
+        uow.session.execute(update(ServiceComponent).values(updated_at=datetime.now(UTC) - timedelta(days=2)))
+        uow.commit()
+    HealthPublisher(sqlite_db, HealthRegistry(), "host:3:new").beat()  # another process's heartbeat
+    with sqlite_db.uow(read_only=True) as uow:
+        assert {r["instance"] for r in service_rows(uow.session)} == {"host:3:new"}  # the dead one forgotten
 
 
 async def test_healthz_reflects_the_registry(unused_tcp_port: int) -> None:
