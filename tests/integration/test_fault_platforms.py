@@ -148,14 +148,29 @@ async def test_outages_startup_mid_run_and_recovery(
                 assert got[i : i + parts] == split_telegram(long_text)
                 got = [*got[:i], long_text, *got[i + parts :]]
             assert got == want_texts  # exactly once each, in order
+        # Discord mid-run: flood control, server errors, a hanging API (discord.py retries these
+        # itself; what escapes it, the outbox retries).
+        channel_want = ["d1", "d2"]
+        for mode, text in (("429", "d3"), ("5xx", "d4"), ("timeout", "d5")):
+            discord_api.set_mode(mode)
+            push(sqlite_db, {CHANNEL: [text]}, "discord")
+            channel_want.append(text)
+            await asyncio.sleep(3)
+            discord_api.set_mode("ok")
+            await wait_until(_texts_are(discord_api, CHANNEL, list(channel_want)), 90, f"discord {mode}")
         assert _state(health, "scheduler") is State.UP  # never stopped
     finally:
         stop.set()
         code = await asyncio.wait_for(task, 60)
     assert code == 0
     FAULTS.update({f"telegram {k}": v for k, v in telegram.faults.items()})
+    FAULTS.update({f"discord {k}": v for k, v in discord_api.faults.items()})
     FAULTS.update({"telegram refused phases": 2, "discord refused phases": 1})
     _assert_one_line_logs(caplog)
+
+
+def _texts_are(fake: FakeDiscordAPI, chat: int, want: list[str]) -> Callable[[], bool]:
+    return lambda: fake.texts(chat) == want
 
 
 def _count_is(fake: FakeBotAPI, want: int) -> Callable[[], bool]:
