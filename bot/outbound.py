@@ -188,7 +188,7 @@ class OutboundQueue:
                 failures += 1
                 delay = min(self.FIRST_BACKOFF * 2**failures, self.MAX_BACKOFF)
                 self.health.set("outbox", State.RETRYING, f"{type(exc).__name__}; next try in {delay:.0f}s")
-                log.warning("outbox: cannot claim messages (%s); retrying in %.0fs", _brief(exc), delay)
+                log.warning("outbox: cannot claim messages (%s); retrying in %.0fs", brief_error(exc), delay)
                 await _sleep_or_stop(stop, delay)
                 continue
             if claimed:
@@ -202,7 +202,7 @@ class OutboundQueue:
             try:
                 await self._deliver_parts(item)
             except Exception as exc:  # bookkeeping failed (database): the lease expires, it resumes
-                log.warning("outbox: message %s left for a retry (%s)", item.id, _brief(exc))
+                log.warning("outbox: message %s left for a retry (%s)", item.id, brief_error(exc))
 
     async def _deliver_parts(self, item: Claimed) -> None:
         message = item.message
@@ -257,26 +257,26 @@ class OutboundQueue:
                     item.id,
                     where,
                     attempts,
-                    _brief(exc),
+                    brief_error(exc),
                 )
-                self.failed.append((message, _brief(exc)))
-                return asyncio.to_thread(self.store.mark_failed, item.id, _brief(exc))
+                self.failed.append((message, brief_error(exc)))
+                return asyncio.to_thread(self.store.mark_failed, item.id, brief_error(exc))
             delay = min(self.FIRST_BACKOFF * 2**item.attempts, self.MAX_BACKOFF)
             log.warning(
                 "outbox: sending message %s to %s failed (%s); retry %d in %.0fs",
                 item.id,
                 where,
-                _brief(exc),
+                brief_error(exc),
                 attempts,
                 delay,
             )
-            return asyncio.to_thread(self.store.defer, item.id, delay, _brief(exc), failed_attempt=True)
+            return asyncio.to_thread(self.store.defer, item.id, delay, brief_error(exc), failed_attempt=True)
         finally:
             PART_NONCE.reset(nonce)
             DELIVERING.reset(token)
 
 
-def _brief(exc: BaseException) -> str:
+def brief_error(exc: BaseException) -> str:
     """``Type: first line`` of an exception, for one-line logs."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__

@@ -27,7 +27,7 @@ from typing import Any
 
 from telegram.request import HTTPXRequest
 
-from bot.outbound import OutboundQueue, _brief
+from bot.outbound import OutboundQueue, brief_error
 from core.commands.dispatcher import CommandLayer
 from core.config import Settings, require
 from core.health import HealthRegistry, State
@@ -91,10 +91,12 @@ class TelegramRunner:
             if self.connected:
                 self.health.set(self.name, State.UP, self._mode)
         elif self.connected:
-            self.health.set(self.name, State.RETRYING, f"{_brief(error)} (python-telegram-bot retries)")
+            self.health.set(self.name, State.RETRYING, f"{brief_error(error)} (python-telegram-bot retries)")
 
     def _polling_error(self, error: Exception) -> None:
-        log.warning("telegram: cannot reach the Bot API (%s); python-telegram-bot retries", _brief(error))
+        log.warning(
+            "telegram: cannot reach the Bot API (%s); python-telegram-bot retries", brief_error(error)
+        )
 
     def build(self) -> Any:
         from bot.telegram_bot.adapter import TelegramAdapter
@@ -142,8 +144,10 @@ class TelegramRunner:
 
     def _report_retry(self, error: BaseException, delay: float) -> None:
         when = datetime.now(UTC).isoformat(timespec="seconds")
-        self.health.set(self.name, State.RETRYING, f"{_brief(error)}; next try in {delay:.0f}s (at {when})")
-        log.warning("telegram: cannot reach the Bot API (%s); retrying in %.0fs", _brief(error), delay)
+        self.health.set(
+            self.name, State.RETRYING, f"{brief_error(error)}; next try in {delay:.0f}s (at {when})"
+        )
+        log.warning("telegram: cannot reach the Bot API (%s); retrying in %.0fs", brief_error(error), delay)
 
     async def stop_receiving(self) -> None:
         """Stop taking new updates (first step of a drain); sending still works."""
@@ -212,7 +216,7 @@ class DiscordRunner:
             try:
                 await tree_of(client).sync()
             except Exception as error:  # commands stay as last synced; the bot still works
-                log.warning("discord: cannot sync slash commands (%s)", _brief(error))
+                log.warning("discord: cannot sync slash commands (%s)", brief_error(error))
 
         client.setup_hook = setup_hook  # type: ignore[method-assign]
         health, name = self.health, self.name
@@ -254,8 +258,10 @@ class DiscordRunner:
                 await self.client.close()  # each login opens an HTTP session: close it, start afresh
                 self.client = self.build()
                 delay = min(backoff.delay(), MAX_DELAY)
-                self.health.set(self.name, State.RETRYING, f"{_brief(error)}; next try in {delay:.0f}s")
-                log.warning("discord: cannot reach Discord (%s); retrying in %.0fs", _brief(error), delay)
+                self.health.set(self.name, State.RETRYING, f"{brief_error(error)}; next try in {delay:.0f}s")
+                log.warning(
+                    "discord: cannot reach Discord (%s); retrying in %.0fs", brief_error(error), delay
+                )
                 if await sleep_unless(stop, delay):
                     return
         if stop.is_set():
@@ -274,9 +280,11 @@ class DiscordRunner:
             except Exception as error:
                 delay = backoff.next()
                 self.health.set(
-                    self.name, State.RETRYING, f"gateway: {_brief(error)}; next try in {delay:.0f}s"
+                    self.name, State.RETRYING, f"gateway: {brief_error(error)}; next try in {delay:.0f}s"
                 )
-                log.warning("discord: gateway unavailable (%s); reconnecting in %.0fs", _brief(error), delay)
+                log.warning(
+                    "discord: gateway unavailable (%s); reconnecting in %.0fs", brief_error(error), delay
+                )
                 if await sleep_unless(stop, delay):
                     return
 
@@ -294,7 +302,7 @@ class DiscordRunner:
             except asyncio.CancelledError:
                 pass
             except Exception as error:  # the gateway loop ended badly; we are closing anyway
-                log.warning("discord: gateway loop ended with %s", _brief(error))
+                log.warning("discord: gateway loop ended with %s", brief_error(error))
         elif self.client is not None:
             await self.client.http.close()
         self.health.set(self.name, State.STOPPED, "")

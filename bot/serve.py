@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.outbound import OutboundQueue, _brief
+from bot.outbound import OutboundQueue, brief_error
 from bot.outbox_store import DatabaseOutbox, instance_id
 from bot.platforms import Backoff, DiscordRunner, Runner, TelegramRunner, sleep_unless
 from bot.redaction import install as install_redaction
@@ -67,8 +67,8 @@ async def wait_for_database(
             return True
         except Exception as error:  # down, refusing, or mid-restart: say so, wait, try again
             delay = backoff.next()
-            health.set("database", State.RETRYING, f"{_brief(error)}; next try in {delay:.0f}s")
-            log.warning("database unreachable (%s); retrying in %.0fs", _brief(error), delay)
+            health.set("database", State.RETRYING, f"{brief_error(error)}; next try in {delay:.0f}s")
+            log.warning("database unreachable (%s); retrying in %.0fs", brief_error(error), delay)
             if await sleep_unless(stop, delay):
                 return False
     return False
@@ -165,7 +165,7 @@ async def _step(what: str, awaitable: Any, deadline: float) -> Any:
     except asyncio.CancelledError:
         log.info("shutdown: %s cancelled", what)
     except Exception as error:  # one part failing to stop must not stop the others from stopping
-        log.warning("shutdown: %s failed (%s)", what, _brief(error))
+        log.warning("shutdown: %s failed (%s)", what, brief_error(error))
     return None
 
 
