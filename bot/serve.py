@@ -38,6 +38,7 @@ from bot.wiring import command_hooks, install_safety, job_hooks
 from core.commands.dispatcher import CommandLayer
 from core.config import Settings
 from core.db import Database, ping
+from core.errors import ArenaError
 from core.health import HealthRegistry, State
 from core.health import registry as health_registry
 from scheduler.runs import RunPolicy
@@ -124,13 +125,24 @@ class Service:
         else:
             self.health.set("scheduler", State.DISABLED, "--no-scheduler")
         for runner in self.runners:
-            tasks[runner.name] = asyncio.create_task(runner.run(stop), name=runner.name)
+            tasks[runner.name] = asyncio.create_task(self._supervise(runner, stop), name=runner.name)
         if not self.runners:
             self.say(NO_ADAPTERS)
         tasks["outbox"] = asyncio.create_task(self.queue.run(outbox_stop), name="outbox")
         tasks["health"] = asyncio.create_task(self.publisher.run(publisher_stop), name="health")
         await stop.wait()
         return await self._drain(tasks, outbox_stop, publisher_stop)
+
+    async def _supervise(self, runner: Runner, stop: asyncio.Event) -> None:
+        """Run one adapter; if it gives up (bad configuration, a bug), say why once — the rest runs on."""
+        try:
+            await runner.run(stop)
+        except ArenaError as error:
+            log.error("%s: %s; the adapter is off, the rest of the service runs", runner.name, error.message)
+            self.health.set(runner.name, State.STOPPED, error.message)
+        except Exception as error:
+            log.error("%s stopped (%s); the rest of the service runs", runner.name, brief_error(error))
+            self.health.set(runner.name, State.STOPPED, brief_error(error))
 
     async def _drain(
         self, tasks: dict[str, asyncio.Task[Any]], outbox_stop: asyncio.Event, publisher_stop: asyncio.Event

@@ -258,3 +258,26 @@ async def test_discord_drops_a_part_resent_after_a_crash(
         assert discord_api.faults["nonce duplicate dropped"] == 1
     finally:
         await client.close()
+
+
+async def test_a_misconfigured_adapter_is_reported_and_the_rest_runs(
+    sqlite_db: Database, fakes: tuple[FakeBotAPI, FakeDiscordAPI]
+) -> None:
+    telegram, _ = fakes
+    health = HealthRegistry()
+    stop = asyncio.Event()
+    settings = Settings(
+        db_url=sqlite_db.url,
+        telegram_bot_token=SecretStr(TG_TOKEN),
+        telegram_base_url=telegram.url,
+        telegram_webhook_url="https://bot.example.org/telegram",  # but no webhook secret
+    )
+    task = asyncio.create_task(serve(sqlite_db, settings, stop=stop, say=lambda _: None, health=health))
+    try:
+        await wait_until(lambda: _state(health, "telegram") is State.STOPPED, 30, "telegram reported off")
+        assert "ARENA_TELEGRAM_WEBHOOK_SECRET" in health.get("telegram").detail  # type: ignore[union-attr]
+        await wait_until(lambda: _state(health, "scheduler") is State.UP, 30, "scheduler up")
+        assert not task.done()
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 60) == 0
