@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.errors import ValidationError
-from core.money import parse_cash, parse_tokens
+from core.money import parse_cash, parse_tokens, read_typed_amount
 
 MAX_LINE = 1000
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -72,13 +72,19 @@ def id_arg(value: str, what: str = "id") -> int:
 
 
 def cash_arg(value: str) -> Decimal:
-    """A dollar amount such as ``100`` or ``$1,250.50`` (never a float)."""
-    return parse_cash(value, field="amount")
+    """A dollar amount such as ``100``, ``1,000.50`` or ``$1,250`` (strict form, never a float)."""
+    return parse_cash(read_typed_amount(value, field="Amount"), field="Amount")
 
 
-def quantity_arg(value: str) -> Decimal:
-    """A token quantity such as ``2.5``."""
-    return parse_tokens(value, field="quantity")
+#: What ``/sell SYMBOL all`` passes on: redeem the whole position.
+ALL = "all"
+
+
+def quantity_arg(value: str) -> Decimal | None:
+    """A token quantity such as ``2.5`` or ``1,000``; ``all`` gives None (the whole position)."""
+    if value.strip().lower() == ALL:
+        return None
+    return parse_tokens(read_typed_amount(value, field="Quantity", dollars=False), field="Quantity")
 
 
 def hour_arg(value: str) -> int:

@@ -69,12 +69,14 @@ PERMISSIONS: dict[str, Permission] = {
         _p("mode", OA, PRIVATE, "/mode full_ai|hybrid|manual", "Set the wallet's AI mode"),
         _p("suggest", VM, ANYWHERE, "/suggest", "The optimizer's suggested allocation"),
         _p("rebalance", OA, PRIVATE, "/rebalance", "Rebalance the wallet now", money=True),
+        _p("proposals", VM, ANYWHERE, "/proposals", "Hybrid proposals waiting for a decision"),
         _p("approve", OA, ANYWHERE, "/approve ID", "Approve a hybrid proposal"),
         _p("reject", OA, ANYWHERE, "/reject ID", "Reject a hybrid proposal"),
         # Button targets.
         _p("confirm", V, ANYWHERE, "(button)", "Confirm a pending action", button_only=True),
         _p("cancel", V, ANYWHERE, "(button)", "Cancel a pending action", button_only=True),
         _p("proposal", OA, ANYWHERE, "(button)", "Approve or reject a proposal", button_only=True),
+        _p("menu", V, ANYWHERE, "(free text)", "What you can do next", button_only=True),
         # Platform admin.
         _p("verify", PA, PRIVATE, "/verify ORG", "Verify a pending organisation"),
         _p("retire", PA, PRIVATE, "/retire SYMBOL", "Retire a token and wind it down"),

@@ -27,6 +27,7 @@ from core.errors import (
     TokenNotTradable,
     ValidationError,
 )
+from core.ledger import dust
 from core.ledger.cash import house_wallet, wallet_cash_account
 from core.ledger.fees import nav_of, pool_account, refresh_nav, settle_management_fee
 from core.ledger.guards import TradeIntent, run_checks
@@ -325,6 +326,7 @@ def buy_in(
         raise SoldOut(f"only {remaining} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less")
     run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system, now))
     holding = read_position(session, wallet.id, token.id)
+    dust.check_buy(token.symbol, holding.quantity, tokens_out, nav_of(token))
     # A first purchase (no holding row) almost always also opens the holding's ledger account.
     holding_ref = holding_account(session, wallet, token, now, likely_new=holding.id is None)
     txn = writer.post(
@@ -388,7 +390,9 @@ def redeem_in(
     nav_before = nav_of(token)
     # cash_out = quantity * aum / supply, rounded down: the pool never pays out more than is due.
     cash_out = round_down(div(mul(quantity, token.aum), token.circulating_supply), CASH_QUANTUM)
-    if cash_out <= 0 and quantity < token.circulating_supply:
+    dust.check_redeem(token.symbol, holding.quantity, quantity, nav_before)
+    # Redeeming a whole position always clears it, even when it is worth nothing to pay out.
+    if cash_out <= 0 and quantity < holding.quantity:
         raise InvalidAmount(f"{quantity} {token.symbol} is worth less than one cent-millionth; redeem more")
     run_checks(session, TradeIntent("redeem", token, wallet, cash_out, quantity, system, now))
     txn = writer.post(

@@ -23,10 +23,11 @@ def _arena(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_unreachable_database_is_a_message_without_the_password(tmp_path: Path) -> None:
     done = _arena("--db", "postgresql://nobody:hunter2@127.0.0.1:1/x", "status", cwd=tmp_path)
     assert done.returncode == 2
-    assert "cannot use the database" in done.stdout and "hunter2" not in done.stdout + done.stderr
+    assert "cannot use the database" in done.stderr and "hunter2" not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_uninitialised_database_says_to_run_init(tmp_path: Path) -> None:
     done = _arena("--db", f"sqlite:///{tmp_path / 'empty.db'}", "ledger", "check", "--json", cwd=tmp_path)
-    assert done.returncode == 2 and "arena init" in done.stdout and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "arena init" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""  # --json: nothing but JSON on stdout, and no JSON for an error

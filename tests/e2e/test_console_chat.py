@@ -19,17 +19,20 @@ SCRIPT = """\
 # a new church onboards, is verified by the admin, deposits and buys
 /start
 press 1
-press 1
-press 1
-press 1
-press 1
+press 2
+press 3
+press 4
+press 5
 Grace Chapel
 /buy STRAT-YIELD-USDC-001 100
 @admin /verify 1
 /deposit 1000
-press 1
+/deposit 2000
+press 8
+press 10
 /buy STRAT-YIELD-USDC-001 250
-press 1
+press 12
+press 12
 /wallet
 /frobnicate
 /mode hybrid
@@ -63,10 +66,14 @@ def test_arena_chat_script_subprocess(sqlite_db: Database, tmp_path: Path) -> No
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr
-    assert "Attestation 1 of 4" in out and "pending verification" in out
+    assert "Step 1 of 6" in out and "pending verification" in out
     assert "must be verified before" in out  # buying before verification is refused
+    assert "[message for grace]\nGood news: Grace Chapel is verified" in out  # told in their chat
     assert "Organisation #1 Grace Chapel verified" in out
+    # Two pending confirmations each keep their own button (numbers never repeat in a session).
+    assert "Deposited $1,000.00" in out and "Cash now: $3,000.00" in out
     assert "Bought " in out and "STRAT-YIELD-USDC-001" in out
+    assert out.count("Bought ") == 1 and "Already done" in out  # a used button says so
     assert "Unknown command /frobnicate" in out
     assert "Mode is now hybrid" in out
     assert "Daily digest" in out and (tmp_path / next(p.name for p in tmp_path.glob("digest-*.png"))).exists()
@@ -91,8 +98,9 @@ def test_full_journey_with_a_hybrid_proposal(sqlite_db: Database, tmp_path: Path
     proposal = world.notifier.messages[-1]
     assert proposal.platform == "console" and proposal.chat_id == console_user_id("grace")
     chat.render(proposal.reply)  # the console shows the pushed proposal with numbered buttons
-    assert any("[1] Approve" in line for line in lines)
-    chat.handle("press 1")
+    number = next(n for n, action in chat.buttons.items() if action.startswith("proposal approve"))
+    assert any(f"[{number}] Approve" in line for line in lines)
+    chat.handle(f"press {number}")
     assert lines[-1].startswith("Approved"), lines[-3:]
     chat.handle("/digest")
     assert any("Daily digest" in line for line in lines)

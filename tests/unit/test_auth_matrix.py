@@ -35,6 +35,7 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "mode": (OA, True),
     "suggest": (VM, False),
     "rebalance": (OA, True),
+    "proposals": (VM, False),
     "approve": (OA, False),
     "reject": (OA, False),
     "verify": (PA, True),
@@ -43,7 +44,7 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "resume": (PA, True),
     "stats": (PA, True),
 }
-BUTTON_ONLY = {"confirm", "cancel", "proposal"}
+BUTTON_ONLY = {"confirm", "cancel", "proposal", "menu"}
 
 
 def test_registered_handlers_equal_the_permission_table() -> None:
