@@ -58,11 +58,23 @@ def read_typed_amount(text: str, *, field: str = "amount", dollars: bool = True)
     """
     cleaned = text.strip()
     if not TYPED_AMOUNT.match(cleaned) or (not dollars and cleaned.startswith("$")):
-        shown = formatting.shorten("".join(c if c.isprintable() else "?" for c in cleaned), 20)
         example = TYPED_EXAMPLE if dollars else "2, 2.5 or 1,000"
-        what = f"'{shown}'" if shown else "an empty value"
-        raise InvalidAmount(f"{field}: {what} is not an amount; write it like {example}")
+        raise InvalidAmount(f"{field}: {_why_not(cleaned)}; write it like {example}")
     return Decimal(cleaned.lstrip("$").replace(",", ""))
+
+
+_EXPONENT = re.compile(r"[0-9.][eE][+-]?[0-9]")
+
+
+def _why_not(cleaned: str) -> str:
+    """Why a typed amount was refused (never echoing an exponent or unprintable characters)."""
+    if _EXPONENT.search(cleaned):
+        return "amounts are written without an exponent"
+    if "," in cleaned and all(c.isascii() and (c.isdigit() or c in ",.$") for c in cleaned):
+        shown = formatting.shorten(cleaned, 20)
+        return f"'{shown}' has its commas in the wrong place (they separate thousands)"
+    shown = formatting.shorten("".join(c if c.isprintable() else "?" for c in cleaned), 20)
+    return f"'{shown}' is not an amount" if shown else "the amount is missing"
 
 
 def to_decimal(value: object, *, field: str = "amount") -> Decimal:
