@@ -1,8 +1,11 @@
 """The ``arena`` command line: the composition root that wires every part together.
 
 Global options come first (``arena --db URL status``). Commands that others script accept
-``--json``. Sub-commands of other areas (backtest, parse/import, replay, chat/serve) are registered
-from their own modules so this file stays small.
+``--json`` (then only JSON reaches stdout). Sub-commands of other areas (backtest, parse/import,
+replay, chat/serve) are registered from their own modules with one line each in
+:data:`SUBCOMMAND_MODULES`, so this file stays small. Every command, wherever it is registered, gets
+the same database rules (:func:`bot.cli_support.check_database_for`, run by the global callback) and
+the same error handling (:func:`bot.cli_errors.run_cli`: user errors are one line, exit code 2).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli_errors import run_cli
-from bot.cli_support import decimal_json, open_db, set_database_option
+from bot.cli_support import check_database_for, decimal_json, open_db, set_database_option
 from core import formatting
 from core.config import get_settings
 
@@ -37,6 +40,7 @@ console = Console()
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     db: Annotated[
         str | None,
         typer.Option(
@@ -48,7 +52,10 @@ def main_options(
     ] = None,
 ) -> None:
     """Global options shared by every command."""
+    import sys
+
     set_database_option(db)
+    check_database_for(ctx.invoked_subcommand, sys.argv[1:])
 
 
 @app.command()

@@ -24,6 +24,16 @@ import typer
 
 from core.errors import ArenaError
 
+try:  # Typer 0.2x vendors its own copy of Click; its exceptions are not click's
+    from typer._click import exceptions as typer_click
+except ImportError:  # pragma: no cover - older Typer uses click itself
+    from click import exceptions as typer_click  # type: ignore[no-redef]
+
+USAGE_ERRORS: tuple[type[Exception], ...] = (click.UsageError, typer_click.UsageError)
+HELP_ERRORS: tuple[type[Exception], ...] = (click.exceptions.NoArgsIsHelpError, typer_click.NoArgsIsHelpError)
+CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, typer_click.ClickException)
+ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort, KeyboardInterrupt)
+
 log = logging.getLogger(__name__)
 
 USER_ERROR = 2
@@ -36,10 +46,16 @@ def fail(message: str, code: int = USER_ERROR) -> NoReturn:
     sys.exit(code)
 
 
-def _usage(error: click.UsageError) -> str:
-    ctx = error.ctx
-    where = f"arena {ctx.command_path.split(' ', 1)[1]}" if ctx and " " in ctx.command_path else "arena"
-    return f"{error.format_message()} (see `{where} --help`)"
+def _usage(error: Exception) -> str:
+    ctx = getattr(error, "ctx", None)
+    path = str(getattr(ctx, "command_path", "") or "")
+    where = f"arena {path.split(' ', 1)[1]}" if " " in path else "arena"
+    return f"{_message(error)} (see `{where} --help`)"
+
+
+def _message(error: Exception) -> str:
+    format_message = getattr(error, "format_message", None)
+    return str(format_message()) if callable(format_message) else str(error)
 
 
 def _database(error: Exception) -> str:
@@ -62,14 +78,19 @@ def run_cli(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
     """Run ``app`` and exit with its code; user errors become one line and exit code 2."""
     from sqlalchemy.exc import OperationalError
 
+    from bot.cli_support import report_created_database
+
     try:
         result: Any = app(args=args, standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as error:
-        click.echo(error.ctx.get_help() if error.ctx else "", err=True)
+    except HELP_ERRORS as error:
+        ctx = getattr(error, "ctx", None)
+        print(ctx.get_help() if ctx is not None else "", file=sys.stderr)
         sys.exit(USER_ERROR)
-    except click.UsageError as error:
+    except USAGE_ERRORS as error:
         fail(_usage(error))
-    except click.exceptions.Abort:
+    except CLICK_ERRORS as error:
+        fail(_message(error))
+    except ABORTS:
         fail("aborted", 130)
     except ArenaError as error:
         fail(error.message)
@@ -79,4 +100,6 @@ def run_cli(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
         if error.filename is None:
             raise
         fail(f"{error.strerror or 'cannot use'}: {error.filename}")
+    finally:
+        report_created_database()
     sys.exit(result if isinstance(result, int) else 0)

@@ -6,8 +6,9 @@ Database rules (every command goes through :func:`open_db`):
   plain SQLite file path (``my.db``), which is read as ``sqlite:///my.db``.
 * A command that only reads never creates anything: a missing SQLite file is an error that says to
   run ``arena init`` (no empty ``arena.db`` left behind).
-* A command that creates (``init``, ``demo``, ``chat``, ``serve``, ``import``) says on stderr when it
-  created a new database file, and never creates folders: a missing folder is an error.
+* A command that creates (:data:`CREATES_DATABASE`) says on stderr when it created a new database
+  file, and never creates folders: a missing folder is an error. :func:`check_database_for` applies
+  these rules before *every* command, so commands other modules register get them too.
 * An unreadable URL is a one-line error naming the accepted forms.
 """
 
@@ -68,21 +69,53 @@ def open_db(*, create: bool = False, ensure_schema: bool = False) -> Database:
     create = create or ensure_schema
     url = database_url(get_settings().db_url)
     path = sqlite_path(url)
-    is_new = False
     if path is not None:
         if not path.parent.exists():
             raise ConfigError(f"the folder {path.parent} does not exist; create it first or choose "
                               "another --db")
-        is_new = not path.exists()
-        if is_new and not create:
+        if not path.exists() and not create:
             raise ConfigError(f"there is no database at {path}; run `arena init` (or `arena demo`) first")
     db = open_database(url, ensure_schema=create)
-    if is_new:
-        typer.echo(f"created a new database at {path}", err=True)
     if not create and not inspect(db.engine).has_table("ledger_accounts"):
         db.dispose()
         raise ConfigError("the database has no schema yet; run `arena init` (or `arena demo`) first")
     return db
+
+
+#: Commands that may create the database (they say so on stderr when they do).
+CREATES_DATABASE = {"init", "demo", "chat", "serve", "import"}
+#: Commands that never open the configured database.
+NO_DATABASE = {"backtest", "parse", "parse-eval", "replay"}
+
+
+def check_database_for(command: str | None, argv: list[str]) -> None:
+    """The global database rule, applied before any command runs (including those other modules
+    register): a readable URL, an existing folder, and an existing SQLite file unless the command
+    creates one. ``--help`` is always allowed."""
+    from core.config import get_settings
+
+    if command is None or command in NO_DATABASE or {"--help", "-h"} & set(argv):
+        return
+    path = sqlite_path(database_url(get_settings().db_url))
+    if path is None:
+        return
+    if not path.parent.exists():
+        raise ConfigError(f"the folder {path.parent} does not exist; create it first or choose another --db")
+    if not path.exists():
+        if command not in CREATES_DATABASE:
+            raise ConfigError(f"there is no database at {path}; run `arena init` (or `arena demo`) first")
+        _MISSING_BEFORE.append(path)
+
+
+_MISSING_BEFORE: list[Path] = []
+
+
+def report_created_database() -> None:
+    """After a command: say so if it created the database file (called by :func:`run_cli`)."""
+    for path in _MISSING_BEFORE:
+        if path.exists():
+            typer.echo(f"created a new database at {path}", err=True)
+    _MISSING_BEFORE.clear()
 
 
 def read_text_file(path: Path, what: str = "file") -> str:

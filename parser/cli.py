@@ -88,6 +88,9 @@ def import_command(
     examples: Annotated[bool, typer.Option("--examples", help="Import parser/examples/*.txt.")] = False,
     data: Annotated[str | None, typer.Option("--data", help="price/rate folder (default: built-in)")] = None,
     paper_mode: Annotated[str, typer.Option("--paper-mode", help="replay (offline) or live")] = "replay",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Only continue the pending candidates (no new source).")
+    ] = False,
     llm: LlmOpt = False,
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
@@ -100,6 +103,11 @@ def import_command(
 
     if paper_mode not in ("replay", "live"):
         raise ValidationError("--paper-mode must be replay or live")
+    if not (source or examples or resume):
+        raise ValidationError(
+            "nothing to import: give --source NAME|URL|FILE.jsonl or --examples, or --resume to "
+            "continue the pending candidates"
+        )
     clock = SystemClock()
     docs = None
     if source:

@@ -22,7 +22,7 @@ def step_onboard(state: DemoState, console: Console) -> None:
         for kind in attestations.missing(s, user):
             attestations.attest(s, user, kind, version, clock)
         org = organisations.register(s, user, OrgKind.CHURCH, f"Grace Chapel {state.run}", clock)
-        console.print(f"  {user.display_name} accepted disclosures v{version} "
+        console.print(f"  {user.display_name} accepted disclosures {version} "
                       f"({len(attestations.given(s, user))} attestations); '{org.name}' is pending")
         organisations.verify(s, admin, org.id, clock)
         state.user_id, state.admin_id, state.org_id = user.id, admin.id, org.id

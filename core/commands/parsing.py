@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from core.errors import ValidationError
@@ -92,3 +93,20 @@ def hour_arg(value: str) -> int:
     if not value.isdigit() or not 0 <= int(value) <= 23:
         raise ValidationError("The digest hour must be a whole number from 0 to 23 (UTC).")
     return int(value)
+
+
+def day_arg(value: str, what: str = "date") -> date:
+    """A calendar day written ``YYYY-MM-DD``."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationError(f"{what} {value[:20]!r} is not a date; write it like 2024-01-31") from None
+
+
+def day_range(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    """Optional first and last days; refuses a range that ends before it starts."""
+    first = day_arg(start, "--start") if start else None
+    last = day_arg(end, "--end") if end else None
+    if first and last and last < first:
+        raise ValidationError(f"--end {last} is before --start {first}; swap them")
+    return first, last
