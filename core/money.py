@@ -179,7 +179,3 @@ def canonical_text(value: Decimal) -> str:
     exact = decimal.Context(prec=max(len(value.as_tuple().digits), 1))
     return format(value.normalize(exact), "f")
 
-
-def fmt_cash(value: Decimal) -> str:
-    """Deprecated alias of :func:`core.formatting.cash` (display only); use that module."""
-    return formatting.cash(value)

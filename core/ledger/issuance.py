@@ -27,6 +27,8 @@ from core.errors import (
     TokenNotTradable,
     ValidationError,
 )
+from core.formatting import cash as fmt_cash
+from core.formatting import quantity as fmt_qty
 from core.ledger import dust
 from core.ledger.cash import house_wallet, wallet_cash_account
 from core.ledger.fees import nav_of, pool_account, refresh_nav, settle_management_fee
@@ -59,7 +61,6 @@ from core.money import (
     NAV_QUANTUM,
     TOKEN_QUANTUM,
     div,
-    fmt_cash,
     mul,
     parse_amount,
     parse_cash,
@@ -323,7 +324,9 @@ def buy_in(
         if remaining <= 0:
             raise SoldOut(f"{token.symbol} is sold out; tokens can still change hands between holders")
         max_cash = round_down(mul(remaining, nav_of(token)), CASH_QUANTUM)
-        raise SoldOut(f"only {remaining} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less")
+        raise SoldOut(
+            f"only {fmt_qty(remaining)} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less"
+        )
     run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system, now))
     holding = read_position(session, wallet.id, token.id)
     dust.check_buy(token.symbol, holding.quantity, tokens_out, nav_of(token))
@@ -383,7 +386,9 @@ def redeem_in(
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; it has no holders to redeem")
     holding = read_position(session, wallet.id, token.id)
     if holding.quantity < quantity:
-        raise InsufficientTokens(f"cannot redeem {quantity} {token.symbol}: wallet holds {holding.quantity}")
+        raise InsufficientTokens(
+            f"cannot redeem {fmt_qty(quantity)} {token.symbol}: wallet holds {fmt_qty(holding.quantity)}"
+        )
     own_writer = writer is None
     writer = writer or LedgerWriter(session, now)
     fees = settle_management_fee(session, writer, token, now)
@@ -393,7 +398,9 @@ def redeem_in(
     dust.check_redeem(token.symbol, holding.quantity, quantity, nav_before)
     # Redeeming a whole position always clears it, even when it is worth nothing to pay out.
     if cash_out <= 0 and quantity < holding.quantity:
-        raise InvalidAmount(f"{quantity} {token.symbol} is worth less than one cent-millionth; redeem more")
+        raise InvalidAmount(
+            f"{fmt_qty(quantity)} {token.symbol} is worth less than one cent-millionth; redeem more"
+        )
     run_checks(session, TradeIntent("redeem", token, wallet, cash_out, quantity, system, now))
     txn = writer.post(
         "redeem",

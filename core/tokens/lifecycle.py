@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
+from core.formatting import cash as fmt_cash
 from core.ledger.issuance import redeem_in
 from core.ledger.locks import lock_token
 from core.models import AuditLog, NavMark, StrategyToken, TokenHolding, TokenStatus
 from core.models.wallets_ext import RedemptionRequest
-from core.money import fmt_cash
 from core.notify import Notifier
 from core.wallets.notices import tell_owners
 

@@ -17,12 +17,14 @@ from core.commands.context import Ctx
 from core.commands.handlers import platform_services
 from core.commands.handlers.common import org_wallet, owned_wallet, remember_chat
 from core.commands.parsing import expect_args, hour_arg, id_arg
+from core.commands.quotes import HALTED
 from core.commands.registry import handles
 from core.commands.types import Command, Reply
 from core.digest.content import digest_for_wallet
-from core.errors import ValidationError
+from core.errors import TradingHalted, ValidationError
 from core.models.chat import ChatPreference, PendingConfirmation
 from core.models.wallets import WalletMode
+from core.risk.circuit import is_halted
 
 MODE_NEXT = {
     WalletMode.HYBRID: "The wallet now proposes and an owner approves: /suggest makes a proposal "
@@ -59,6 +61,8 @@ def rebalance(ctx: Ctx, cmd: Command) -> Reply:
     """Hybrid: a proposal to approve. Full AI: rebalance now. Manual: rebalance after Confirm."""
     expect_args(cmd.args, 0, "/rebalance")
     wallet = owned_wallet(ctx)
+    if is_halted(ctx.session):  # checked before any button or proposal is shown
+        raise TradingHalted(HALTED)
     if wallet.mode is WalletMode.HYBRID:
         return platform_services.suggest(ctx, wallet, trigger="rebalance")
     if wallet.mode is WalletMode.FULL_AI:
