@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         from bot.cli_support import open_db, read_text_file
         from bot.console_chat import ConsoleChat, ConsoleNotifier, console_user_id
         from bot.demo.clock import continue_demo_clock
-        from bot.wiring import command_hooks
+        from bot.wiring import command_hooks, install_safety
         from core.commands.dispatcher import CommandLayer
 
         lines = read_text_file(script, "script").splitlines() if script is not None else None
@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
             settings = settings.model_copy(
                 update={"platform_admins": ",".join(filter(None, [settings.platform_admins, extra]))}
             )
+        install_safety()
         db = open_db(create=True)
         note = continue_demo_clock(db)
         notifier = ConsoleNotifier()
@@ -78,10 +79,14 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Run the scheduler and every chat adapter that has a token (Ctrl-C stops)."""
+        import logging
+        import os
+
         from bot.cli_support import open_db
         from bot.serve import serve as run_serve
         from scheduler.lock import SchedulerAlreadyRunning
 
+        logging.getLogger().setLevel(os.environ.get("ARENA_LOG_LEVEL", "INFO").upper())  # a service
         db = open_db(create=True)
         try:
             code = asyncio.run(run_serve(db, get_settings(), scheduler=not no_scheduler, say=typer.echo))

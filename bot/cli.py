@@ -186,7 +186,7 @@ def demo(
     run_demo(Console(stderr=True) if json_output else console, json_output=json_output, fresh=fresh)
 
 
-SUBCOMMAND_MODULES = ("backtest.cli", "parser.cli", "scheduler.replay_cli", "bot.chat_cli")
+SUBCOMMAND_MODULES = ("backtest.cli", "parser.cli", "scheduler.replay_cli", "bot.chat_cli", "bot.backup_cli")
 
 
 def _register_subcommands() -> None:
@@ -205,7 +205,10 @@ def _register_subcommands() -> None:
 
 def main() -> None:
     """The ``arena`` entry point: every command's user errors end as one line and exit code 2."""
-    import core.risk  # noqa: F401 - registers the circuit breaker and redemption limit with the ledger
+    from bot.logs import configure_logging
+    from bot.wiring import install_safety
 
+    configure_logging(get_settings())
+    install_safety()
     _register_subcommands()
     run_cli(app)

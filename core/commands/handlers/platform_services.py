@@ -18,7 +18,6 @@ from core.commands.context import Ctx
 from core.commands.types import OutboundMessage, Reply
 from core.errors import ArenaError, PermissionDenied
 from core.ledger.idempotency import run_idempotent
-from core.ledger.locks import lock_wallet
 from core.models.wallets import AIWallet, AllocationSnapshot, WalletMode
 from core.models.wallets_ext import RebalanceProposal
 from core.optimizer import Tier as OptTier
@@ -100,7 +99,9 @@ def rebalance_in(ctx: Ctx, session: Session, wallet_id: int) -> str:
     user_id = _user_id(ctx)
     config = wallets.DEFAULT_WALLET_CONFIG
     now = ctx.now()
-    wallet = lock_wallet(session, wallet_id)
+    # Not locked here: execute_in takes the tokens and then the wallet, in the one lock order.
+    wallet = session.get(AIWallet, wallet_id)
+    assert wallet is not None
     wallets.proposals.require_owner(session, wallet.id, user_id)
     decision = wallets.DecisionCache(config.optimizer).decision(
         session, now, OptTier(wallet.tier.value), profile_of(wallet.risk_profile)
