@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core import formatting
 from core.errors import ValidationError
 from parser.result import StrategyParser
 
@@ -176,13 +177,13 @@ def candidates_command(
             _fmt(row["sharpe"]),
             _fmt(row["dsr"]),
             row["token"] or "",
-            (row["reason"] or row["title"])[:70],
+            formatting.shorten(row["reason"] or row["title"] or "", 40),
         )
     console.print(table)
 
 
 def _fmt(value: Any) -> str:
-    return f"{value:.2f}" if isinstance(value, int | float) else ""
+    return formatting.ratio(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
 def _candidate_row(c: Any) -> dict[str, Any]:

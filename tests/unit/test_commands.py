@@ -136,3 +136,50 @@ def test_import_and_backtest_use_the_wired_hooks(sqlite_db: Database) -> None:
     assert "Usage: /import URL" in world.say(100, "/import ftp://x").text
     assert world.say(100, "/backtest 7").text == "backtest 7"
     assert world.layer.is_slow("import") and world.layer.is_slow("backtest")
+
+
+def test_the_quoted_nav_is_the_nav_the_buy_fills_at(sqlite_db: Database) -> None:
+    """Fees settle before the quote: after a year without trades (a year of unsettled management
+    fee) the NAV on the Confirm prompt is the NAV the buy fills at."""
+    import re
+    from datetime import timedelta
+
+    from core.clock import SimulatedClock
+
+    world = ChatWorld(sqlite_db)
+    make_token(sqlite_db)
+    world.verify(world.onboard(100))
+    world.confirm(100, world.say(100, "/deposit 1000"))
+    world.confirm(100, world.say(100, "/buy STRAT-YIELD-USDC-001 500"))
+    clock = sqlite_db.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.advance(timedelta(days=365))
+    ask = world.say(100, "/buy STRAT-YIELD-USDC-001 100")
+    quoted = re.search(r"at NAV (\$\d\.\d{4}) per token", ask.text)
+    assert quoted is not None, ask.text
+    assert quoted.group(1) == "$0.9900"  # 1 % a year of management fee, settled before the quote
+    done = world.confirm(100, ask)
+    assert f"at NAV {quoted.group(1)}." in done.text, done.text
+
+
+def test_trades_that_cannot_succeed_get_no_button(sqlite_db: Database) -> None:
+    world = ChatWorld(sqlite_db)
+    make_token(sqlite_db)
+    world.verify(world.onboard(100))
+    world.confirm(100, world.say(100, "/deposit 100"))
+    for line, words in (
+        ("/buy STRAT-YIELD-USDC-001 500", "less than $500.00"),  # not enough cash
+        ("/sell STRAT-YIELD-USDC-001 5", "holds no STRAT-YIELD-USDC-001"),  # nothing held
+        ("/buy STRAT-YIELD-USDC-001 0.001", "smallest buy that works is $0.01"),  # dust
+        ("/buy STRAT-YIELD-USDC-001 1,5", "commas in the wrong place"),
+    ):
+        reply = world.say(100, line)
+        assert words in reply.text and not reply.buttons, reply.text
+    world.confirm(100, world.say(100, "/buy STRAT-YIELD-USDC-001 5"))
+    too_many = world.say(100, "/sell STRAT-YIELD-USDC-001 6")
+    assert "at most 5 STRAT-YIELD-USDC-001" in too_many.text and not too_many.buttons
+    everything = world.say(100, "/sell STRAT-YIELD-USDC-001 all")
+    assert "That is the whole position" in everything.text and everything.buttons
+    assert world.confirm(100, everything).text.startswith("Redeemed 5 STRAT-YIELD-USDC-001 for $5.00")
+    with sqlite_db.uow(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(PendingConfirmation)) == 3
