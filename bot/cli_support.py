@@ -83,7 +83,7 @@ def open_db(*, create: bool = False, ensure_schema: bool = False) -> Database:
 
 
 #: Commands that may create the database (they say so on stderr when they do).
-CREATES_DATABASE = {"init", "demo", "chat", "serve", "import"}
+CREATES_DATABASE = {"init", "demo", "chat", "serve", "import", "restore"}
 #: Commands that never open the configured database.
 NO_DATABASE = {"backtest", "parse", "parse-eval", "replay"}
 

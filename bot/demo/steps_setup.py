@@ -41,7 +41,7 @@ def step_report(state: DemoState, console: Console) -> None:
         insurance = queries.insurance_fund_balance(uow.session)
         fees = queries.fee_income_balance(uow.session)
         violations = ledger.check_invariants(uow.session)
-    render_status(tokens, wallets, aum, insurance, fees)
+    render_status(tokens, wallets, aum, insurance, fees, out=console)
     console.print("ledger check: " + ("[green]OK[/]" if not violations else f"[red]{violations}[/]"))
     state.summary.update({
         "platform_aum": aum, "insurance_fund": insurance, "fee_income": fees, "ledger_ok": not violations,
