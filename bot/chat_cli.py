@@ -32,11 +32,13 @@ def register(app: typer.Typer) -> None:
         files: Annotated[Path, typer.Option("--files", help="Folder for charts.")] = Path("arena-chat-files"),
     ) -> None:
         """Talk to the platform in the terminal: buttons are numbered, `press N` presses one."""
-        from bot.cli_support import open_db
-        from bot.console_chat import ConsoleChat, console_user_id
+        from bot.cli_support import open_db, read_text_file
+        from bot.console_chat import ConsoleChat, ConsoleNotifier, console_user_id
+        from bot.demo.clock import continue_demo_clock
         from bot.wiring import command_hooks, install_safety
         from core.commands.dispatcher import CommandLayer
 
+        lines = read_text_file(script, "script").splitlines() if script is not None else None
         settings = get_settings()
         if admin:
             extra = ",".join(f"console:{console_user_id(name)}" for name in admin)
@@ -44,16 +46,23 @@ def register(app: typer.Typer) -> None:
                 update={"platform_admins": ",".join(filter(None, [settings.platform_admins, extra]))}
             )
         install_safety()
-        db = open_db(ensure_schema=True)
-        layer = CommandLayer(db, settings, hooks=command_hooks(db, settings))
+        db = open_db(create=True)
+        note = continue_demo_clock(db)
+        notifier = ConsoleNotifier()
+        layer = CommandLayer(db, settings, hooks=command_hooks(db, settings), notifier=notifier)
         console = ConsoleChat(layer, user, write=typer.echo, files_dir=files)
-        layer.notifier = console  # pushes (exchange fills, co-owner notices) print in the terminal
+        notifier.chat = console
+        for name in [user, *(admin or [])]:
+            console.identity(name)  # so pushed messages name their recipient
         try:
-            if script is not None:
-                console.run_script(script.read_text().splitlines())
+            if note:
+                typer.echo(note)
+            if lines is not None:
+                console.run_script(lines)
                 return
             typer.echo(
-                f"Console chat as {user} (id {console_user_id(user)}). /help lists commands; quit to leave."
+                f"Console chat as {user} (id {console_user_id(user)}). /start begins, /help lists "
+                "commands, `press N` presses button N; quit to leave."
             )
             for line in sys.stdin:
                 if line.strip().lower() in ("quit", "exit"):

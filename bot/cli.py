@@ -1,22 +1,25 @@
 """The ``arena`` command line: the composition root that wires every part together.
 
 Global options come first (``arena --db URL status``). Commands that others script accept
-``--json``. Sub-commands of other areas (backtest, parse/import, replay, chat/serve) are registered
-from their own modules so this file stays small.
+``--json`` (then only JSON reaches stdout). Sub-commands of other areas (backtest, parse/import,
+replay, chat/serve) are registered from their own modules with one line each in
+:data:`SUBCOMMAND_MODULES`, so this file stays small. Every command, wherever it is registered, gets
+the same database rules (:func:`bot.cli_support.check_database_for`, run by the global callback) and
+the same error handling (:func:`bot.cli_errors.run_cli`: user errors are one line, exit code 2).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli_support import decimal_json, open_db
+from bot.cli_errors import run_cli
+from bot.cli_support import check_database_for, decimal_json, open_db, set_database_option
+from core import formatting
 from core.config import get_settings
 
 app = typer.Typer(
@@ -37,15 +40,22 @@ console = Console()
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", envvar="ARENA_DB_URL", help="Database URL (default: sqlite:///arena.db)."),
+        typer.Option(
+            "--db",
+            envvar="ARENA_DB_URL",
+            help="Database: a URL (sqlite:///arena.db, postgresql://user@host/db) or a SQLite file "
+            "path (default: arena.db in this folder).",
+        ),
     ] = None,
 ) -> None:
     """Global options shared by every command."""
-    if db:
-        os.environ["ARENA_DB_URL"] = db
-        get_settings.cache_clear()
+    import sys
+
+    set_database_option(db)
+    check_database_for(ctx.invoked_subcommand, sys.argv[1:])
 
 
 @app.command()
@@ -53,7 +63,7 @@ def init(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")
     """Create or upgrade the database schema (Alembic migrations); safe to run twice."""
     from core.migrations import current_revision, head_revision
 
-    db = open_db(ensure_schema=True)
+    db = open_db(create=True)
     revision = current_revision(db.engine)
     db.dispose()
     if json_output:
@@ -95,31 +105,46 @@ def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.
     render_services(console, services)
 
 
-def render_status(tokens: list[Any], wallets: list[Any], aum: Any, insurance: Any, fees: Any) -> None:
-    table = Table(title="Strategy tokens")
-    for column in ("symbol", "status", "NAV", "AUM (USD)", "circulating", "supply cap"):
-        table.add_column(column, justify="right" if column not in ("symbol", "status") else "left")
+def render_status(tokens: list[Any], wallets: list[Any], aum: Any, insurance: Any, fees: Any,
+                  out: Console | None = None) -> None:
+    """Tokens and wallets as tables that fit 80 columns (names shortened with an ellipsis)."""
+    out = out or console
+    table = Table(title="Strategy tokens", width=min(out.width, 100))
+    table.add_column("symbol", overflow="fold", ratio=3)
+    table.add_column("status")
+    for column in ("NAV", "AUM", "issued", "cap"):
+        table.add_column(column, justify="right", no_wrap=True)
     for t in tokens:
         table.add_row(
             t.symbol,
             t.status,
-            f"{t.nav_per_token:.6f}",
-            f"{t.aum:,.2f}",
-            f"{t.circulating_supply:,.4f}",
-            f"{t.total_supply:,.0f}",
+            formatting.nav(t.nav_per_token),
+            formatting.cash(t.aum),
+            formatting.quantity(t.circulating_supply, 0),
+            formatting.quantity(t.total_supply, 0),
         )
-    console.print(table)
-    wtable = Table(title="AI wallets")
-    for column in ("id", "name", "mode", "tier", "cash (USD)", "value (USD)", "positions"):
-        wtable.add_column(column)
+    out.print(table)
+    wtable = Table(title="AI wallets", width=min(out.width, 100))
+    wtable.add_column("id", justify="right", no_wrap=True)
+    wtable.add_column("name", ratio=2)
+    wtable.add_column("mode", no_wrap=True)
+    wtable.add_column("cash", justify="right", no_wrap=True)
+    wtable.add_column("value", justify="right", no_wrap=True)
+    wtable.add_column("positions (tokens)", ratio=3, overflow="fold")
     for w in wallets:
-        positions = ", ".join(f"{p.symbol} {p.quantity:,.4f}" for p in w.positions) or "-"
+        positions = "\n".join(f"{p.symbol} {formatting.quantity(p.quantity, 2)}" for p in w.positions) or "-"
         wtable.add_row(
-            str(w.wallet_id), w.name, w.mode, w.tier, f"{w.cash:,.2f}", f"{w.value:,.2f}", positions
+            str(w.wallet_id),
+            formatting.shorten(w.name, 30),
+            w.mode.replace("_", "-"),
+            formatting.cash(w.cash),
+            formatting.cash(w.value),
+            positions,
         )
-    console.print(wtable)
-    console.print(
-        f"Platform AUM: [bold]${aum:,.2f}[/]   Insurance fund: ${insurance:,.2f}   Fee income: ${fees:,.2f}"
+    out.print(wtable)
+    out.print(
+        f"Platform AUM: [bold]{formatting.cash(aum)}[/]   Insurance fund: {formatting.cash(insurance)}   "
+        f"Fee income: {formatting.cash(fees)}"
     )
 
 
@@ -147,12 +172,22 @@ def ledger_check(json_output: Annotated[bool, typer.Option("--json", help="Print
 
 @app.command()
 def demo(
-    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON summary at the end.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print only a JSON summary on stdout (progress on stderr).")
+    ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Delete the SQLite database first (it must have been made by a demo)."),
+    ] = False,
 ) -> None:
-    """Run the whole product once, offline: database, tokens, trades, NAV marks and the state."""
+    """Run the whole product once, offline: database, tokens, trades, NAV marks and the state.
+
+    It needs a new database: on an existing one it refuses (a second demo would stack onto the
+    first) unless --fresh, which starts the SQLite file anew.
+    """
     from bot.demo import run_demo
 
-    run_demo(console, json_output=json_output)
+    run_demo(Console(stderr=True) if json_output else console, json_output=json_output, fresh=fresh)
 
 
 SUBCOMMAND_MODULES = (
@@ -181,24 +216,11 @@ def _register_subcommands() -> None:
 
 
 def main() -> None:
-    from sqlalchemy.exc import OperationalError
-
+    """The ``arena`` entry point: every command's user errors end as one line and exit code 2."""
     from bot.logs import configure_logging
     from bot.wiring import install_safety
-    from core.errors import ArenaError
 
     configure_logging(get_settings())
     install_safety()
     _register_subcommands()
-    try:
-        app()
-    except ArenaError as error:
-        console.print(f"[red]error:[/] {error.message}")
-        sys.exit(2)
-    except OperationalError as error:  # unreachable or locked database: say which, never the password
-        from sqlalchemy.engine import make_url
-
-        where = make_url(get_settings().db_url).render_as_string(hide_password=True)
-        reason = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
-        console.print(f"[red]error:[/] cannot use the database {where}: {reason}")
-        sys.exit(2)
+    run_cli(app)

@@ -1,10 +1,13 @@
 """The console adapter: the same command layer in a terminal, for people and scripts without a bot.
 
-Input lines: ``/command args`` runs a command; ``press N`` presses button N of the last reply that
-had buttons; any other text answers the question the last reply asked (``Reply.expect``);
-``@name /command`` runs one line as another console user (scripts with an admin); ``#`` starts a
-comment; ``quit`` ends. Console users are identified by a numeric id derived from their name
-(platform ``console``); charts are written as PNG files and their paths printed.
+Input lines: ``/command args`` runs a command; ``press N`` presses button N (buttons are numbered
+once per session, so a button of an earlier reply — e.g. the first of two pending confirmations —
+stays pressable); any other text answers the question the last reply asked (``Reply.expect``) or,
+when none is open, gets a short menu; ``@name /command`` runs one line as another console user
+(scripts with an admin); ``#`` starts a comment; ``quit`` ends. Console users are identified by a
+numeric id derived from their name (platform ``console``); charts are written as PNG files and their
+paths printed. Messages the platform pushes to console users (proposals, notices) are printed with
+their recipient, through :class:`ConsoleNotifier`.
 """
 
 from __future__ import annotations
@@ -34,21 +37,16 @@ class ConsoleChat:
     user: str
     write: Callable[[str], None] = print
     files_dir: Path = field(default_factory=lambda: Path("arena-chat-files"))
-    buttons: list[str] = field(default_factory=list)
+    buttons: dict[int, str] = field(default_factory=dict)
     expect: str | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    names: dict[int, str] = field(default_factory=dict)
     _count: int = 0
-    _names: dict[int, str] = field(default_factory=dict)
 
     def identity(self, name: str) -> Identity:
         user_id = console_user_id(name)
-        self._names[user_id] = name
+        self.names.setdefault(user_id, name)
         return Identity(PLATFORM, user_id, user_id, ChatType.PRIVATE, name)
-
-    def notify(self, message: OutboundMessage) -> None:
-        """A :class:`core.notify.Notifier`: messages pushed to a console user's chat are printed."""
-        who = self._names.get(message.chat_id, f"chat {message.chat_id}")
-        self.write(f"[pushed to {who}] {message.reply.text}")
 
     def render(self, reply: Reply) -> None:
         self.write(reply.text)
@@ -59,10 +57,21 @@ class ConsoleChat:
             kind = "chart" if attachment.mime_type.startswith("image/") else "file"
             self.write(f"[{kind} saved: {path}]")
         if reply.buttons:
-            self.buttons = [b.action for b in reply.all_buttons()]
-            labels = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(reply.all_buttons(), 1))
-            self.write(f"{labels}   (type: press N)")
+            labels = []
+            for button in reply.all_buttons():
+                number = len(self.buttons) + 1
+                self.buttons[number] = button.action
+                labels.append(f"[{number}] {button.label}")
+            self.write(f"{'  '.join(labels)}   (type: press N)")
         self.expect = reply.expect
+
+    def pushed(self, message: OutboundMessage) -> None:
+        """A message the platform sent to a console user outside their own request."""
+        if message.platform != PLATFORM:
+            return
+        who = self.names.get(message.chat_id, f"chat {message.chat_id}")
+        self.write(f"[message for {who}]")
+        self.render(message.reply)
 
     def handle(self, line: str) -> Reply | None:
         """Process one input line; returns the reply shown (None for blank lines and comments)."""
@@ -78,16 +87,13 @@ class ConsoleChat:
         via_button = False
         if line.lower().startswith("press "):
             number = line[6:].strip()
-            if not number.isdigit() or not 1 <= int(number) <= len(self.buttons):
-                reply = Reply(f"There is no button {number[:10]}; the last reply had {len(self.buttons)}.")
+            if not number.isdigit() or int(number) not in self.buttons:
+                shown = f"1 to {len(self.buttons)}" if self.buttons else "none yet"
+                reply = Reply(f"There is no button {number[:10]}; buttons so far: {shown}.")
                 self.render(reply)
                 return reply
-            line, via_button = "/" + self.buttons[int(number) - 1], True
-        elif not line.startswith("/"):
-            if self.expect is None:
-                reply = Reply("Commands start with /. Send /help for the list.")
-                self.render(reply)
-                return reply
+            line, via_button = "/" + self.buttons[int(number)], True
+        elif not line.startswith("/") and self.expect is not None:
             line = f"/{self.expect} {line}"
         reply = self.layer.handle_line(self.identity(name), line, key, via_button=via_button)
         self.render(reply)
@@ -105,3 +111,17 @@ class ConsoleChat:
             self.write("")
             ran += 1
         return ran
+
+
+class ConsoleNotifier:
+    """The :class:`~core.notify.Notifier` of the console: pushed messages are printed at once."""
+
+    def __init__(self) -> None:
+        self.chat: ConsoleChat | None = None
+        self.pending: list[OutboundMessage] = []
+
+    def notify(self, message: OutboundMessage) -> None:
+        if self.chat is None:
+            self.pending.append(message)
+            return
+        self.chat.pushed(message)

@@ -7,10 +7,10 @@ answers that the feature is not enabled, the job records ``not wired``).
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
+from core.commands.cards import backtest_card
 from core.commands.context import Hooks
 from core.config import Settings
 from core.db import Database
@@ -57,20 +57,15 @@ def command_hooks(db: Database, settings: Settings) -> Hooks:
                 return f"No candidate #{candidate_id}; see /strategies."
             spec, stored, state = candidate.spec, candidate.backtest_metrics, candidate.state.value
         if stored:
-            return f"Backtest of #{candidate_id} (stored): {_metrics(stored)}"
+            return backtest_card(f"Backtest of candidate #{candidate_id} (stored result):", stored)
         if spec is None:
             return f"Candidate #{candidate_id} has no parsed spec to backtest ({state})."
         result = backtest(spec, _market(settings))
-        verdict = "passes" if result.passed_gate else "fails"
-        return f"Backtest of #{candidate_id}: {_metrics(result.metrics)}; {verdict} the quality bar."
+        verdict = "It passes the quality bar." if result.passed_gate else (
+            "It does not pass the quality bar: " + "; ".join(result.gate_reasons))
+        return backtest_card(f"Backtest of candidate #{candidate_id}:", result.metrics, verdict)
 
     return Hooks(import_url=import_url, run_backtest=run_backtest)
-
-
-def _metrics(metrics: dict[str, Any]) -> str:
-    keys = ("days", "sharpe", "max_drawdown", "annual_return", "psr", "dsr")
-    shown = {k: metrics[k] for k in keys if k in metrics} or dict(list(metrics.items())[:6])
-    return json.dumps(shown, default=str)
 
 
 def job_hooks(settings: Settings) -> JobHooks:

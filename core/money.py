@@ -13,8 +13,10 @@ Conventions (read these before touching a balance):
 from __future__ import annotations
 
 import decimal
+import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from core import formatting
 from core.errors import InvalidAmount
 
 CASH_QUANTUM = Decimal("0.000001")
@@ -41,8 +43,46 @@ def _ctx() -> decimal.Context:
     return ctx
 
 
+#: What a person may type as an amount: ASCII digits, commas only as thousands separators (every
+#: group after the first exactly three digits), an optional decimal point, an optional leading ``$``.
+TYPED_AMOUNT = re.compile(r"^\$?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?$")
+TYPED_EXAMPLE = "1000, 1,000.50 or $1,000"
+
+
+def read_typed_amount(text: str, *, field: str = "amount", dollars: bool = True) -> Decimal:
+    """An amount a person typed (``1000``, ``1,000.50``, ``1000.5``, ``$1,000``) as ``Decimal``.
+
+    Checked against :data:`TYPED_AMOUNT` *before* any arithmetic, so misplaced commas (``1,5``,
+    ``1,00,000``), exponents (``1e999999999``), signs, other digit scripts and words are refused
+    with an example of the expected form. ``dollars=False`` (token quantities) refuses the ``$``.
+    """
+    cleaned = text.strip()
+    if not TYPED_AMOUNT.match(cleaned) or (not dollars and cleaned.startswith("$")):
+        example = TYPED_EXAMPLE if dollars else "2, 2.5 or 1,000"
+        raise InvalidAmount(f"{field}: {_why_not(cleaned)}; write it like {example}")
+    return Decimal(cleaned.lstrip("$").replace(",", ""))
+
+
+_EXPONENT = re.compile(r"[0-9.][eE][+-]?[0-9]")
+
+
+def _why_not(cleaned: str) -> str:
+    """Why a typed amount was refused (never echoing an exponent or unprintable characters)."""
+    if _EXPONENT.search(cleaned):
+        return "amounts are written without an exponent"
+    if "," in cleaned and all(c.isascii() and (c.isdigit() or c in ",.$") for c in cleaned):
+        shown = formatting.shorten(cleaned, 20)
+        return f"'{shown}' has its commas in the wrong place (they separate thousands)"
+    shown = formatting.shorten("".join(c if c.isprintable() else "?" for c in cleaned), 20)
+    return f"'{shown}' is not an amount" if shown else "the amount is missing"
+
+
 def to_decimal(value: object, *, field: str = "amount") -> Decimal:
-    """Convert user or database input to ``Decimal`` without ever passing through ``float``."""
+    """Convert user or database input to ``Decimal`` without ever passing through ``float``.
+
+    Text with a comma must use commas as thousands separators (``1,000.50``); ``1,5`` is refused
+    rather than read as 15.
+    """
     if isinstance(value, (bool, float)):
         raise InvalidAmount(
             f"{field} must be given as a decimal string or integer, not {type(value).__name__}"
@@ -52,13 +92,17 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip().replace(",", "").replace("_", "")
+        text = value.strip().replace("_", "")
+        if "," in text:
+            return read_typed_amount(text, field=field)
         if text.startswith("$"):
             text = text[1:]
         try:
             result = Decimal(text)
         except decimal.InvalidOperation:
-            raise InvalidAmount(f"{field} {value!r} is not a number; write it like 100 or 12.50") from None
+            raise InvalidAmount(
+                f"{field} {formatting.shorten(value, 20)!r} is not a number; write it like 100 or 12.50"
+            ) from None
     else:
         raise InvalidAmount(f"{field} has unsupported type {type(value).__name__}")
     if result.is_nan():
@@ -81,15 +125,17 @@ def parse_amount(
     Raises :class:`InvalidAmount` for zero, negative, NaN, infinite, over-precise or over-limit input.
     """
     amount = to_decimal(value, field=field)
+    dollars = quantum == CASH_QUANTUM
     if amount < 0:
-        raise InvalidAmount(f"{field} must be positive, got {amount}")
+        raise InvalidAmount(f"{field} must be positive")
     if amount == 0 and not allow_zero:
         raise InvalidAmount(f"{field} must be greater than zero")
+    if maximum is not None and amount > maximum:  # before quantize: 1E+999999 must not reach it
+        limit = formatting.cash(maximum) if dollars else formatting.quantity(maximum)
+        raise InvalidAmount(f"{field} exceeds the limit: at most {limit}")
     if amount != amount.quantize(quantum, rounding=ROUND_FLOOR, context=_ctx()):
         places = -quantum.as_tuple().exponent  # type: ignore[operator]
-        raise InvalidAmount(f"{field} {amount} has more than {places} decimal places")
-    if maximum is not None and amount > maximum:
-        raise InvalidAmount(f"{field} {amount} exceeds the limit of {maximum}")
+        raise InvalidAmount(f"{field} has more than {places} decimal places")
     return amount.quantize(quantum, context=_ctx())
 
 
@@ -133,7 +179,3 @@ def canonical_text(value: Decimal) -> str:
     exact = decimal.Context(prec=max(len(value.as_tuple().digits), 1))
     return format(value.normalize(exact), "f")
 
-
-def fmt_cash(value: Decimal) -> str:
-    """Human display: thousands separators and cents (display only, never stored)."""
-    return f"${value.quantize(Decimal('0.01'), rounding=ROUND_FLOOR):,}"

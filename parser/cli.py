@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core import formatting
 from core.errors import ValidationError
 from parser.result import StrategyParser
 
@@ -88,6 +89,9 @@ def import_command(
     examples: Annotated[bool, typer.Option("--examples", help="Import parser/examples/*.txt.")] = False,
     data: Annotated[str | None, typer.Option("--data", help="price/rate folder (default: built-in)")] = None,
     paper_mode: Annotated[str, typer.Option("--paper-mode", help="replay (offline) or live")] = "replay",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Only continue the pending candidates (no new source).")
+    ] = False,
     llm: LlmOpt = False,
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
@@ -100,6 +104,11 @@ def import_command(
 
     if paper_mode not in ("replay", "live"):
         raise ValidationError("--paper-mode must be replay or live")
+    if not (source or examples or resume):
+        raise ValidationError(
+            "nothing to import: give --source NAME|URL|FILE.jsonl or --examples, or --resume to "
+            "continue the pending candidates"
+        )
     clock = SystemClock()
     docs = None
     if source:
@@ -168,13 +177,13 @@ def candidates_command(
             _fmt(row["sharpe"]),
             _fmt(row["dsr"]),
             row["token"] or "",
-            (row["reason"] or row["title"])[:70],
+            formatting.shorten(row["reason"] or row["title"] or "", 40),
         )
     console.print(table)
 
 
 def _fmt(value: Any) -> str:
-    return f"{value:.2f}" if isinstance(value, int | float) else ""
+    return formatting.ratio(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
 def _candidate_row(c: Any) -> dict[str, Any]:

@@ -166,7 +166,7 @@ def lifecycle_checks(jc: JobContext, slot: datetime) -> dict[str, Any]:
 def proposal_expiry(jc: JobContext, slot: datetime) -> dict[str, Any]:
     """Expire hybrid proposals past their deadline."""
     with jc.db.uow() as uow:
-        expired = wallets.expire_proposals_in(uow.session, uow.clock.now())
+        expired = wallets.expire_proposals_in(uow.session, uow.clock.now(), jc.notifier)
         uow.commit()
     return {"expired": expired}
 

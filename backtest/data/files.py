@@ -1,6 +1,6 @@
 """Loaders for CSV files: the real files in ``../shared/data`` and any CSV with a column map.
 
-Recognised layout of a data folder (the shared-data layout; see ``/work/shared/data/README.md``)::
+Recognised layout of a data folder (the shared-data layout; see ``../shared/data/README.md``)::
 
     prices/<SYM>USDT_1d.csv          Binance daily klines  -> asset SYM (preferred source)
     prices/yahoo_<SYM>-USD_1d.csv    Yahoo daily (yfinance columns) -> SYM if Binance lacks it

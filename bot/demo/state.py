@@ -27,6 +27,7 @@ class DemoState:
     wallets: dict[str, int] = field(default_factory=dict)
     tokens: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    progress: bool = True  # progress bars (off when only JSON may reach stdout)
 
     def key(self, name: str) -> str:
         return f"demo:{self.run}:{name}"

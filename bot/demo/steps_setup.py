@@ -22,7 +22,7 @@ def step_onboard(state: DemoState, console: Console) -> None:
         for kind in attestations.missing(s, user):
             attestations.attest(s, user, kind, version, clock)
         org = organisations.register(s, user, OrgKind.CHURCH, f"Grace Chapel {state.run}", clock)
-        console.print(f"  {user.display_name} accepted disclosures v{version} "
+        console.print(f"  {user.display_name} accepted disclosures {version} "
                       f"({len(attestations.given(s, user))} attestations); '{org.name}' is pending")
         organisations.verify(s, admin, org.id, clock)
         state.user_id, state.admin_id, state.org_id = user.id, admin.id, org.id
@@ -41,7 +41,7 @@ def step_report(state: DemoState, console: Console) -> None:
         insurance = queries.insurance_fund_balance(uow.session)
         fees = queries.fee_income_balance(uow.session)
         violations = ledger.check_invariants(uow.session)
-    render_status(tokens, wallets, aum, insurance, fees)
+    render_status(tokens, wallets, aum, insurance, fees, out=console)
     console.print("ledger check: " + ("[green]OK[/]" if not violations else f"[red]{violations}[/]"))
     state.summary.update({
         "platform_aum": aum, "insurance_fund": insurance, "fee_income": fees, "ledger_ok": not violations,

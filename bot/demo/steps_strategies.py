@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from backtest import MarketData, example_specs, run_backtest
 from bot.demo.state import DemoState
+from core import formatting
 from core.models import StrategyToken, TokenStatus
 
 
@@ -41,8 +42,9 @@ def step_backtest(state: DemoState, console: Console) -> None:
         passed += result.passed_gate
         reasons = short_reasons(result.gate_reasons)
         verdict = "[green]pass[/]" if result.passed_gate else f"[red]fail[/] {reasons}"
-        table.add_row(spec.name, spec.family.value, str(m["days"]), f"{m['sharpe']:.2f}",
-                      f"{m['max_drawdown']:.1%}", f"{m['dsr']:.2f}", verdict)
+        table.add_row(spec.name, spec.family.value, formatting.count(int(m["days"])),
+                      formatting.ratio(m["sharpe"]), formatting.drawdown(m["max_drawdown"], 1),
+                      formatting.ratio(m["dsr"]), verdict)
     console.print(table)
     state.summary["examples"] = {"count": len(specs), "passed_gate": passed}
 
@@ -52,7 +54,7 @@ def step_import(state: DemoState, console: Console) -> None:
     from parser.pipeline import example_documents, run_import
 
     report = run_import(state.db.uow, example_documents(state.db.clock.now()), _history(state),
-                        clock=state.db.clock, progress=True)
+                        clock=state.db.clock, progress=state.progress)
     console.print(f"  {report.new_documents} new texts ({report.duplicates} already seen), "
                   f"{report.parsed} parsed, {report.rejected} rejected, {report.backtested} backtested, "
                   f"{report.failed_gate} failed the gate, {report.tokenized} tokenized "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -10,12 +11,15 @@ from sqlalchemy import select
 
 from backtest.live import mark_token_navs
 from bot.demo.state import SIMULATED_DAYS, DemoState
-from core import ledger, wallets
+from core import formatting, ledger, wallets
 from core.clock import SimulatedClock
+from core.commands.dispatcher import CommandLayer
 from core.commands.handlers.platform_services import pending_proposal_lines
+from core.commands.types import ChatType, Identity
+from core.config import get_settings
 from core.db import Database
 from core.digest.content import digest_for_wallet
-from core.models import AIWallet
+from core.models import AIWallet, User
 from core.models.wallets_ext import RebalanceProposal
 from core.notify import CollectingNotifier
 from scheduler.jobs import (
@@ -45,24 +49,35 @@ def step_wallets(state: DemoState, console: Console) -> None:
         ledger.deposit(db.uow(), created.wallet_id, amount, idempotency_key=state.key(f"d:{name}"))
         state.wallets[mode] = created.wallet_id
         console.print(f"  wallet #{created.wallet_id} {name!r}: {mode} ({tier} tier), "
-                      f"deposited ${int(amount):,}")
+                      f"deposited {formatting.cash(Decimal(amount))}")
     if state.tokens:
         trade = ledger.buy(db.uow(), state.wallets["manual"], state.tokens[0], "15000",
                            idempotency_key=state.key("manual-buy"))
-        console.print(f"  manual wallet bought {trade.tokens:,.4f} {trade.symbol} for ${trade.cash:,.2f} "
-                      f"at NAV {trade.nav_per_token:.6f}")
+        console.print(f"  manual wallet bought {formatting.quantity(trade.tokens)} {trade.symbol} for "
+                      f"{formatting.cash(trade.cash)} at NAV {formatting.nav(trade.nav_per_token)}")
 
 
 def _approve_pending(db: Database, state: DemoState, console: Console, week: int) -> int:
+    """The treasurer presses Approve on each pending proposal, through the chat command layer."""
+    layer = CommandLayer(db, get_settings())
     with db.uow(read_only=True) as uow:
         pending = list(uow.session.scalars(
             select(RebalanceProposal.id).where(RebalanceProposal.wallet_id == state.wallets["hybrid"],
                                                RebalanceProposal.status == "pending")))
+        treasurer = uow.session.get(User, state.user_id)
+        assert treasurer is not None
+        who = Identity(treasurer.platform.value, treasurer.platform_user_id,
+                       treasurer.platform_user_id, ChatType.PRIVATE, treasurer.display_name or "")
     for proposal_id in pending:
-        outcome = wallets.approve_proposal(db.uow(), proposal_id, user_id=state.user_id,
-                                           idempotency_key=state.key(f"approve:{proposal_id}"))
-        if week < 2 or outcome.status != "executed":
-            console.print(f"  week {week + 1}: treasurer pressed Approve -> {outcome.message}")
+        reply = layer.handle_line(who, f"/proposal approve {proposal_id}",
+                                  state.key(f"approve:{proposal_id}"), via_button=True)
+        traded = "trade(s) executed" in reply.text
+        first_trades = traded and not state.summary.get("approval_traded")
+        state.summary["approval_traded"] = state.summary.get("approval_traded") or traded
+        if week < 1 or first_trades or not reply.text.startswith("Approved"):
+            text = reply.text.replace("\n", "\n    ")
+            console.print(f"  week {week + 1}: treasurer pressed Approve on proposal "
+                          f"#{proposal_id}\n    {text}", highlight=False)
     return len(pending)
 
 
@@ -86,7 +101,7 @@ def step_live(state: DemoState, console: Console) -> None:
         totals["proposed"] += cycle["proposed"]
         totals["approved"] += _approve_pending(db, state, console, week)
         proposal_expiry(jc, slot)
-    console.print(f"  {SIMULATED_DAYS} days to {clock.now():%Y-%m-%d}: "
+    console.print(f"  {SIMULATED_DAYS} days to {formatting.date_text(clock.now())}: "
                   f"{totals['executed']} full-AI rebalances, "
                   f"{totals['proposed']} hybrid proposals ({totals['approved']} approved), "
                   f"{totals['retired']} kill switches, {len(notifier.messages)} chat notifications queued")

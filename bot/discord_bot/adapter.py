@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -31,6 +32,7 @@ from core.errors import ArenaError
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
 MODAL_PREFIX = "arena-modal:"
+STEP_PREFIX = re.compile(r"^Step \d+ of \d+: ")
 
 
 def identity_of(interaction: discord.Interaction) -> Identity | None:
@@ -53,6 +55,8 @@ class AnswerModal(discord.ui.Modal):
             custom_id="value", max_length=200
         )
         question = prompt.split("?", 1)[0] + "?" if "?" in prompt else prompt
+        question = STEP_PREFIX.sub("", question)  # "Step 6 of 6: what is ...?" -> "What is ...?"
+        question = question[:1].upper() + question[1:]
         self.add_item(
             discord.ui.Label(text=question if len(question) <= 45 else "Your answer", component=self.answer)
         )

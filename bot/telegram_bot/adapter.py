@@ -1,7 +1,8 @@
 """The Telegram adapter: one table of handlers over the transport-agnostic command layer.
 
 * Group -1: :func:`TelegramAdapter.gate`, deny by default. No user (channel posts), edited messages,
-  unknown commands, stray text and refused roles stop here (``ApplicationHandlerStop``).
+  unknown commands, group chatter and refused roles stop here (``ApplicationHandlerStop``); free
+  text in a private chat that answers no question gets a short menu with buttons.
 * Group 0: the onboarding ``ConversationHandler`` (states = ``core`` onboarding steps), one
   ``CommandHandler`` per row of the permission table, one ``CallbackQueryHandler`` for every button
   and one ``MessageHandler`` for free-text answers the command layer asked for (``Reply.expect``).
@@ -80,7 +81,9 @@ def parsed_request(update: Update, context: Context) -> tuple[ParsedLine, str, b
     if not text.startswith("/"):
         expect = (context.user_data or {}).get(EXPECT)
         if not expect:
-            return None
+            if update.effective_chat.type != TgChatType.PRIVATE:
+                return None  # chatter in a group is not for us
+            return ParsedLine(None, (), text[:200]), key, False  # free text: the menu
         text = f"/{expect} {text}"
     return parse_line(text), key, False
 
@@ -125,6 +128,8 @@ class TelegramAdapter:
             if permission is not None and permission.money:
                 await self.respond(update, context, Reply(EDITED_MONEY, ephemeral=True))
             raise ApplicationHandlerStop  # edits never run commands
+        if parsed.name is None:
+            return  # free text in a private chat: everyone may see the menu
         decision = await asyncio.to_thread(self.layer.authorize, identity, name, via_button=via_button)
         if not decision.allowed:
             await self.respond(update, context, Reply(decision.reason, ephemeral=True))
@@ -135,11 +140,14 @@ class TelegramAdapter:
         """Run the update's command through the command layer and render the reply."""
         identity = identity_of(update)
         request = parsed_request(update, context)
-        if identity is None or request is None or request[0].name is None:
+        if identity is None or request is None:
             return Reply("")
         parsed, key, via_button = request
-        command = Command(identity, parsed.name or "", parsed.args, key, via_button, False, parsed.text)
-        reply = await self.layer.ahandle(command)
+        if parsed.name is None:
+            reply = await self.layer.afree_text(identity, key)
+        else:
+            command = Command(identity, parsed.name, parsed.args, key, via_button, False, parsed.text)
+            reply = await self.layer.ahandle(command)
         if context.user_data is not None:
             if reply.expect:
                 context.user_data[EXPECT] = reply.expect

@@ -5,7 +5,9 @@ same update delivered twice finds the same row) and replies with Confirm / Cance
 Confirm runs the registered executor once, in one transaction with the row's status change and an
 idempotency key derived from the pending row (``<platform>:confirm:<id>``): a second press, a
 redelivered press or a race between two presses all give one effect and the same stored reply.
-Only the person who asked may confirm; the permission is checked again at press time (a role can
+A later press of a used button answers "already done" (never the trade's text again, which would read
+as a second trade). Only the person who asked may confirm — anyone else is told the request does not
+exist, exactly as for a missing id; the permission is checked again at press time (a role can
 change in between); a pending row expires after :data:`CONFIRM_TTL`.
 """
 
@@ -24,7 +26,7 @@ from core.commands.parsing import id_arg
 from core.commands.permissions import PERMISSIONS, allowed, denial
 from core.commands.registry import handles
 from core.commands.types import Button, Command, Reply
-from core.errors import IdempotencyConflict, NotFound, PermissionDenied, ValidationError
+from core.errors import IdempotencyConflict, NotFound, ValidationError
 from core.ledger.idempotency import run_idempotent
 from core.models.chat import PendingConfirmation
 
@@ -48,10 +50,15 @@ def executes(name: str) -> Callable[[Executor], Executor]:
 
 def ask(ctx: Ctx, cmd: Command, summary: str) -> Reply:
     """Store a pending confirmation for ``cmd`` (once per idempotency key) and show the buttons."""
+    return ask_in(ctx.session, ctx, cmd, summary)
+
+
+def ask_in(session: Session, ctx: Ctx, cmd: Command, summary: str) -> Reply:
+    """:func:`ask` in ``session`` (for handlers that run their own units of work)."""
     if not cmd.idempotency_key:
         raise ValidationError("This request has no id; please send it again.")
     ident = ctx.identity
-    row = ctx.session.scalar(
+    row = session.scalar(
         select(PendingConfirmation).where(PendingConfirmation.idempotency_key == cmd.idempotency_key)
     )
     if row is None:
@@ -68,8 +75,8 @@ def ask(ctx: Ctx, cmd: Command, summary: str) -> Reply:
             created_at=now,
             expires_at=now + CONFIRM_TTL,
         )
-        ctx.session.add(row)
-        ctx.session.flush()
+        session.add(row)
+        session.flush()
     elif (row.command, row.args, row.platform_user_id) != (cmd.name, list(cmd.args), ident.user_id):
         raise IdempotencyConflict("That message id was already used for a different request.")
     return prompt(row)
@@ -81,11 +88,17 @@ def prompt(row: PendingConfirmation) -> Reply:
     return Reply(f"{row.summary}\nConfirm within {minutes} minutes.", buttons=buttons)
 
 
+#: Someone else's request reads exactly like a missing one (request ids cannot be probed).
+GONE = "That request does not exist (or is not yours); send the command again."
+ALREADY_DONE = "Already done: that request was carried out once; nothing was repeated. See /wallet."
+
+
 def _load_own(ctx: Ctx, row: PendingConfirmation | None) -> PendingConfirmation:
-    if row is None:
-        raise NotFound("That request no longer exists; send the command again.")
-    if (row.platform, row.platform_user_id) != (ctx.identity.platform, ctx.identity.user_id):
-        raise PermissionDenied("Only the person who made the request can confirm or cancel it.")
+    if row is None or (row.platform, row.platform_user_id) != (
+        ctx.identity.platform,
+        ctx.identity.user_id,
+    ):
+        raise NotFound(GONE)
     return row
 
 
@@ -95,7 +108,7 @@ def confirm(ctx: Ctx, cmd: Command) -> Reply:
     pending_id = id_arg(cmd.args[0] if len(cmd.args) == 1 else "", "request id")
     row = _load_own(ctx, ctx.session.get(PendingConfirmation, pending_id))
     if row.status == "done":
-        return Reply(row.result_text or "Already done.")
+        return Reply(ALREADY_DONE)
     if row.status == "cancelled":
         return Reply("That request was cancelled; send the command again if you still want it.")
     if row.status == "expired" or ctx.now() > ensure_utc(row.expires_at):
@@ -115,7 +128,7 @@ def confirm(ctx: Ctx, cmd: Command) -> Reply:
     def effect(session: Session) -> dict[str, Any]:
         locked = session.get(PendingConfirmation, pending_id, with_for_update=True, populate_existing=True)
         if locked is None or locked.status != "pending":  # decided by a concurrent press
-            return {"text": (locked.result_text if locked else None) or "Already handled."}
+            return {"text": ALREADY_DONE}
         text = executor(ctx, session, locked, key)
         locked.status = "done"
         locked.result_text = text

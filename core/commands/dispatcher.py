@@ -27,6 +27,7 @@ from core.notify import Notifier
 
 log = logging.getLogger(__name__)
 
+MENU = "menu"
 APOLOGY = "Sorry, something went wrong on our side. Nothing was changed; please try again later."
 EDITED_MONEY = "Edited messages never move money. Send the command again as a new message."
 
@@ -123,9 +124,17 @@ class CommandLayer:
         except ArenaError as exc:
             return Reply(exc.message, ephemeral=True)
         if parsed.name is None:
-            return Reply("Commands start with /. Send /help for the list.", ephemeral=True)
+            return self.free_text(identity, key)
         cmd = Command(identity, parsed.name, parsed.args, key, via_button, edited, parsed.text)
         return self.handle(cmd)
+
+    def free_text(self, identity: Identity, key: str) -> Reply:
+        """A message that is not a command (and answers no question): a short menu of what this
+        user can do next, with buttons (the ``menu`` handler; it is a button target, never typed)."""
+        return self.handle(Command(identity, MENU, (), key, via_button=True))
+
+    async def afree_text(self, identity: Identity, key: str) -> Reply:
+        return await asyncio.to_thread(self.free_text, identity, key)
 
     def is_slow(self, name: str) -> bool:
         registration = self.registry.get(name)

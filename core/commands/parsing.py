@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from core.errors import ValidationError
-from core.money import parse_cash, parse_tokens
+from core.money import parse_cash, parse_tokens, read_typed_amount
 
 MAX_LINE = 1000
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -72,13 +73,19 @@ def id_arg(value: str, what: str = "id") -> int:
 
 
 def cash_arg(value: str) -> Decimal:
-    """A dollar amount such as ``100`` or ``$1,250.50`` (never a float)."""
-    return parse_cash(value, field="amount")
+    """A dollar amount such as ``100``, ``1,000.50`` or ``$1,250`` (strict form, never a float)."""
+    return parse_cash(read_typed_amount(value, field="Amount"), field="Amount")
 
 
-def quantity_arg(value: str) -> Decimal:
-    """A token quantity such as ``2.5``."""
-    return parse_tokens(value, field="quantity")
+#: What ``/sell SYMBOL all`` passes on: redeem the whole position.
+ALL = "all"
+
+
+def quantity_arg(value: str) -> Decimal | None:
+    """A token quantity such as ``2.5`` or ``1,000``; ``all`` gives None (the whole position)."""
+    if value.strip().lower() == ALL:
+        return None
+    return parse_tokens(read_typed_amount(value, field="Quantity", dollars=False), field="Quantity")
 
 
 def hour_arg(value: str) -> int:
@@ -86,3 +93,20 @@ def hour_arg(value: str) -> int:
     if not value.isdigit() or not 0 <= int(value) <= 23:
         raise ValidationError("The digest hour must be a whole number from 0 to 23 (UTC).")
     return int(value)
+
+
+def day_arg(value: str, what: str = "date") -> date:
+    """A calendar day written ``YYYY-MM-DD``."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationError(f"{what} {value[:20]!r} is not a date; write it like 2024-01-31") from None
+
+
+def day_range(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    """Optional first and last days; refuses a range that ends before it starts."""
+    first = day_arg(start, "--start") if start else None
+    last = day_arg(end, "--end") if end else None
+    if first and last and last < first:
+        raise ValidationError(f"--end {last} is before --start {first}; swap them")
+    return first, last

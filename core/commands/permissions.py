@@ -64,11 +64,12 @@ PERMISSIONS: dict[str, Permission] = {
         _p("wallet", M, ANYWHERE, "/wallet", "Your organisation's AI wallet"),
         _p("digest", M, ANYWHERE, "/digest [HOUR]", "Today's digest, or set the digest hour (UTC)"),
         _p("buy", VM, PRIVATE, "/buy SYMBOL AMOUNT", "Buy a token for AMOUNT dollars", money=True),
-        _p("sell", VM, PRIVATE, "/sell SYMBOL QUANTITY", "Redeem QUANTITY tokens", money=True),
+        _p("sell", VM, PRIVATE, "/sell SYMBOL QUANTITY|all", "Redeem tokens", money=True),
         _p("deposit", OA, PRIVATE, "/deposit AMOUNT", "Add paper cash to the wallet", money=True),
         _p("mode", OA, PRIVATE, "/mode full_ai|hybrid|manual", "Set the wallet's AI mode"),
-        _p("suggest", VM, ANYWHERE, "/suggest", "The optimizer's suggested allocation"),
-        _p("rebalance", OA, PRIVATE, "/rebalance", "Rebalance the wallet now", money=True),
+        _p("suggest", VM, ANYWHERE, "/suggest", "What the optimizer would do (hybrid: a proposal)"),
+        _p("rebalance", OA, PRIVATE, "/rebalance", "Rebalance now (hybrid: a proposal)", money=True),
+        _p("proposals", VM, ANYWHERE, "/proposals", "Hybrid proposals waiting for a decision"),
         _p("approve", OA, ANYWHERE, "/approve ID", "Approve a hybrid proposal"),
         # Internal exchange (holder to holder) and the proof of liabilities.
         _p("book", V, ANYWHERE, "/book SYMBOL", "A token's order book: bids, asks, last trades, NAV"),
@@ -82,6 +83,7 @@ PERMISSIONS: dict[str, Permission] = {
         # Typed: cancel an exchange order; as a button: cancel a pending action (or an order).
         _p("cancel", V, ANYWHERE, "/cancel ORDER_ID", "Cancel one of your open exchange orders"),
         _p("proposal", OA, ANYWHERE, "(button)", "Approve or reject a proposal", button_only=True),
+        _p("menu", V, ANYWHERE, "(free text)", "What you can do next", button_only=True),
         # Platform admin.
         _p("verify", PA, PRIVATE, "/verify ORG", "Verify a pending organisation"),
         _p("retire", PA, PRIVATE, "/retire SYMBOL", "Retire a token and wind it down"),

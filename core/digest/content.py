@@ -17,13 +17,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import formatting
 from core.audit.liabilities import published_root
 from core.commands.types import Attachment, Reply
 from core.compliance.disclosures import FOOTER
 from core.digest.chart import render_chart
 from core.models.tokens import NavMark, StrategyToken, TokenHolding, TokenStatus
 from core.models.wallets import AIWallet, AllocationSnapshot
-from core.money import ZERO, div, fmt_cash, mul
+from core.money import ZERO, div, mul
 
 DAYS = 30
 
@@ -57,11 +58,11 @@ class DigestData:
 
 
 def _pct(fraction: Decimal | None) -> str:
-    return "n/a" if fraction is None else f"{(fraction * 100).quantize(Decimal('0.01')):+}%"
+    return "n/a" if fraction is None else formatting.change(fraction)
 
 
 def _weight(fraction: Decimal) -> str:
-    return f"{(fraction * 100).quantize(Decimal('0.1'))}%"
+    return formatting.percent(fraction, 1)
 
 
 def _nav_series(marks: dict[date, Decimal], current: Decimal, days: list[date]) -> list[Decimal]:
@@ -182,24 +183,24 @@ def render_digest(data: DigestData) -> Reply:
     """Digest text and chart for one wallet."""
     change = div(data.value, data.value_prev) - 1 if data.value_prev and data.value_prev > 0 else None
     out = [
-        f"Daily digest - {data.wallet_name} (wallet #{data.wallet_id}), {data.as_of.isoformat()}",
-        f"Value: {fmt_cash(data.value)} ({_pct(change)} today), mode {data.mode}",
+        f"Daily digest - {data.wallet_name} (wallet #{data.wallet_id}), {formatting.date_text(data.as_of)}",
+        f"Value: {formatting.cash(data.value)} ({_pct(change)} today), {data.mode.replace('_', '-')} mode",
     ]
     if data.tokens:
         out.append("Holdings (weight / target, 1 day, 30 days):")
         for t in data.tokens:
             target = _weight(t.target) if t.target is not None else "-"
             out.append(
-                f"  {t.symbol}: {fmt_cash(t.value)} ({_weight(t.weight)} / {target}), "
+                f"  {t.symbol}: {formatting.cash(t.value)} ({_weight(t.weight)} / {target}), "
                 f"{_pct(t.change_1d)}, {_pct(t.change_30d)}"
             )
     else:
         out.append("No token holdings yet: see /tokens and /buy.")
-    out.append(f"Cash: {fmt_cash(data.cash)} ({_weight(data.cash_weight)})")
+    out.append(f"Cash: {formatting.cash(data.cash)} ({_weight(data.cash_weight)})")
     if data.drift is not None:
         out.append(f"Drift from target: {_weight(data.drift)} (rebalance above 10%)")
     if data.pending:
-        out.append("Awaiting your approval:")
+        out.append("Awaiting your approval (/proposals shows them with their buttons):")
         out.extend(f"  {line}" for line in data.pending)
     out.append(
         f"30 days: wallet {_index_change(data.wallet_index)}, equal weight {_index_change(data.equal_index)}"
@@ -217,7 +218,7 @@ def render_digest(data: DigestData) -> Reply:
 def _index_change(series: list[float]) -> str:
     if not series or series[0] == 0:
         return "n/a"
-    return f"{(series[-1] / series[0] - 1) * 100:+.2f}%"
+    return formatting.change(series[-1] / series[0] - 1)
 
 
 def digest_for_wallet(

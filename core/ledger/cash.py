@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InsufficientCash, NotFound, ValidationError
+from core.formatting import cash as fmt_cash
 from core.ledger.idempotency import run_idempotent
 from core.ledger.locks import lock_wallet
 from core.ledger.postings import (
@@ -37,7 +38,7 @@ from core.models import (
     WalletMode,
     WalletOwner,
 )
-from core.money import fmt_cash, parse_cash
+from core.money import parse_cash
 
 HOUSE_WALLET_NAME = "Treasury Arena house wallet (token seeds)"
 

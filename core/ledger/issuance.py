@@ -27,6 +27,9 @@ from core.errors import (
     TokenNotTradable,
     ValidationError,
 )
+from core.formatting import cash as fmt_cash
+from core.formatting import quantity as fmt_qty
+from core.ledger import dust
 from core.ledger.cash import house_wallet, wallet_cash_account
 from core.ledger.fees import nav_of, pool_account, refresh_nav, settle_management_fee
 from core.ledger.guards import TradeIntent, run_checks
@@ -58,7 +61,6 @@ from core.money import (
     NAV_QUANTUM,
     TOKEN_QUANTUM,
     div,
-    fmt_cash,
     mul,
     parse_amount,
     parse_cash,
@@ -325,9 +327,12 @@ def buy_in(
         if remaining <= 0:
             raise SoldOut(f"{token.symbol} is sold out; tokens can still change hands between holders")
         max_cash = round_down(mul(remaining, nav_of(token)), CASH_QUANTUM)
-        raise SoldOut(f"only {remaining} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less")
+        raise SoldOut(
+            f"only {fmt_qty(remaining)} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less"
+        )
     run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system, now))
     holding = read_position(session, wallet.id, token.id)
+    dust.check_buy(token.symbol, holding.quantity, tokens_out, nav_of(token))
     # A first purchase (no holding row) almost always also opens the holding's ledger account.
     holding_ref = holding_account(session, wallet, token, now, likely_new=holding.id is None)
     txn = writer.post(
@@ -383,11 +388,12 @@ def redeem_in(
     if token.status is TokenStatus.PROVING or token.status is TokenStatus.CANDIDATE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; it has no holders to redeem")
     holding = read_position(session, wallet.id, token.id)
-    if holding.quantity - holding.reserved < quantity:  # units reserved by open asks are not redeemable
-        reserved = f" free ({holding.reserved} more are reserved by open orders)" if holding.reserved else ""
+    free = holding.quantity - holding.reserved  # units reserved by open asks are not redeemable
+    if free < quantity:
+        locked = holding.reserved
+        reserved = f" free ({fmt_qty(locked)} more are reserved by open orders)" if locked else ""
         raise InsufficientTokens(
-            f"cannot redeem {quantity} {token.symbol}: wallet holds {holding.quantity - holding.reserved}"
-            f"{reserved}"
+            f"cannot redeem {fmt_qty(quantity)} {token.symbol}: wallet holds {fmt_qty(free)}{reserved}"
         )
     own_writer = writer is None
     writer = writer or LedgerWriter(session, now)
@@ -395,8 +401,12 @@ def redeem_in(
     nav_before = nav_of(token)
     # cash_out = quantity * aum / supply, rounded down: the pool never pays out more than is due.
     cash_out = round_down(div(mul(quantity, token.aum), token.circulating_supply), CASH_QUANTUM)
-    if cash_out <= 0 and quantity < token.circulating_supply:
-        raise InvalidAmount(f"{quantity} {token.symbol} is worth less than one cent-millionth; redeem more")
+    dust.check_redeem(token.symbol, holding.quantity, quantity, nav_before)
+    # Redeeming a whole position always clears it, even when it is worth nothing to pay out.
+    if cash_out <= 0 and quantity < holding.quantity:
+        raise InvalidAmount(
+            f"{fmt_qty(quantity)} {token.symbol} is worth less than one cent-millionth; redeem more"
+        )
     run_checks(session, TradeIntent("redeem", token, wallet, cash_out, quantity, system, now))
     txn = writer.post(
         "redeem",

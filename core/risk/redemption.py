@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.errors import InsufficientTokens, LimitExceeded
+from core.formatting import cash as fmt_cash
+from core.formatting import quantity as fmt_qty
 from core.ledger.fees import nav_of
 from core.ledger.guards import TradeIntent, register_check
 from core.ledger.idempotency import run_idempotent
@@ -30,7 +32,7 @@ from core.ledger.postings import LedgerWriter
 from core.ledger.rows import read_position
 from core.models import StrategyToken
 from core.models.wallets_ext import RedemptionRequest, RedemptionUsage
-from core.money import CASH_QUANTUM, TOKEN_QUANTUM, div, fmt_cash, mul, parse_tokens, round_down
+from core.money import CASH_QUANTUM, TOKEN_QUANTUM, div, mul, parse_tokens, round_down
 
 ZERO = Decimal(0)
 NOW_KEY = "arena_now"
@@ -125,8 +127,9 @@ def redeem_or_queue_in(session: Session, now: datetime, *, wallet_id: int, symbo
                                         RedemptionRequest.token_id == token.id,
                                         RedemptionRequest.status == "queued"))), ZERO)
     if holding.quantity - queued_already < quantity:
-        raise InsufficientTokens(f"cannot redeem {quantity} {token.symbol}: wallet holds "
-                                 f"{holding.quantity} of which {queued_already} already queued")
+        raise InsufficientTokens(f"cannot redeem {fmt_qty(quantity)} {token.symbol}: wallet holds "
+                                 f"{fmt_qty(holding.quantity)} of which {fmt_qty(queued_already)} "
+                                 "already queued")
     nav = nav_of(token)
     capacity = remaining_capacity(session, token, now.date())
     fits = quantity if nav <= 0 else min(quantity, round_down(div(capacity, nav), TOKEN_QUANTUM))
@@ -144,11 +147,11 @@ def redeem_or_queue_in(session: Session, now: datetime, *, wallet_id: int, symbo
         session.add(request)
         session.flush()
         request_id = request.id
-        message = (f"Redeemed {fits} {token.symbol} for {fmt_cash(cash_now)} now. The remaining "
-                   f"{rest} are queued (#{request.id}) for tomorrow: a token pays out at most 10 % "
+        message = (f"Redeemed {fmt_qty(fits)} {token.symbol} for {fmt_cash(cash_now)} now. The remaining "
+                   f"{fmt_qty(rest)} are queued (#{request.id}) for tomorrow: a token pays out at most 10 % "
                    f"of its AUM per day, first come first served.")
     else:
-        message = f"Redeemed {fits} {token.symbol} for {fmt_cash(cash_now)}."
+        message = f"Redeemed {fmt_qty(fits)} {token.symbol} for {fmt_cash(cash_now)}."
     return RedemptionOutcome(token.symbol, fits, cash_now, rest, request_id, message)
 
 
@@ -237,8 +240,9 @@ def _release(session: Session, now: datetime, request: RedemptionRequest, token:
         request.available_on = now.date() + timedelta(days=1)
         request.note = f"partly paid on {now.date()}"
         blocked.add(token.id)
-        message = (f"Queued redemption #{request.id}: paid {fits} {token.symbol} for "
-                   f"{fmt_cash(trade.cash)}; the remaining {request.quantity} wait for tomorrow.")
+        message = (f"Queued redemption #{request.id}: paid {fmt_qty(fits)} {token.symbol} for "
+                   f"{fmt_cash(trade.cash)}; the remaining {fmt_qty(request.quantity)} wait for "
+                   "tomorrow.")
     else:
         request.status = "done"
         request.executed_at = now

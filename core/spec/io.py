@@ -60,10 +60,17 @@ def _to_spec_error(exc: pydantic.ValidationError) -> SpecError:
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown field (not part of the spec)"
-    more = len(exc.errors()) - 1
-    if more:
-        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    others = [_problem(e) for e in exc.errors(include_url=False)[1:]]
+    if others:  # every problem, on the same line, so one run shows all that needs fixing
+        message += "; also " + "; ".join(others[:8]) + ("; ..." if len(others) > 8 else "")
     return SpecError(field, message)
+
+
+def _problem(err: Any) -> str:
+    where = ".".join(str(p) for p in err["loc"]) or "spec"
+    what = "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix(
+        "Value error, ")
+    return f"{where}: {what}"
 
 
 def canonical_json(spec: StrategySpec) -> str:

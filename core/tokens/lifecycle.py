@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 
 from core.config import get_settings
 from core.exchange import cancel_token_orders_in, order_wallets
+from core.formatting import cash as fmt_cash
 from core.ledger.issuance import redeem_in
 from core.ledger.locks import lock_token, lock_wallets
 from core.ledger.postings import LedgerWriter
 from core.ledger.rows import read_position
 from core.models import AuditLog, NavMark, StrategyToken, TokenHolding, TokenStatus
 from core.models.wallets_ext import RedemptionRequest
-from core.money import fmt_cash
 from core.notify import Notifier
 from core.wallets.notices import tell_owners
 

@@ -15,6 +15,8 @@ from core.wallets.proposals import (
     approve_proposal,
     create_proposal_in,
     expire_proposals_in,
+    pending_cards,
+    propose_now,
     reject_proposal,
 )
 from core.wallets.service import (
@@ -42,8 +44,10 @@ __all__ = [
     "execute_in",
     "expire_proposals_in",
     "nav_table",
+    "pending_cards",
     "plan_trades",
     "positions_of",
+    "propose_now",
     "reject_proposal",
     "run_rebalance_cycle",
     "set_mode",

@@ -17,14 +17,15 @@ from core.models.chat import ChatPreference
 from core.notify import Notifier, notify_in
 
 
-def owner_chats(session: Session, wallet_id: int) -> list[tuple[str, int]]:
+def owner_chats(session: Session, wallet_id: int, exclude_user_id: int | None = None,
+                ) -> list[tuple[str, int]]:
     users = session.scalars(
         select(User).join(WalletOwner, WalletOwner.user_id == User.id)
         .where(WalletOwner.wallet_id == wallet_id).order_by(User.id)
     ).all()
     chats: list[tuple[str, int]] = []
     for user in users:
-        if user.platform is Platform.SYSTEM:
+        if user.platform is Platform.SYSTEM or user.id == exclude_user_id:
             continue
         pref = session.scalars(
             select(ChatPreference).where(ChatPreference.platform == user.platform.value,
@@ -35,11 +36,13 @@ def owner_chats(session: Session, wallet_id: int) -> list[tuple[str, int]]:
 
 
 def tell_owners(session: Session, notifier: Notifier | None, wallet_id: int, text: str,
-                buttons: list[list[Button]] | None = None) -> int:
-    """Queue ``text`` to every owner of ``wallet_id``; returns how many messages were queued."""
+                buttons: list[list[Button]] | None = None, *,
+                exclude_user_id: int | None = None) -> int:
+    """Queue ``text`` to every owner of ``wallet_id`` (but ``exclude_user_id``, who already has it
+    as a reply); returns how many messages were queued."""
     if notifier is None:
         return 0
-    chats = owner_chats(session, wallet_id)
+    chats = owner_chats(session, wallet_id, exclude_user_id)
     for platform, chat_id in chats:
         notify_in(session, notifier, OutboundMessage(platform=platform, chat_id=chat_id,
                                                      reply=Reply(text=text, buttons=list(buttons or []))))

@@ -9,6 +9,11 @@ sells are token quantities (rounded down to ``TOKEN_QUANTUM``; a position whose 
 sold in full), buys are cash amounts (rounded down to ``CASH_QUANTUM``) and are scaled down so that
 buys plus their trading costs never exceed the cash the wallet will have — cash never goes negative.
 Trades below ``min_trade`` are skipped; sells are executed before buys.
+
+Dust: a plan never leaves a position worth less than :data:`DUST_MARGIN` (twice the ledger's one-cent
+dust limit, so fee settlement between plan and trade cannot push it under): a trim that would is
+turned into a full sale, and a buy that would is skipped. A full sale of a dust position is always
+accepted by the ledger, so a rebalance never fails on dust.
 """
 
 from __future__ import annotations
@@ -16,10 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core import formatting
+from core.ledger.dust import DUST_LIMIT
 from core.money import CASH_QUANTUM, TOKEN_QUANTUM, div, mul, round_down, round_up
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+#: Positions a plan leaves behind are worth at least this much (or nothing).
+DUST_MARGIN = 2 * DUST_LIMIT
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,9 @@ def plan_trades(
             quantity = pos.quantity  # leaving the token entirely: sell everything, no dust
             reason = "no longer in the target allocation"
         else:
-            quantity = min(pos.quantity, round_down(div(excess, pos.nav), TOKEN_QUANTUM))
-            reason = f"trim towards target {target[symbol]:.1%}"
+            quantity = _no_dust_left(pos, min(pos.quantity, round_down(div(excess, pos.nav),
+                                                                       TOKEN_QUANTUM)))
+            reason = f"trim towards target {formatting.percent(target[symbol], 1)}"
         est = round_down(mul(quantity, pos.nav), CASH_QUANTUM)
         cap = (sell_caps or {}).get(symbol)
         if cap is not None and est > cap:
@@ -112,10 +122,14 @@ def plan_trades(
                 notes.append(f"{symbol}: sale deferred, today's redemption limit is used up")
                 continue
             quantity = round_down(div(cap, pos.nav), TOKEN_QUANTUM)
+            if _leaves_dust(pos, quantity):  # keep enough back that no dust is left
+                quantity = max(round_down(pos.quantity - div(DUST_MARGIN, pos.nav), TOKEN_QUANTUM),
+                               ZERO)
             est = round_down(mul(quantity, pos.nav), CASH_QUANTUM)
             reason += " (limited by today's redemption limit)"
         if est < min_trade and symbol in target:
-            notes.append(f"{symbol}: sale of {est} USD below the {min_trade} USD minimum, skipped")
+            notes.append(f"{symbol}: a sale of {formatting.cash(est)} is below the "
+                         f"{formatting.cash(min_trade)} minimum, skipped")
             continue
         if quantity <= 0:
             continue
@@ -129,14 +143,16 @@ def plan_trades(
         if gap <= 0:
             continue
         if gap < min_trade:
-            notes.append(f"{symbol}: purchase of {gap} USD below the {min_trade} USD minimum, skipped")
+            notes.append(f"{symbol}: a purchase of {formatting.cash(gap)} is below the "
+                         f"{formatting.cash(min_trade)} minimum, skipped")
             continue
         wanted.append((symbol, gap))
     budget = cash + proceeds
     need = sum((g + _cost(g, cost_rate) for _, g in wanted), ZERO)
     scale = ONE if need <= budget or need == 0 else div(budget, need)
     if scale < ONE:
-        notes.append(f"purchases scaled to {scale:.2%} so cash and trading costs stay covered")
+        notes.append(f"purchases scaled to {formatting.percent(scale)} so cash and trading costs stay "
+                     "covered")
     buys: list[PlannedTrade] = []
     spent = ZERO
     for symbol, gap in wanted:
@@ -144,13 +160,24 @@ def plan_trades(
         # Never let the rounding of costs push spending above the budget.
         while amount > 0 and spent + amount + _cost(amount, cost_rate) > budget:
             amount = round_down(amount - CASH_QUANTUM - _cost(amount, cost_rate), CASH_QUANTUM)
-        if amount < max(min_trade, CASH_QUANTUM):
+        have = held[symbol].value if symbol in held else ZERO
+        if amount < max(min_trade, CASH_QUANTUM) or have + amount < DUST_MARGIN:
             continue
         spent += amount + _cost(amount, cost_rate)
         quantity = round_down(div(amount, navs[symbol]), TOKEN_QUANTUM) if navs[symbol] > 0 else ZERO
         buys.append(PlannedTrade(symbol, "buy", amount, quantity, f"raise towards target "
-                                                                  f"{target[symbol]:.1%}"))
+                                                                  f"{formatting.percent(target[symbol], 1)}"))
     return sells + buys, notes
+
+
+def _leaves_dust(pos: Position, quantity: Decimal) -> bool:
+    left = pos.quantity - quantity
+    return left > 0 and mul(left, pos.nav) < DUST_MARGIN
+
+
+def _no_dust_left(pos: Position, quantity: Decimal) -> Decimal:
+    """A trim that would leave dust sells the whole position instead."""
+    return pos.quantity if _leaves_dust(pos, quantity) else quantity
 
 
 def _cost(notional: Decimal, rate: Decimal) -> Decimal:

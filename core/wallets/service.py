@@ -150,7 +150,7 @@ def run_rebalance_cycle(uow: UnitOfWork, *, notifier: Notifier | None = None,
     cache = DecisionCache(config.optimizer)
     with uow:
         now = uow.clock.now()
-        report.expired_proposals = expire_proposals_in(uow.session, now)
+        report.expired_proposals = expire_proposals_in(uow.session, now, notifier)
         if is_halted(uow.session):
             report.halted = True
             uow.commit()

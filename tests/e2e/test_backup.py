@@ -70,7 +70,7 @@ def test_sqlite_backup_restores_into_a_fresh_file(sqlite_db: Database, tmp_path:
     assert after == before and before["tokens"]  # identical totals, and there were some
     # A database that holds data is not replaced without --force.
     again = _arena(fresh, "restore", str(tmp_path / "arena.backup"), cwd=tmp_path)
-    assert again.returncode == 2 and "not empty" in again.stdout and "--force" in again.stdout
+    assert again.returncode == 2 and "not empty" in again.stderr and "--force" in again.stderr
     forced = _arena(fresh, "restore", str(tmp_path / "arena.backup"), "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stdout
     assert _state(fresh, tmp_path) == before
@@ -80,7 +80,7 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
     junk = tmp_path / "notes.txt"
     junk.write_text("hello")
     done = _arena(f"sqlite:///{tmp_path / 'x.db'}", "restore", str(junk), cwd=tmp_path)
-    assert done.returncode == 2 and "not an arena backup" in done.stdout
+    assert done.returncode == 2 and "not an arena backup" in done.stderr
     assert not (tmp_path / "x.db").exists()
 
 
@@ -107,12 +107,12 @@ def test_postgres_backup_restores_into_a_fresh_database(pg_db: Database, tmp_pat
         wrong = tmp_path / "wrong.db"
         shutil.copyfile(_sqlite_file(tmp_path), wrong)
         refused = _arena(fresh, "restore", str(wrong), cwd=tmp_path)
-        assert refused.returncode == 2 and "sqlite backup" in refused.stdout
+        assert refused.returncode == 2 and "sqlite backup" in refused.stderr
         restored = _arena(fresh, "restore", str(dump), cwd=tmp_path)
         assert restored.returncode == 0, restored.stdout + restored.stderr
         assert _state(fresh, tmp_path) == before
         again = _arena(fresh, "restore", str(dump), cwd=tmp_path)
-        assert again.returncode == 2 and "not empty" in again.stdout
+        assert again.returncode == 2 and "not empty" in again.stderr
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -16,26 +16,38 @@ from tests.e2e.chat_support import make_token
 ARENA = str(Path(sys.executable).with_name("arena"))
 SYM = "STRAT-YIELD-USDC-001"
 
-ONBOARD = "\n".join(["{who}/start", *["{who}press 1"] * 5, "{who}{org}"])
+# The console numbers buttons for the whole session: Grace's onboarding shows buttons 1-7, Mark's 8-14.
 SCRIPT = f"""\
-{ONBOARD.format(who="", org="Grace Chapel")}
-{ONBOARD.format(who="@mark ", org="St Mark Parish")}
+/start
+press 1
+press 2
+press 3
+press 4
+press 5
+Grace Chapel
+@mark /start
+@mark press 8
+@mark press 9
+@mark press 10
+@mark press 11
+@mark press 12
+@mark St Mark Parish
 @admin /verify 1
 @admin /verify 2
 /deposit 1000
-press 1
+press 15
 @mark /deposit 1000
-@mark press 1
+@mark press 17
 # Grace buys everything that is left (supply 300: 100 seed units + 200): the token is sold out
 /buy {SYM} 200
-press 1
+press 19
+# refused before any button: the token is sold out
 @mark /buy {SYM} 10
-@mark press 1
 /ask {SYM} 50 1.01
-press 1
+press 21
 @mark /book {SYM}
 @mark /bid {SYM} 80 1.01
-@mark press 1
+@mark press 23
 /orders
 @mark /orders
 @mark /cancel 2
@@ -83,8 +95,9 @@ def test_two_organisations_trade_a_sold_out_token_in_the_console(sqlite_db: Data
     assert "Bid #2 placed. Filled: bought 50 STRAT-YIELD-USDC-001 at $1.0100 for $50.50." in out
     assert "30 wait on the book, $30.30 reserved" in out
     # both sides told
-    assert "[pushed to grace] Exchange fill: you sold 50 STRAT-YIELD-USDC-001 at $1.0100 for $50.50" in out
-    assert "[pushed to mark] Exchange fill: you bought 50 STRAT-YIELD-USDC-001 at $1.0100 for $50.50" in out
+    fill = "Exchange fill: you {} 50 STRAT-YIELD-USDC-001 at $1.0100 for $50.50"
+    assert "[message for grace]\n" + fill.format("sold") in out
+    assert "[message for mark]\n" + fill.format("bought") in out
     assert "Order #2 cancelled; $30.30 released back to your wallet." in out
     check = _run("ledger", "check", "--json", env=env)
     assert check.returncode == 0 and json.loads(check.stdout) == {"ok": True, "violations": []}, check.stdout

@@ -31,13 +31,15 @@ def test_arena_demo_runs_the_whole_product_offline(tmp_path: Path) -> None:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    out = done.stdout
-    summary = json.loads(out[out.rindex("\n{") + 1 :])
+    summary = json.loads(done.stdout)  # --json: nothing but the JSON summary on stdout
+    out = done.stderr  # the human report went to stderr
     assert summary["ledger_ok"] is True
     assert summary["import"]["tokenized"] >= 1
     assert set(summary["wallets"]) == {"Building fund", "Mission fund", "Benevolence fund"}
     assert summary["wallets"]["Building fund"]["positions"], "the full-AI wallet should hold tokens"
     assert summary["live"]["approved"] >= 1
+    assert summary["approval_traded"] is True  # the treasurer's Approve executed real trades
+    assert "pressed Approve on proposal #" in out and "- bought " in out
     assert Path(summary["digest_chart"]).read_bytes().startswith(b"\x89PNG")
     assert "Daily digest" in out and "not investment advice" in out
 
@@ -59,3 +61,11 @@ def test_arena_demo_runs_the_whole_product_offline(tmp_path: Path) -> None:
         timeout=120,
     )
     assert check.returncode == 0 and json.loads(check.stdout) == {"ok": True, "violations": []}
+
+    # A second demo on the same database would stack onto the first: refused, one line, exit 2.
+    again = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "--db", f"sqlite:///{db}", "demo"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert again.returncode == 2 and again.stdout == ""
+    assert again.stderr.count("\n") == 1 and "--fresh" in again.stderr and "Traceback" not in again.stderr

@@ -238,7 +238,7 @@ async def test_full_dispatch_onboarding_to_purchase(dc: DC, sqlite_db: Database)
     await dc.dispatch(slash(100, "buy", "STRAT-YIELD-USDC-001 100"))
     confirm = dc.http.custom_ids()[0]
     assert confirm.startswith("arena:confirm ")
-    assert "Only the person" in (await dc.dispatch(press(101, confirm)))[0]
+    assert "does not exist (or is not yours)" in (await dc.dispatch(press(101, confirm)))[0]
     texts = await dc.dispatch(press(100, confirm))
     assert texts[0].startswith("Bought"), texts
     wallet = await dc.dispatch(slash(100, "wallet"))

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from core import ledger
+from core import formatting, ledger
 from core.clock import SimulatedClock
 from core.db import Database
 from core.errors import (
@@ -186,7 +186,7 @@ def test_insufficient_tokens(world: World) -> None:
         w,
         lambda k: ledger.redeem(w.db.uow(), w.wallet, SYM, over, idempotency_key=k),
         InsufficientTokens,
-        f"wallet holds {held}",
+        f"wallet holds {formatting.quantity(held)}",  # what a person reads: at most 6 decimals
     )
     _refused(
         w,

@@ -69,6 +69,12 @@ def _floor(x: Decimal, q: Decimal) -> Decimal:
     return x.quantize(q, rounding=ROUND_FLOOR)
 
 
+def _is_dust(units: Decimal, nav: Decimal) -> bool:
+    """Worth more than nothing but less than one cent (value to the micro-dollar, half up)."""
+    value = (units * nav).quantize(CASH_Q, rounding=ROUND_HALF_UP)
+    return units > 0 and value < Decimal("0.01")
+
+
 # --- the shadow model ----------------------------------------------------------------------------
 
 
@@ -253,10 +259,14 @@ class LedgerMachine(RuleBasedStateMachine):
                 ctx.prec = 80
                 after.settle_management(token, self.clock.now())
                 out = _floor(cash * token.circ / token.aum, UNIT_Q)
+                held = after.units.get((wallet, symbol), Decimal(0))
+                dust = _is_dust(held + out, token.aum / token.circ)
             if out <= 0:
                 expected = (InvalidAmount, None)
             elif out > token.supply - token.circ:
                 expected = (SoldOut, None)
+            elif dust:  # a position worth less than a cent is never left behind
+                expected = (InvalidAmount, None)
             else:
                 expected = (None, out)
                 after.cash[wallet] -= cash
@@ -306,7 +316,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 ctx.prec = 80
                 after.settle_management(token, self.clock.now())
                 cash_out = _floor(qty * token.aum / token.circ, CASH_Q)
-            if cash_out <= 0 and qty < token.circ:
+                dust = qty < held and _is_dust(held - qty, token.aum / token.circ)
+            # Dust is refused; a whole position always redeems, even for nothing.
+            if dust or (cash_out <= 0 and qty < held):
                 expected = (InvalidAmount, None)
             else:
                 expected = (None, cash_out)

@@ -12,7 +12,7 @@ from core import ledger
 from core.clock import SimulatedClock
 from core.commands.types import OutboundMessage
 from core.db import Database
-from core.errors import PermissionDenied
+from core.errors import NotFound, PermissionDenied
 from core.models import AllocationSnapshot, AuditLog, TokenHolding
 from core.models.wallets_ext import RebalanceExecution, RebalanceProposal
 from core.notify import CollectingNotifier
@@ -130,9 +130,14 @@ def test_hybrid_cycle_expires_stale_proposals(any_db: Database, clock: Simulated
 def test_hybrid_non_owner_refused(any_db: Database, clock: SimulatedClock) -> None:
     wallet, _owner, stranger, proposal_id, _n = _hybrid(any_db, clock)
     press = key("press")
-    with pytest.raises(PermissionDenied):
+    # Not yours reads exactly like not there: proposal ids cannot be probed.
+    with pytest.raises(NotFound) as missing:
+        approve_proposal(any_db.uow(), proposal_id + 1000, user_id=stranger, idempotency_key=key())
+    with pytest.raises(NotFound) as refused:
         approve_proposal(any_db.uow(), proposal_id, user_id=stranger, idempotency_key=press)
-    with pytest.raises(PermissionDenied):
+    assert refused.value.message == missing.value.message.replace(
+        f"#{proposal_id + 1000}", f"#{proposal_id}")
+    with pytest.raises(NotFound):
         reject_proposal(any_db.uow(), proposal_id, user_id=stranger, idempotency_key=key())
     assert _holdings(any_db, wallet) == 0
     assert _count(any_db, RebalanceProposal, status="pending") == 1

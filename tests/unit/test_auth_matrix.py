@@ -35,6 +35,7 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "mode": (OA, True),
     "suggest": (VM, False),
     "rebalance": (OA, True),
+    "proposals": (VM, False),
     "approve": (OA, False),
     "reject": (OA, False),
     "verify": (PA, True),
@@ -49,7 +50,7 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "proof": (M, True),
     "cancel": (V, False),  # typed: an exchange order (owners only); as a button: a pending action
 }
-BUTTON_ONLY = {"confirm", "proposal"}
+BUTTON_ONLY = {"confirm", "proposal", "menu"}
 
 
 def test_registered_handlers_equal_the_permission_table() -> None:

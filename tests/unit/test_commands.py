@@ -31,7 +31,7 @@ def test_onboarding_verification_and_buy(sqlite_db: Database) -> None:
     done = world.confirm(100, ask)
     assert done.text.startswith("Bought"), done.text
     again = world.confirm(100, ask)
-    assert again.text == done.text  # second press: stored reply, no second effect
+    assert again.text.startswith("Already done")  # second press: says so, no second effect
     wallet = world.say(100, "/wallet").text
     assert "STRAT-YIELD-USDC-001" in wallet and "Cash: $750.00" in wallet
 
@@ -40,11 +40,12 @@ def test_same_update_twice_gives_one_pending_row(sqlite_db: Database) -> None:
     world = ChatWorld(sqlite_db)
     make_token(sqlite_db)
     world.verify(world.onboard(100))
+    world.confirm(100, world.say(100, "/deposit 100"))
     first = world.say(100, "/buy STRAT-YIELD-USDC-001 10", key="chat100:msg7")
     second = world.say(100, "/buy STRAT-YIELD-USDC-001 10", key="chat100:msg7")
-    assert first.all_buttons() == second.all_buttons()
-    with sqlite_db.uow(read_only=True) as uow:
-        assert uow.session.scalar(select(func.count()).select_from(PendingConfirmation)) == 1
+    assert first.buttons and first.all_buttons() == second.all_buttons()
+    with sqlite_db.uow(read_only=True) as uow:  # the deposit's and the buy's
+        assert uow.session.scalar(select(func.count()).select_from(PendingConfirmation)) == 2
 
 
 def test_edited_message_never_moves_money(sqlite_db: Database) -> None:
@@ -59,7 +60,9 @@ def test_only_requester_can_confirm_and_cancel_is_final(sqlite_db: Database) -> 
     world = ChatWorld(sqlite_db)
     world.verify(world.onboard(100))
     ask = world.say(100, "/deposit 10")
-    assert "Only the person" in world.press(200, ask, "Confirm").text
+    stranger = world.press(200, ask, "Confirm").text
+    missing = world.layer.handle_line(world.ident(200), "/confirm 999", "k-missing", via_button=True).text
+    assert stranger == missing and "does not exist" in stranger  # cannot be told apart
     assert "Cancelled" in world.press(100, ask, "Cancel").text
     assert "cancelled" in world.confirm(100, ask).text
     with sqlite_db.uow(read_only=True) as uow:
@@ -71,9 +74,9 @@ def test_unknown_and_bad_arguments_are_short_answers(sqlite_db: Database) -> Non
     assert world.say(5, "/frobnicate").text.startswith("Unknown command /frobnicate")
     assert world.say(5, "/confirm 1").text.startswith("Unknown command")  # button-only
     world.verify(world.onboard(100))
-    assert world.say(100, "/buy").text == "Usage: /buy SYMBOL AMOUNT"
-    assert "not a number" in world.say(100, "/buy STRAT-YIELD-USDC-001 lots").text
-    assert "No token" in world.say(100, "/buy NOPE 5").text
+    assert world.say(100, "/buy").text.startswith("Usage: /buy SYMBOL AMOUNT")
+    assert "not an amount; write it like 1000" in world.say(100, "/buy STRAT-YIELD-USDC-001 lots").text
+    assert "no token NOPE" in world.say(100, "/buy NOPE 5").text
     assert "private chat" in world.say(100, "/buy STRAT-YIELD-USDC-001 5", chat_type=ChatType.GROUP).text
     assert world.layer.internal_errors == 0
 
@@ -109,7 +112,7 @@ def test_hybrid_proposal_approved_by_owner_once(sqlite_db: Database) -> None:
     assert message.chat_id == 100
     approved = world.press(100, message.reply, "Approve")
     assert approved.text.startswith("Approved"), approved.text
-    assert world.press(100, message.reply, "Approve").text == approved.text
+    assert world.press(100, message.reply, "Approve").text.startswith("Already done")
     stranger = world.press(300, message.reply, "Approve")
     assert "Complete onboarding" in stranger.text
     assert "STRAT-TEST" in world.say(100, "/wallet").text
@@ -133,3 +136,50 @@ def test_import_and_backtest_use_the_wired_hooks(sqlite_db: Database) -> None:
     assert "Usage: /import URL" in world.say(100, "/import ftp://x").text
     assert world.say(100, "/backtest 7").text == "backtest 7"
     assert world.layer.is_slow("import") and world.layer.is_slow("backtest")
+
+
+def test_the_quoted_nav_is_the_nav_the_buy_fills_at(sqlite_db: Database) -> None:
+    """Fees settle before the quote: after a year without trades (a year of unsettled management
+    fee) the NAV on the Confirm prompt is the NAV the buy fills at."""
+    import re
+    from datetime import timedelta
+
+    from core.clock import SimulatedClock
+
+    world = ChatWorld(sqlite_db)
+    make_token(sqlite_db)
+    world.verify(world.onboard(100))
+    world.confirm(100, world.say(100, "/deposit 1000"))
+    world.confirm(100, world.say(100, "/buy STRAT-YIELD-USDC-001 500"))
+    clock = sqlite_db.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.advance(timedelta(days=365))
+    ask = world.say(100, "/buy STRAT-YIELD-USDC-001 100")
+    quoted = re.search(r"at NAV (\$\d\.\d{4}) per token", ask.text)
+    assert quoted is not None, ask.text
+    assert quoted.group(1) == "$0.9900"  # 1 % a year of management fee, settled before the quote
+    done = world.confirm(100, ask)
+    assert f"at NAV {quoted.group(1)}." in done.text, done.text
+
+
+def test_trades_that_cannot_succeed_get_no_button(sqlite_db: Database) -> None:
+    world = ChatWorld(sqlite_db)
+    make_token(sqlite_db)
+    world.verify(world.onboard(100))
+    world.confirm(100, world.say(100, "/deposit 100"))
+    for line, words in (
+        ("/buy STRAT-YIELD-USDC-001 500", "less than $500.00"),  # not enough cash
+        ("/sell STRAT-YIELD-USDC-001 5", "holds no STRAT-YIELD-USDC-001"),  # nothing held
+        ("/buy STRAT-YIELD-USDC-001 0.001", "smallest buy that works is $0.01"),  # dust
+        ("/buy STRAT-YIELD-USDC-001 1,5", "commas in the wrong place"),
+    ):
+        reply = world.say(100, line)
+        assert words in reply.text and not reply.buttons, reply.text
+    world.confirm(100, world.say(100, "/buy STRAT-YIELD-USDC-001 5"))
+    too_many = world.say(100, "/sell STRAT-YIELD-USDC-001 6")
+    assert "at most 5 STRAT-YIELD-USDC-001" in too_many.text and not too_many.buttons
+    everything = world.say(100, "/sell STRAT-YIELD-USDC-001 all")
+    assert "That is the whole position" in everything.text and everything.buttons
+    assert world.confirm(100, everything).text.startswith("Redeemed 5 STRAT-YIELD-USDC-001 for $5.00")
+    with sqlite_db.uow(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(PendingConfirmation)) == 3

@@ -6,10 +6,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from core import ledger
+from core import formatting, ledger
 from core.commands.context import Ctx
 from core.commands.handlers.common import ensure_user
-from core.commands.handlers.format import fmt_cash
 from core.commands.parsing import expect_args, id_arg, symbol_arg
 from core.commands.registry import handles
 from core.commands.types import ChatType, Command, OutboundMessage, Reply
@@ -24,7 +23,9 @@ from core.models.wallets import AIWallet, Tier, WalletMode
 NEW_WALLET_TIER = Tier.BASIC
 
 
-def _tell_members(ctx: Ctx, org: Organisation, text: str) -> None:
+def _tell_members(ctx: Ctx, org: Organisation, text: str) -> int:
+    """Queue ``text`` to every member whose private chat we know; returns how many."""
+    told = 0
     for member in org.members:
         pref = ctx.session.scalar(
             select(ChatPreference).where(
@@ -34,6 +35,8 @@ def _tell_members(ctx: Ctx, org: Organisation, text: str) -> None:
         )
         if pref is not None:
             ctx.outbox.append(OutboundMessage(pref.platform, pref.chat_id, Reply(text), ChatType.PRIVATE))
+            told += 1
+    return told
 
 
 @handles("verify")
@@ -56,10 +59,23 @@ def verify(ctx: Ctx, cmd: Command) -> Reply:
         )
     for member in org.members:
         refresh_role(ctx.session, member, ctx.settings)
+    told = 0
     if changed:
-        _tell_members(ctx, org, f"{org.name} is verified. Your wallet #{wallet.id} is open: see /wallet.")
+        told = _tell_members(ctx, org, verified_notice(org.name, wallet.id))
     state = "verified" if changed else "was already verified"
-    return Reply(f"Organisation #{org.id} {org.name} {state}; wallet #{wallet.id}.")
+    return Reply(
+        f"Organisation #{org.id} {org.name} {state}; wallet #{wallet.id}. "
+        f"{formatting.count(told)} member chat(s) told."
+    )
+
+
+def verified_notice(org_name: str, wallet_id: int) -> str:
+    """What an organisation's members read when a platform admin verifies it."""
+    return (
+        f"Good news: {org_name} is verified and can trade. Your wallet #{wallet_id} is open, in "
+        "manual mode. Next: an organisation admin adds paper cash with /deposit AMOUNT; then /tokens "
+        "and /buy SYMBOL AMOUNT, or /mode hybrid so the AI proposes trades for you to approve."
+    )
 
 
 @handles("retire")
@@ -105,7 +121,7 @@ def stats(ctx: Ctx, cmd: Command) -> Reply:
         f"Wallets: {count(AIWallet, AIWallet.is_house.is_(False))}",
         f"Tokens: {count(StrategyToken, StrategyToken.status == TokenStatus.ACTIVE)} active, "
         f"{count(StrategyToken, StrategyToken.status == TokenStatus.PROVING)} proving",
-        f"Token AUM: {fmt_cash(aum)}",
+        f"Token AUM: {formatting.cash(aum)}",
         f"Outbound queue: {count(OutboxMessage, OutboxMessage.status == 'pending')} pending",
     ]
     return Reply("\n".join(lines))

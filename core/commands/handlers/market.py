@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import urlparse
 
 from sqlalchemy import select
 
+from core import formatting
 from core.commands.context import Ctx
-from core.commands.handlers.format import fmt_cash, fmt_nav, fmt_pct, fmt_qty
 from core.commands.parsing import expect_args, id_arg, symbol_arg
 from core.commands.registry import handles
 from core.commands.types import Command, Reply
@@ -23,6 +24,7 @@ from core.models.tokens import NavMark, StrategyToken, TokenStatus
 from core.money import div
 
 SHOWN = (TokenStatus.ACTIVE, TokenStatus.PROVING)
+NAME_WIDTH = 48
 UNAVAILABLE = "That feature is not enabled in this deployment."
 
 
@@ -38,10 +40,11 @@ def tokens(ctx: Ctx, cmd: Command) -> Reply:
     for token in rows:
         left = token.total_supply - token.circulating_supply
         lines.append(
-            f"{token.symbol} - {token.name[:40]}: {fmt_nav(token.nav_per_token)}, {token.status.value}, "
-            f"AUM {fmt_cash(token.aum)}, {fmt_qty(left, 0)} left"
+            f"{token.symbol} - {formatting.shorten(token.name, NAME_WIDTH)}\n"
+            f"  NAV {formatting.nav(token.nav_per_token)}, {token.status.value}, AUM "
+            f"{formatting.cash(token.aum)}, {formatting.quantity(left, 0)} tokens left"
         )
-    lines.append("Details: /token SYMBOL")
+    lines.append("Details: /token SYMBOL. Buy: /buy SYMBOL AMOUNT (for example /buy SYMBOL 1,000).")
     return Reply("\n".join(lines))
 
 
@@ -53,18 +56,19 @@ def token(ctx: Ctx, cmd: Command) -> Reply:
     row = ctx.session.scalar(select(StrategyToken).where(StrategyToken.symbol == symbol))
     if row is None:
         raise UnknownToken(f"No token {symbol}; see /tokens.")
-    lines = [f"{row.symbol} - {row.name} ({row.status.value})", f"NAV {fmt_nav(row.nav_per_token)}"]
+    lines = [f"{row.symbol} - {row.name} ({row.status.value})", f"NAV {formatting.nav(row.nav_per_token)}"]
     since = ctx.now().date() - timedelta(days=30)
     first = ctx.session.scalar(
         select(NavMark).where(NavMark.token_id == row.id, NavMark.as_of >= since).order_by(NavMark.as_of)
     )
     if first is not None and first.nav_per_token > 0:
-        lines.append(f"30 days: {fmt_pct(div(row.nav_per_token, first.nav_per_token) - 1)}")
+        lines.append(f"30 days: {formatting.change(div(row.nav_per_token, first.nav_per_token) - 1)}")
     if row.peak_nav > 0:
-        lines.append(f"Drawdown from peak: {fmt_pct(div(row.nav_per_token, row.peak_nav) - 1)}")
+        below_peak = min(div(row.nav_per_token, row.peak_nav) - 1, Decimal(0))
+        lines.append(f"Drawdown from peak: {formatting.drawdown(below_peak)}")
     lines.append(
-        f"AUM {fmt_cash(row.aum)}; supply {fmt_qty(row.circulating_supply, 0)}"
-        f" / {fmt_qty(row.total_supply, 0)}"
+        f"AUM {formatting.cash(row.aum)}; {formatting.quantity(row.circulating_supply, 0)} of "
+        f"{formatting.quantity(row.total_supply, 0)} tokens issued"
     )
     if row.agent is not None:
         lines.append(
@@ -72,6 +76,8 @@ def token(ctx: Ctx, cmd: Command) -> Reply:
         )
     if row.retire_reason:
         lines.append(f"Retired: {row.retire_reason}")
+    elif row.status is TokenStatus.ACTIVE:
+        lines.append(f"Buy: /buy {row.symbol} AMOUNT")
     return Reply("\n".join(lines))
 
 

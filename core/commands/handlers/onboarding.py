@@ -21,7 +21,15 @@ from core.compliance import attestations, disclosures, organisations
 from core.compliance.identity import admin_ids, refresh_role
 from core.errors import ValidationError
 from core.models.chat import ChatPreference
-from core.models.compliance import OrgStatus
+from core.models.compliance import OrgStatus, Role
+
+ROLE_NAMES = {
+    Role.VISITOR: "a visitor (send /start to begin)",
+    Role.MEMBER: "a member; your organisation awaits verification",
+    Role.VERIFIED_MEMBER: "a member of a verified organisation",
+    Role.ORG_ADMIN: "an organisation admin",
+    Role.PLATFORM_ADMIN: "a platform admin",
+}
 
 
 class Step(StrEnum):
@@ -41,7 +49,7 @@ def _attest_prompt(ctx: Ctx, intro: str = "") -> Reply | None:
     kind = missing[0]
     done = len(disclosures.ATTESTATION_ORDER) - len(missing) + 1
     total = len(disclosures.ATTESTATION_ORDER)
-    text = f"{intro}Attestation {done} of {total}:\n{d.text(kind)}"
+    text = f"{intro}Step {done} of {total + 2}: press the button to agree.\n{d.text(kind)}"
     button = Button(d.label(kind), f"attest {kind.value} {d.version}")
     return Reply(text.strip(), buttons=[[button]], step=Step.ATTEST)
 
@@ -50,7 +58,8 @@ def _org_kind_prompt(intro: str = "") -> Reply:
     buttons = [
         [Button(label, f"org register {kind.value}")] for kind, label in organisations.KIND_LABELS.items()
     ]
-    text = f"{intro}Which kind of organisation do you represent?"
+    total = len(disclosures.ATTESTATION_ORDER) + 2
+    text = f"{intro}Step {total - 1} of {total}: which kind of organisation do you represent?"
     return Reply(text.strip(), buttons=buttons, step=Step.ORG_KIND)
 
 
@@ -60,12 +69,20 @@ def _status_text(ctx: Ctx) -> str:
         return "You have not registered an organisation yet."
     label = organisations.KIND_LABELS[org.kind]
     if org.status is OrgStatus.VERIFIED:
-        return f"{org.name} (#{org.id}, {label}) is verified. See /wallet and /tokens."
+        return (
+            f"{org.name} (#{org.id}, {label}) is verified. Next: /wallet shows your wallet, "
+            "/tokens the strategy tokens you can buy."
+        )
     if org.status is OrgStatus.REJECTED:
-        return f"{org.name} (#{org.id}) was not verified. Contact the platform team."
+        return (
+            f"{org.name} (#{org.id}) was not verified. Reply to the platform team's message, or "
+            "register again with /org once the details are right."
+        )
     return (
         f"{org.name} (#{org.id}, {label}) is pending verification by a platform admin. "
-        "Meanwhile you can browse /tokens and /strategies."
+        "What happens next: an admin checks the organisation and you get a message here when it "
+        "is verified; then you can deposit and trade. Meanwhile "
+        "/tokens and /strategies show what is on offer."
     )
 
 
@@ -84,7 +101,7 @@ def start(ctx: Ctx, cmd: Command) -> Reply:
 @handles("help", read_only=True)
 def help_(ctx: Ctx, cmd: Command) -> Reply:
     """List the commands this user may run in this chat."""
-    lines = [f"You are a {ctx.role.value.replace('_', ' ')}. Commands you can use here:"]
+    lines = [f"You are {ROLE_NAMES[ctx.role]}. Commands you can use here:"]
     for permission in PERMISSIONS.values():
         if permission.button_only or not allowed(ctx.role, ctx.identity.chat_type, permission):
             continue
@@ -132,8 +149,9 @@ def org(ctx: Ctx, cmd: Command) -> Reply:
     name = " ".join(cmd.args[2:])
     if not name:
         label = organisations.KIND_LABELS[kind].lower()
+        total = len(disclosures.ATTESTATION_ORDER) + 2
         return Reply(
-            f"What is the name of your {label}? Send it as a message.",
+            f"Step {total} of {total}: what is the name of your {label}? Send it as a message.",
             expect=f"org register {kind.value}",
             step=Step.ORG_NAME,
         )
@@ -158,3 +176,28 @@ def _tell_admins(ctx: Ctx, text: str) -> None:
         )
         if pref is not None:
             ctx.outbox.append(OutboundMessage(platform, pref.chat_id, Reply(text), ChatType.PRIVATE))
+
+
+#: Menu entries per role: (button label, command). The first entries are the likeliest next steps.
+MENUS = {
+    Role.VISITOR: [("Start onboarding", "start"), ("Strategy tokens", "tokens"), ("All commands", "help")],
+    Role.MEMBER: [("My organisation", "org"), ("Strategy tokens", "tokens"), ("All commands", "help")],
+    Role.VERIFIED_MEMBER: [("My wallet", "wallet"), ("Strategy tokens", "tokens"),
+                           ("Proposals", "proposals"), ("All commands", "help")],
+}
+MENUS[Role.ORG_ADMIN] = MENUS[Role.VERIFIED_MEMBER]
+MENUS[Role.PLATFORM_ADMIN] = [*MENUS[Role.VERIFIED_MEMBER][:-1], ("Platform stats", "stats"),
+                              ("All commands", "help")]
+
+
+@handles("menu", read_only=True)
+def menu(ctx: Ctx, cmd: Command) -> Reply:
+    """Free text that answers no question: what this user can do next, as buttons."""
+    chat = ctx.identity.chat_type
+    entries = [
+        (label, name) for label, name in MENUS[ctx.role]
+        if allowed(ctx.role, chat, PERMISSIONS[name])
+    ]
+    listed = ", ".join(f"/{name}" for _, name in entries)
+    buttons = [[Button(label, name)] for label, name in entries]
+    return Reply(f"I only understand commands. What would you like to do? ({listed})", buttons=buttons)

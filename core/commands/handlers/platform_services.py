@@ -7,17 +7,21 @@ chats are collected in ``ctx.outbox`` and queued by the dispatcher after the com
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import exchange, risk, tokens, wallets
+from core import exchange, formatting, risk, tokens, wallets
 from core.commands.context import Ctx
-from core.commands.types import OutboundMessage
+from core.commands.types import OutboundMessage, Reply
 from core.errors import ArenaError, PermissionDenied
-from core.ledger.locks import lock_wallet
-from core.models.wallets import AIWallet
+from core.ledger.idempotency import run_idempotent
+from core.models.wallets import AIWallet, AllocationSnapshot, WalletMode
 from core.models.wallets_ext import RebalanceProposal
 from core.optimizer import Tier as OptTier
+from core.wallets.proposal_text import suggestion_text, trade_lines
 from core.wallets.universe import profile_of
 
 
@@ -53,8 +57,9 @@ def retire_token(ctx: Ctx, symbol: str) -> str:
         actor=actor,
     )
     return (
-        f"{wind.symbol} retired: {wind.holders_redeemed} holder(s) redeemed at NAV for "
-        f"${wind.cash_returned:,.2f} in total; {wind.notified} owner message(s) queued."
+        f"{wind.symbol} retired: {formatting.count(wind.holders_redeemed)} holder(s) redeemed at NAV "
+        f"for {formatting.cash(wind.cash_returned)} in total; {formatting.count(wind.notified)} owner "
+        "message(s) queued."
     )
 
 
@@ -78,25 +83,28 @@ def set_mode(ctx: Ctx, wallet: AIWallet, mode: str, key: str) -> str:
     return str(result.get("message", f"Mode is now {mode}."))
 
 
-def suggest(ctx: Ctx, wallet: AIWallet) -> str:
-    s = wallets.suggest_for_wallet(ctx.db.uow(), wallet.id, user_id=_user_id(ctx))
-    lines = [f"Suggestion #{s.snapshot_id}: {s.summary}"]
-    for trade in s.trades:
-        if "note" in trade:
-            lines.append(f"- {trade['note']}")
-        else:
-            lines.append(f"- {trade.get('side')} {trade.get('symbol')}: {trade.get('cash')} USD")
-    lines.extend(f"{k}: {v}" for k, v in list(s.reasons.items())[:5])
-    lines.append("Nothing was traded. /rebalance to execute, or /buy and /sell yourself.")
-    return "\n".join(lines)
+def suggest(ctx: Ctx, wallet: AIWallet, *, trigger: str = "suggest") -> Reply:
+    """Hybrid wallets get a proposal (card with buttons, pushed to the other owners too); the
+    others a suggestion that is never executed."""
+    user_id = _user_id(ctx)
+    if wallet.mode is WalletMode.HYBRID:
+        return wallets.propose_now(ctx.db.uow(), wallet.id, user_id=user_id, trigger=trigger,
+                                   notifier=_OutboxNotifier(ctx.outbox))
+    s = wallets.suggest_for_wallet(ctx.db.uow(), wallet.id, user_id=user_id)
+    with ctx.db.uow(read_only=True) as uow:
+        snapshot = uow.session.get(AllocationSnapshot, s.snapshot_id)
+        assert snapshot is not None
+        return Reply(suggestion_text(wallet.name, wallet.mode.value, snapshot, s.trades))
 
 
 def rebalance_in(ctx: Ctx, session: Session, wallet_id: int) -> str:
-    """Rebalance one wallet to a fresh decision now, in the caller's (confirming) transaction."""
+    """Rebalance one wallet to a fresh decision now, in the caller's transaction; says what ran."""
     user_id = _user_id(ctx)
     config = wallets.DEFAULT_WALLET_CONFIG
     now = ctx.now()
-    wallet = lock_wallet(session, wallet_id)
+    # Not locked here: execute_in takes the tokens and then the wallet, in the one lock order.
+    wallet = session.get(AIWallet, wallet_id)
+    assert wallet is not None
     wallets.proposals.require_owner(session, wallet.id, user_id)
     decision = wallets.DecisionCache(config.optimizer).decision(
         session, now, OptTier(wallet.tier.value), profile_of(wallet.risk_profile)
@@ -104,24 +112,46 @@ def rebalance_in(ctx: Ctx, session: Session, wallet_id: int) -> str:
     snapshot = wallets.store_snapshot(session, now, wallet, decision, trigger="manual", drift_before=None)
     execution = wallets.execute_in(session, now, wallet.id, snapshot, config=config, trigger="manual")
     wallet.last_rebalanced_at = now
-    trades = [t for t in execution.trades if "side" in t]
-    return f"Rebalanced: {len(trades)} trade(s). {decision.summary}"
+    return rebalanced_text(list(execution.trades), execution.trading_costs)
+
+
+def rebalanced_text(trades: list[dict[str, Any]], costs: Decimal) -> str:
+    done = [t for t in trades if "side" in t]
+    if not done:
+        return "\n".join(["Rebalanced: no trade was needed; the wallet is already close enough to "
+                          "its target.", *trade_lines(trades)])
+    lines = [f"Rebalanced: {formatting.count(len(done))} trade(s) executed."]
+    for trade in done:
+        verb = "redeemed" if trade["side"] == "redeem" else "bought"
+        units = formatting.quantity(Decimal(str(trade["quantity"])))
+        lines.append(f"- {verb} {units} {trade['symbol']} for {formatting.cash(Decimal(str(trade['cash'])))}")
+    lines += [f"- note: {t['note']}" for t in trades if "note" in t]
+    lines.append(f"Trading costs: {formatting.cash(costs)}. See /wallet.")
+    return "\n".join(lines)
+
+
+def rebalance_now(ctx: Ctx, wallet: AIWallet, key: str) -> str:
+    """Full-AI wallets rebalance at once (once per request key)."""
+
+    def effect(session: Session) -> dict[str, Any]:
+        return {"text": rebalance_in(ctx, session, wallet.id)}
+
+    result = run_idempotent(ctx.db.uow(), key, "chat.rebalance", {"wallet": wallet.id}, effect, dict)
+    return str(result["text"])
 
 
 def decide_proposal(ctx: Ctx, proposal_id: int, approve: bool, key: str) -> str:
-    user_id = _user_id(ctx)
-    # The decision is keyed by the proposal and the user, not the press: a second press, or the
-    # same press delivered twice, returns the first outcome.
-    stable_key = f"proposal:{proposal_id}:{'approve' if approve else 'reject'}:{user_id}"
-    if approve:
-        outcome = wallets.approve_proposal(
-            ctx.db.uow(), proposal_id, user_id=user_id, idempotency_key=stable_key
-        )
-    else:
-        outcome = wallets.reject_proposal(
-            ctx.db.uow(), proposal_id, user_id=user_id, idempotency_key=stable_key
-        )
-    return outcome.message
+    """Approve or reject; keyed by the press, so a redelivered press has one effect and a later
+    press of a decided proposal says it was already done."""
+    user_id = _user_id_or_missing(ctx, proposal_id)
+    decide = wallets.approve_proposal if approve else wallets.reject_proposal
+    return decide(ctx.db.uow(), proposal_id, user_id=user_id, idempotency_key=key).message
+
+
+def _user_id_or_missing(ctx: Ctx, proposal_id: int) -> int:
+    if ctx.user is None:
+        raise wallets.proposals.not_found(proposal_id)
+    return ctx.user.id
 
 
 def pending_proposals(ctx: Ctx, wallet: AIWallet) -> list[str]:
@@ -136,5 +166,7 @@ def pending_proposal_lines(session: Session, wallet_id: int) -> list[str]:
         .order_by(RebalanceProposal.id)
     )
     return [
-        f"#{p.id} ({p.trigger}), expires {p.expires_at:%Y-%m-%d %H:%M} UTC: /approve {p.id}" for p in rows
+        f"Proposal #{p.id}, expires {formatting.datetime_text(p.expires_at)}: /proposals shows it "
+        "with its buttons"
+        for p in rows
     ]

@@ -1,7 +1,9 @@
 """Wallet view and money commands: /wallet, /buy, /sell, /deposit (all money goes via Confirm).
 
-The ask step validates everything it can (token exists and is tradable, caller owns the wallet,
-amount well-formed) so a bad request never produces a button; the ledger re-validates at execution.
+The ask step runs every check that can fail at execution (:mod:`core.commands.quotes`: token
+tradable, cash or holding enough, supply left, no dust left behind, trading not halted) and settles
+fees before quoting, so a button is only shown for a trade that will go through at the quoted NAV;
+the ledger re-validates at execution.
 """
 
 from __future__ import annotations
@@ -9,29 +11,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import ledger, risk
+from core import formatting, ledger, risk
 from core.commands.confirmations import ask, executes
 from core.commands.context import Ctx
 from core.commands.handlers.common import is_owner, org_wallet, owned_wallet
-from core.commands.handlers.format import fmt_cash, fmt_nav, fmt_qty
 from core.commands.parsing import cash_arg, expect_args, quantity_arg, symbol_arg
+from core.commands.quotes import quote_buy, quote_redeem
 from core.commands.registry import handles
 from core.commands.types import Command, Reply
-from core.errors import TokenNotTradable, UnknownToken
 from core.models.chat import PendingConfirmation
-from core.models.tokens import StrategyToken, TokenHolding, TokenStatus
+from core.models.tokens import StrategyToken, TokenHolding
 from core.money import mul, parse_cash, parse_tokens
-
-TRADABLE = (TokenStatus.ACTIVE, TokenStatus.PROVING)
-
-
-def tradable_token(ctx: Ctx, symbol: str) -> StrategyToken:
-    token = ctx.session.scalar(select(StrategyToken).where(StrategyToken.symbol == symbol))
-    if token is None:
-        raise UnknownToken(f"No token {symbol}; see /tokens.")
-    if token.status not in TRADABLE:
-        raise TokenNotTradable(f"{symbol} is {token.status.value} and cannot be traded.")
-    return token
 
 
 @handles("wallet", read_only=True)
@@ -44,31 +34,38 @@ def wallet(ctx: Ctx, cmd: Command) -> Reply:
         .where(TokenHolding.wallet_id == w.id, TokenHolding.quantity > 0)
         .order_by(StrategyToken.symbol)
     ).all()
-    lines = [f"Wallet #{w.id} {w.name} - mode {w.mode.value}, tier {w.tier.value}"]
+    mode = w.mode.value.replace("_", "-")
+    lines = [f"Wallet #{w.id} {w.name}: {mode} mode, {w.tier.value} tier"]
     total = w.cash
     for holding, token in rows:
         value = mul(holding.quantity, token.nav_per_token)
         total += value
         lines.append(
-            f"{token.symbol}: {fmt_qty(holding.quantity)} @ {fmt_nav(token.nav_per_token)}"
-            f" = {fmt_cash(value)}"
+            f"{token.symbol}: {formatting.quantity(holding.quantity)} tokens at NAV "
+            f"{formatting.nav(token.nav_per_token)} = {formatting.cash(value)}"
         )
-    lines.append(f"Cash: {fmt_cash(w.cash)}")
-    lines.append(f"Total: {fmt_cash(total)}")
+    lines.append(f"Cash: {formatting.cash(w.cash)}")
+    lines.append(f"Total: {formatting.cash(total)}")
     if not is_owner(ctx, w):
         lines.append("(You can view this wallet; only its owners can trade it.)")
+    elif not rows and w.cash == 0:
+        lines.append("Next: /deposit AMOUNT adds paper cash (organisation admins).")
+    elif not rows:
+        lines.append("Next: /tokens to choose, then /buy SYMBOL AMOUNT; or /suggest.")
     return Reply("\n".join(lines))
 
 
 @handles("buy")
 def buy(ctx: Ctx, cmd: Command) -> Reply:
-    """Ask to confirm buying SYMBOL for AMOUNT dollars."""
-    symbol_text, amount_text = expect_args(cmd.args, 2, "/buy SYMBOL AMOUNT")
+    """Ask to confirm buying SYMBOL for AMOUNT dollars (every check runs before the button)."""
+    symbol_text, amount_text = expect_args(cmd.args, 2, "/buy SYMBOL AMOUNT (for example /buy SYMBOL 1,000)")
     symbol, amount = symbol_arg(symbol_text), cash_arg(amount_text)
-    owned_wallet(ctx)
-    token = tradable_token(ctx, symbol)
-    summary = f"Buy {fmt_cash(amount)} of {symbol} at NAV (now {fmt_nav(token.nav_per_token)} per token)?"
-    return ask(ctx, Command(cmd.identity, "buy", (symbol, str(amount)), cmd.idempotency_key), summary)
+    quote = quote_buy(ctx, owned_wallet(ctx), symbol, amount)
+    summary = (
+        f"Buy {formatting.cash(amount)} of {symbol} at NAV {formatting.nav(quote.nav)} per token "
+        f"(about {formatting.quantity(quote.quantity)} tokens)?"
+    )
+    return ask(ctx, Command(cmd.identity, "buy", (symbol, format(amount, "f")), cmd.idempotency_key), summary)
 
 
 @executes("buy")
@@ -84,23 +81,24 @@ def run_buy(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) -> s
         idempotency_key=key,
     )
     return (
-        f"Bought {fmt_qty(trade.tokens)} {trade.symbol} for {fmt_cash(trade.cash)} "
-        f"at {fmt_nav(trade.nav_per_token)}. Cash left: {fmt_cash(trade.cash_balance)}."
+        f"Bought {formatting.quantity(trade.tokens)} {trade.symbol} for {formatting.cash(trade.cash)} "
+        f"at NAV {formatting.nav(trade.nav_per_token)}. Cash left: {formatting.cash(trade.cash_balance)}."
     )
 
 
 @handles("sell")
 def sell(ctx: Ctx, cmd: Command) -> Reply:
-    """Ask to confirm redeeming QUANTITY tokens of SYMBOL."""
-    symbol_text, quantity_text = expect_args(cmd.args, 2, "/sell SYMBOL QUANTITY")
+    """Ask to confirm redeeming QUANTITY (or all) tokens of SYMBOL (checks run before the button)."""
+    symbol_text, quantity_text = expect_args(cmd.args, 2, "/sell SYMBOL QUANTITY (or /sell SYMBOL all)")
     symbol, quantity = symbol_arg(symbol_text), quantity_arg(quantity_text)
-    owned_wallet(ctx)
-    token = ctx.session.scalar(select(StrategyToken).where(StrategyToken.symbol == symbol))
-    if token is None:
-        raise UnknownToken(f"No token {symbol}; see /tokens.")
-    estimate = mul(quantity, token.nav_per_token)
-    summary = f"Redeem {fmt_qty(quantity)} {symbol} at NAV (about {fmt_cash(estimate)} now)?"
-    return ask(ctx, Command(cmd.identity, "sell", (symbol, str(quantity)), cmd.idempotency_key), summary)
+    quote = quote_redeem(ctx, owned_wallet(ctx), symbol, quantity)
+    whole = " That is the whole position." if quote.whole_position else ""
+    summary = (
+        f"Redeem {formatting.quantity(quote.quantity)} {symbol} at NAV {formatting.nav(quote.nav)} "
+        f"(about {formatting.cash(quote.cash)} now)?{whole}"
+    )
+    args = (symbol, format(quote.quantity, "f"))
+    return ask(ctx, Command(cmd.identity, "sell", args, cmd.idempotency_key), summary)
 
 
 @executes("sell")
@@ -115,17 +113,26 @@ def run_sell(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) -> 
         quantity=parse_tokens(row.args[1]),
         idempotency_key=key,
     )
-    return outcome.message
+    done = (
+        f"Redeemed {formatting.quantity(outcome.redeemed_now)} {outcome.symbol} for "
+        f"{formatting.cash(outcome.cash_now)}."
+    )
+    if outcome.queued > 0:
+        done += (
+            f" The other {formatting.quantity(outcome.queued)} are queued (request #{outcome.request_id}) "
+            "for tomorrow: a token pays out at most 10% of its AUM per day, first come first served."
+        )
+    return done
 
 
 @handles("deposit")
 def deposit(ctx: Ctx, cmd: Command) -> Reply:
     """Ask to confirm adding AMOUNT dollars of paper cash to the wallet."""
-    (amount_text,) = expect_args(cmd.args, 1, "/deposit AMOUNT")
+    (amount_text,) = expect_args(cmd.args, 1, "/deposit AMOUNT (for example /deposit 10,000)")
     amount = cash_arg(amount_text)
     owned_wallet(ctx)
-    summary = f"Deposit {fmt_cash(amount)} of paper cash into your wallet?"
-    return ask(ctx, Command(cmd.identity, "deposit", (str(amount),), cmd.idempotency_key), summary)
+    summary = f"Deposit {formatting.cash(amount)} of paper cash into your wallet?"
+    return ask(ctx, Command(cmd.identity, "deposit", (format(amount, "f"),), cmd.idempotency_key), summary)
 
 
 @executes("deposit")
@@ -133,4 +140,7 @@ def run_deposit(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) 
     """Execute a confirmed deposit."""
     w = owned_wallet(ctx)
     moved = ledger.deposit_in(session, ctx.now(), w.id, parse_cash(row.args[0]), idempotency_key=key)
-    return f"Deposited {fmt_cash(moved.amount)}. Cash now: {fmt_cash(moved.cash_balance)}."
+    return (
+        f"Deposited {formatting.cash(moved.amount)}. Cash now: {formatting.cash(moved.cash_balance)}. "
+        "Next: /tokens to choose, then /buy SYMBOL AMOUNT; or /mode hybrid and /suggest."
+    )

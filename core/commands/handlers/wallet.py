@@ -1,7 +1,9 @@
-"""AI-wallet commands: /mode, /suggest, /rebalance, /approve, /reject, /digest.
+"""AI-wallet commands: /mode, /suggest, /rebalance, /proposals, /approve, /reject, /digest.
 
-Only a wallet's owners may switch its mode, rebalance it or decide its proposals; hybrid proposal
-messages carry Approve / Reject buttons whose presses are idempotent (keyed by the proposal).
+Only a wallet's owners may switch its mode, ask for a decision, rebalance it or decide its proposals.
+What a decision does depends on the mode: hybrid makes a proposal (one id, Approve / Reject buttons,
+pushed to every owner), full AI executes, manual executes after a Confirm button. A press is keyed
+by the press itself: redelivered, it has one effect; pressed again later, it answers "already done".
 """
 
 from __future__ import annotations
@@ -9,17 +11,29 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.commands.confirmations import ask, executes
+from core import wallets
+from core.commands.confirmations import ask_in, executes
 from core.commands.context import Ctx
 from core.commands.handlers import platform_services
 from core.commands.handlers.common import org_wallet, owned_wallet, remember_chat
 from core.commands.parsing import expect_args, hour_arg, id_arg
+from core.commands.quotes import HALTED
 from core.commands.registry import handles
 from core.commands.types import Command, Reply
 from core.digest.content import digest_for_wallet
-from core.errors import ValidationError
+from core.errors import TradingHalted, ValidationError
 from core.models.chat import ChatPreference, PendingConfirmation
 from core.models.wallets import WalletMode
+from core.risk.circuit import is_halted
+
+MODE_NEXT = {
+    WalletMode.HYBRID: "The wallet now proposes and an owner approves: /suggest makes a proposal "
+                       "now, or wait for the weekly one.",
+    WalletMode.FULL_AI: "The wallet now trades by itself at each weekly or drift rebalance; "
+                        "/suggest shows what it would do.",
+    WalletMode.MANUAL: "The wallet no longer trades by itself: /buy and /sell, or /rebalance after "
+                       "a /suggest.",
+}
 
 
 @handles("mode", own_transaction=True)
@@ -31,28 +45,57 @@ def mode(ctx: Ctx, cmd: Command) -> Reply:
     except ValueError:
         raise ValidationError("Usage: /mode full_ai|hybrid|manual") from None
     wallet = owned_wallet(ctx)
-    return Reply(platform_services.set_mode(ctx, wallet, wanted.value, cmd.idempotency_key))
+    platform_services.set_mode(ctx, wallet, wanted.value, cmd.idempotency_key)
+    return Reply(f"Mode is now {wanted.value.replace('_', '-')}. {MODE_NEXT[wanted]}")
 
 
 @handles("suggest", own_transaction=True, slow=True)
 def suggest(ctx: Ctx, cmd: Command) -> Reply:
-    """The optimizer's suggested allocation, with the equal-weight alternative and reasons."""
+    """Hybrid: a proposal with Approve / Reject. Otherwise the optimizer's suggestion (not traded)."""
     expect_args(cmd.args, 0, "/suggest")
-    return Reply(platform_services.suggest(ctx, org_wallet(ctx)))
+    return platform_services.suggest(ctx, owned_wallet(ctx))
 
 
-@handles("rebalance")
+@handles("rebalance", own_transaction=True, slow=True)
 def rebalance(ctx: Ctx, cmd: Command) -> Reply:
-    """Ask to confirm rebalancing the wallet to its target now."""
+    """Hybrid: a proposal to approve. Full AI: rebalance now. Manual: rebalance after Confirm."""
     expect_args(cmd.args, 0, "/rebalance")
     wallet = owned_wallet(ctx)
-    return ask(ctx, cmd, f"Rebalance wallet #{wallet.id} to the optimizer's target now?")
+    if is_halted(ctx.session):  # checked before any button or proposal is shown
+        raise TradingHalted(HALTED)
+    if wallet.mode is WalletMode.HYBRID:
+        return platform_services.suggest(ctx, wallet, trigger="rebalance")
+    if wallet.mode is WalletMode.FULL_AI:
+        return Reply(platform_services.rebalance_now(ctx, wallet, cmd.idempotency_key))
+    with ctx.db.uow() as uow:
+        reply = ask_in(uow.session, ctx, cmd, f"Rebalance {wallet.name} to the optimizer's target now? "
+                                              "(/suggest shows the trades first.)")
+        uow.commit()
+    return reply
 
 
 @executes("rebalance")
 def run_rebalance(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) -> str:
     """Execute a confirmed rebalance."""
     return platform_services.rebalance_in(ctx, session, owned_wallet(ctx).id)
+
+
+@handles("proposals", read_only=True)
+def proposals(ctx: Ctx, cmd: Command) -> Reply:
+    """The wallet's proposals awaiting a decision, each with its buttons (the last one shown with
+    its buttons here; the adapters render every card)."""
+    expect_args(cmd.args, 0, "/proposals")
+    wallet = org_wallet(ctx)
+    cards = wallets.pending_cards(ctx.session, wallet.id)
+    if not cards:
+        hint = "/suggest makes one now." if wallet.mode is WalletMode.HYBRID else (
+            f"{wallet.name} is in {wallet.mode.value.replace('_', '-')} mode; proposals come in "
+            "hybrid mode (/mode hybrid).")
+        return Reply(f"No proposals are waiting for a decision. {hint}")
+    if len(cards) == 1:
+        return cards[0]
+    return Reply("\n\n".join(c.text for c in cards),
+                 buttons=[row for c in cards for row in c.buttons])
 
 
 def _decide(ctx: Ctx, cmd: Command, approve: bool) -> Reply:
@@ -62,7 +105,7 @@ def _decide(ctx: Ctx, cmd: Command, approve: bool) -> Reply:
     return Reply(platform_services.decide_proposal(ctx, proposal_id, approve, cmd.idempotency_key))
 
 
-@handles("approve", own_transaction=True)
+@handles("approve", own_transaction=True, slow=True)
 def approve(ctx: Ctx, cmd: Command) -> Reply:
     """Approve a hybrid proposal (owners only; pressing twice has one effect)."""
     return _decide(ctx, cmd, True)
@@ -74,7 +117,7 @@ def reject(ctx: Ctx, cmd: Command) -> Reply:
     return _decide(ctx, cmd, False)
 
 
-@handles("proposal", own_transaction=True)
+@handles("proposal", own_transaction=True, slow=True)
 def proposal(ctx: Ctx, cmd: Command) -> Reply:
     """Button target of hybrid proposal messages: ``proposal approve|reject ID``."""
     if len(cmd.args) != 2 or cmd.args[0] not in ("approve", "reject"):
