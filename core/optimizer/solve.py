@@ -61,6 +61,12 @@ def solve(
                 return SolveResult(
                     {}, "cash", "no eligible token's expected return beats cash, so all is in cash"
                 )
+            if full and len(symbols) * cap <= 1 + 1e-12:
+                # Exactly 1 / cap tokens: every one at the cap is the only fully invested point,
+                # and the max-Sharpe transform has no interior to search (cvxpy reports failure).
+                return SolveResult(dict.fromkeys(symbols, cap), "max_sharpe",
+                                   f"{len(symbols)} eligible tokens at the {cap:.0%} cap each is the "
+                                   "only fully invested allocation")
             if full:
                 ef = _frontier(mu, cov, config, with_cash=False)
                 return SolveResult(_clean(ef.max_sharpe(risk_free_rate=rf)), "max_sharpe")
