@@ -11,6 +11,7 @@ to be fully invested under the cap).
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from pypfopt import EfficientFrontier
 from core.optimizer.config import OptimizerConfig, RiskProfile
 
 CASH_KEY = "__cash__"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ def solve(
                            "target_volatility")
     except Exception as exc:  # cvxpy/pypfopt raise many types; all mean "no solve"
         reason = f"the {profile.kind.replace('_', ' ')} solve failed ({type(exc).__name__})"
+        log.warning("optimizer: %s for %d tokens; falling back", reason, len(symbols), exc_info=True)
     if full:
         try:
             ef = _frontier(mu, cov, config, with_cash=False)
@@ -90,6 +93,7 @@ def solve(
                                f"{reason}; used the minimum-volatility portfolio instead")
         except Exception as exc:
             reason += f", and minimum volatility failed too ({type(exc).__name__})"
+            log.warning("optimizer: minimum volatility failed too; capped equal weight", exc_info=True)
     return SolveResult(equal_weight(symbols, cap), "fallback:equal_weight",
                        f"{reason}; used capped equal weights instead")
 
