@@ -74,3 +74,15 @@ def test_denials_say_why() -> None:
 def test_permission_defaults() -> None:
     plain = Permission("x", Role.VISITOR, PRIVATE, "/x", "X")
     assert plain.money is False and plain.button_only is False
+
+
+def test_the_row_builder_keeps_every_field_in_its_place() -> None:
+    from core.commands.permissions import _p
+
+    row = _p("x", Role.MEMBER, PRIVATE, "/x ARG", "Do x")
+    assert row == Permission("x", Role.MEMBER, PRIVATE, "/x ARG", "Do x", False, False)
+    assert (row.name, row.min_role, row.chats, row.usage, row.summary) == (
+        "x", Role.MEMBER, PRIVATE, "/x ARG", "Do x")
+    assert row.money is False and row.button_only is False
+    flagged = _p("y", Role.ORG_ADMIN, ANYWHERE, "(button)", "Y", money=True, button_only=True)
+    assert flagged.money is True and flagged.button_only is True
