@@ -26,7 +26,7 @@ case "$MODULE" in
            tests/integration/test_wallet_risk.py tests/integration/test_ledger_guards.py" ;;
   core/optimizer|core/optimizer/)
     TESTS="tests/unit/test_optimizer_degenerate.py tests/unit/test_optimizer_properties.py
-           tests/unit/test_optimizer_reference.py" ;;
+           tests/unit/test_optimizer_reference.py tests/unit/test_optimizer_config.py" ;;
   core/risk|core/risk/)
     TESTS="tests/integration/test_wallet_risk.py tests/integration/test_risk_limits.py
            tests/integration/test_lock_order.py" ;;
