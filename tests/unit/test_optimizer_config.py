@@ -147,3 +147,26 @@ def test_every_failure_falls_back_to_capped_equal_weight_with_the_reasons() -> N
     small = solve(three, pd.Series(dict.fromkeys(three, 0.1)), _diag(three), broken, RiskProfile())
     assert small.weights == dict.fromkeys(three, 0.2) and small.method == "fallback:equal_weight"
     assert small.note is not None and "minimum volatility" not in small.note  # too few to be fully invested
+
+
+def test_a_tier_limit_keeps_the_best_stand_alone_sharpe_ratios() -> None:
+    from core.optimizer import suggest
+
+    rng = np.random.default_rng(5)
+    noise = rng.normal(0.0, 0.01, (200, 12))
+    noise -= noise.mean(axis=0)
+    noise /= noise.std(axis=0) / 0.01  # every token: the same daily volatility, 1 %
+    drifts = np.array([0.0001 * (k + 1) for k in range(12)])  # T11 best, T0 worst
+    returns = drifts + noise
+    # The same noise path shifted per token would be one strategy twice: decorrelate by rolling.
+    for k in range(12):
+        returns[:, k] = drifts[k] + np.roll(noise[:, k], 7 * k)
+    prices = pd.DataFrame(100 * np.cumprod(1 + returns, axis=0), columns=[f"T{k}" for k in range(12)],
+                          index=pd.date_range("2024-01-01", periods=200, freq="D"))
+    basic = suggest(prices, tier=Tier.BASIC)
+    stats = basic.inputs["token_stats"]
+    ranked = sorted(stats, key=lambda s: -(stats[s]["expected_return"] / stats[s]["volatility"]))
+    assert basic.inputs["considered"] == sorted(ranked[:10], key=lambda s: int(s[1:]))
+    for rank, symbol in enumerate(ranked[10:], start=11):
+        assert basic.reasons[symbol] == (f"out: the basic tier holds at most 10 tokens and it ranks #{rank} "
+                                         "by stand-alone risk-adjusted return")
