@@ -55,6 +55,15 @@ class TelegramSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
+    def parts(self, reply: Reply) -> list[Reply]:
+        """The separate Telegram messages of ``reply`` (photos, then text chunks; buttons on the
+        last chunk), so the outbox can record each one and resume a split message where it stopped."""
+        photos = [Reply("", attachments=[a]) for a in reply.attachments]
+        chunks = split_telegram(reply.text) if reply.text else []
+        last = len(chunks) - 1
+        texts = [Reply(c, buttons=reply.buttons if i == last else []) for i, c in enumerate(chunks)]
+        return photos + texts
+
     async def send(self, chat_id: int, chat_type: ChatType, reply: Reply) -> None:
         try:
             await send_reply(self.bot, chat_id, reply)

@@ -68,6 +68,9 @@ def upgrade() -> None:
         sa.Column("started_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("owner", sa.String(length=80), nullable=True),
+        sa.Column("lease_until", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
         sa.UniqueConstraint("job_id", "scheduled_for", name=op.f("uq_job_runs_job_id")),
     )
@@ -101,17 +104,27 @@ def upgrade() -> None:
     op.create_table(
         "outbox_messages",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("chat_type", sa.String(length=20), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("parts_sent", sa.Integer(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=80), nullable=True),
+        sa.Column("lease_until", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_messages_dedupe_key")),
     )
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_outbox_messages_chat_status", ["platform", "chat_id", "status", "id"], unique=False
+        )
         batch_op.create_index("ix_outbox_messages_status_id", ["status", "id"], unique=False)
 
     op.create_table(
@@ -162,6 +175,18 @@ def upgrade() -> None:
     with op.batch_alter_table("raw_documents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_raw_documents_source"), ["source"], unique=False)
 
+    op.create_table(
+        "service_components",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance", sa.String(length=80), nullable=False),
+        sa.Column("component", sa.String(length=40), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("detail", sa.String(length=500), nullable=False),
+        sa.Column("since", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_service_components")),
+        sa.UniqueConstraint("instance", "component", name=op.f("uq_service_components_instance")),
+    )
     op.create_table(
         "treasury_agents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -787,6 +812,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_treasury_agents_spec_sha256"))
 
     op.drop_table("treasury_agents")
+    op.drop_table("service_components")
     with op.batch_alter_table("raw_documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_raw_documents_source"))
 
@@ -795,6 +821,7 @@ def downgrade() -> None:
     op.drop_table("pending_confirmations")
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_messages_status_id")
+        batch_op.drop_index("ix_outbox_messages_chat_status")
 
     op.drop_table("outbox_messages")
     op.drop_table("organisations")
