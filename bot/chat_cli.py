@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
         db = open_db(ensure_schema=True)
         layer = CommandLayer(db, settings, hooks=command_hooks(db, settings))
         console = ConsoleChat(layer, user, write=typer.echo, files_dir=files)
+        layer.notifier = console  # pushes (exchange fills, co-owner notices) print in the terminal
         try:
             if script is not None:
                 console.run_script(script.read_text().splitlines())

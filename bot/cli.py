@@ -156,7 +156,13 @@ def demo(
 
 
 SUBCOMMAND_MODULES = (
-    "backtest.cli", "parser.cli", "scheduler.replay_cli", "bot.chat_cli", "bot.backup_cli", "bot.serve_cli"
+    "backtest.cli",
+    "parser.cli",
+    "scheduler.replay_cli",
+    "bot.chat_cli",
+    "bot.backup_cli",
+    "bot.serve_cli",
+    "bot.exchange_cli",
 )
 
 

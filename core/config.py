@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     max_token_weight: float = 0.20
     drift_threshold: float = 0.10
 
+    # Internal exchange (holder to holder). Fee: fraction of a fill's cash, paid by the buyer.
+    exchange_fee_rate: Decimal = Decimal("0")
+    exchange_price_band: Decimal = Decimal("0.05")  # orders further than this from NAV are refused
+    exchange_order_days: int = 7  # default expiry of an order
+    exchange_min_order_cash: Decimal = Decimal("1")  # smallest order value (quantity x price), USD
+
     # `arena serve` (durations in seconds unless the name says otherwise).
     telegram_base_url: str | None = None  # Bot API server (a local one); None = Telegram's
     discord_api_base: str | None = None  # Discord REST base URL (a local one); None = Discord's

@@ -25,7 +25,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from core import ledger, risk, tokens, wallets
+from core import exchange, ledger, risk, tokens, wallets
+from core.audit.liabilities import publish as publish_liabilities
 from core.commands.handlers.platform_services import pending_proposal_lines
 from core.commands.types import ChatType, OutboundMessage, Reply
 from core.compliance.identity import admin_ids
@@ -170,6 +171,20 @@ def proposal_expiry(jc: JobContext, slot: datetime) -> dict[str, Any]:
     return {"expired": expired}
 
 
+def exchange_sweep(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Expire exchange orders past their deadline; cancel orders of halted or retired tokens."""
+    with jc.db.uow() as uow:
+        report = exchange.sweep_in(uow.session, uow.clock.now(), notifier=jc.notifier)
+        uow.commit()
+    return {"expired": report.expired, "cancelled": report.cancelled, "tokens": report.tokens}
+
+
+def proof_of_liabilities(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Publish the day's Merkle-sum root over every organisation wallet (once per day)."""
+    root = publish_liabilities(jc.db, slot.date())
+    return {"root": root.root, "wallets": root.wallet_count, "chain_seq": root.chain_seq}
+
+
 def digests(jc: JobContext, slot: datetime) -> dict[str, Any]:
     """Send each user whose digest hour is the slot's hour their wallet's digest (once a day)."""
     sent = 0
@@ -268,6 +283,14 @@ JOBS: tuple[JobSpec, ...] = (
     ),
     JobSpec("proposal_expiry", {"minute": "*/15"}, lambda n: every_slot(n, 15), proposal_expiry, 5 * 60),
     JobSpec("digests", {"minute": 0}, lambda n: hourly_slot(n, 0), digests, 30 * 60),
+    JobSpec("exchange_sweep", {"minute": "*/15"}, lambda n: every_slot(n, 15), exchange_sweep, 5 * 60),
+    JobSpec(
+        "proof_of_liabilities",
+        {"hour": 0, "minute": 50},
+        lambda n: daily_slot(n, 0, 50),
+        proof_of_liabilities,
+        6 * HOURS,
+    ),
     JobSpec(
         "outbox_retention",
         {"hour": 3, "minute": 10},
