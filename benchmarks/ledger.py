@@ -46,6 +46,11 @@ from core.db import Database, normalise_url
 from core.ledger import guards
 from core.migrations import upgrade
 from core.models import Organisation, OrgKind, OrgStatus
+from core.risk import install
+
+# The benchmark is its own composition root: trades run with the platform's pre-trade checks
+# (circuit breaker, redemption limit), as in production. Children (spawn) run this on import too.
+install()
 
 SPAWN = mp.get_context("spawn")
 guards.configure_without_checks()  # the ledger alone, without platform-risk checks (workers too)
@@ -83,6 +88,11 @@ def _world(db: Database, n: int) -> list[tuple[int, str]]:
             status="active",
             idempotency_key=f"setup-t{i}",
         )
+        # A large holder, so the day's redemption limit (10 % of AUM) never binds the 10 USD redeems.
+        whale = ledger.create_wallet(db.uow(), organisation_id=org_id, name=f"Whale{i}",
+                                     idempotency_key=f"setup-whale{i}")
+        ledger.deposit(db.uow(), whale.wallet_id, "100000000", idempotency_key=f"setup-dw{i}")
+        ledger.buy(db.uow(), whale.wallet_id, t.symbol, "100000000", idempotency_key=f"setup-bw{i}")
         pairs.append((w.wallet_id, t.symbol))
     return pairs
 

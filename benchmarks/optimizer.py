@@ -94,12 +94,19 @@ def bench_rebalance(n_wallets: int, full_ai_share: float) -> dict[str, float]:
     from datetime import UTC, datetime, timedelta
     from decimal import Decimal
 
+    from sqlalchemy import select
+
     from core import ledger
     from core.clock import SimulatedClock
     from core.db import Database
+    from core.ledger.locks import lock_wallets
+    from core.ledger.postings import LedgerWriter
     from core.migrations import upgrade
-    from core.models import Organisation, OrgKind, OrgStatus, Platform, Role, User
+    from core.models import AIWallet, Organisation, OrgKind, OrgStatus, Platform, Role, User
+    from core.risk import install
     from core.wallets import run_rebalance_cycle
+
+    install()  # this script is its own composition root: trades run with the pre-trade checks
 
     clock = SimulatedClock(datetime(2025, 1, 1, tzinfo=UTC))
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,14 +119,15 @@ def bench_rebalance(n_wallets: int, full_ai_share: float) -> dict[str, float]:
                             status="active", idempotency_key=f"tok:{symbol}")
         navs = synthetic_navs(12, 91, seed=11)
         rets = navs.pct_change().iloc[1:]
-        for day in range(90):
-            clock.advance(timedelta(days=1))
+        start = clock.now()
+        for j, symbol in enumerate(symbols):  # one transaction per token: the ledger's lock order
             with db.uow() as uow:
-                for j, symbol in enumerate(symbols):
+                for day in range(90):
+                    at = start + timedelta(days=day + 1)
                     r = Decimal(format(float(rets.iloc[day, j]), ".12f"))
-                    ledger.mark_nav_in(uow.session, clock.now(), symbol=symbol,
-                                       as_of=clock.now().date(), daily_return=r)
+                    ledger.mark_nav_in(uow.session, at, symbol=symbol, as_of=at.date(), daily_return=r)
                 uow.commit()
+        clock.advance(timedelta(days=90))
         n_full = int(n_wallets * full_ai_share)
         n_hybrid = (n_wallets - n_full) // 2
         with db.uow() as uow:
@@ -142,7 +150,16 @@ def bench_rebalance(n_wallets: int, full_ai_share: float) -> dict[str, float]:
                     wallet.risk_profile = [
                         {"kind": "risk_aversion", "risk_aversion": 4.0},
                         {"kind": "target_volatility", "target_volatility": 0.2}, None][i % 3]
-                ledger.deposit_in(uow.session, now, wallet.id, Decimal(10_000 + i))
+            uow.commit()
+        with db.uow() as uow:  # every wallet locked (by id) first, then one writer and one flush
+            now = clock.now()
+            ids = list(uow.session.scalars(select(AIWallet.id).where(AIWallet.is_house.is_(False))
+                                           .order_by(AIWallet.id)))
+            lock_wallets(uow.session, ids)
+            writer = LedgerWriter(uow.session, now)
+            for i, wallet_id in enumerate(ids):
+                ledger.deposit_in(uow.session, now, wallet_id, Decimal(10_000 + i), writer=writer)
+            writer.flush()
             uow.commit()
         setup = time.perf_counter() - t0
         t1 = time.perf_counter()

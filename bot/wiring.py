@@ -7,6 +7,7 @@ answers that the feature is not enabled, the job records ``not wired``).
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ from core.config import Settings
 from core.db import Database
 from core.models.pipeline import StrategyCandidate
 from scheduler.jobs import JobHooks
+
+log = logging.getLogger(__name__)
 
 
 def install_safety() -> None:
@@ -94,7 +97,11 @@ def job_hooks(settings: Settings) -> JobHooks:
                 documents.extend(documents_from(name, now))
             except Exception as error:  # network, robots.txt, parse errors: recorded, not raised
                 errors[name] = f"{type(error).__name__}: {str(error)[:200]}"
+                log.warning("import source %s failed: %s", name, errors[name], exc_info=True)
         report = run_import(db.uow, documents or None, _market(settings), clock=db.clock, paper_mode="live")
-        return {**report.to_json(), "sources": wanted, "source_errors": errors}
+        # Failed sources make the job run partial (or failed when none worked), with each error.
+        return {**report.to_json(), "sources": wanted, "source_errors": errors,
+                "failed_items": {f"source:{n}": e for n, e in errors.items()},
+                "ok_items": len(wanted) - len(errors) if wanted else 1}
 
     return JobHooks(mark_navs=mark_navs, paper_step=paper_step, import_run=import_run)

@@ -33,10 +33,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock, SystemClock
+from core.config import get_settings
 from core.db import Database, is_transient_db_error, retry_transient
 from core.models.chat import JobRun
 
@@ -57,10 +59,20 @@ def outcome(detail: dict[str, Any] | None) -> str:
 
 
 def error_text(exc: BaseException, limit: int = 300) -> str:
-    """``ErrorType: first line of the message`` (shortened) for a job's record."""
+    """``ErrorType: first line of the message`` (shortened, configured secrets masked) for a job's
+    record and the admins' alert."""
     first = str(exc).splitlines()[0] if str(exc) else ""
+    for secret in _secrets():
+        first = first.replace(secret, "[REDACTED]")
     text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _secrets() -> list[str]:
+    settings = get_settings()
+    values = (getattr(settings, name) for name in type(settings).model_fields)
+    return [v.get_secret_value() for v in values
+            if isinstance(v, SecretStr) and len(v.get_secret_value()) >= 6]
 
 
 def daily_slot(now: datetime, hour: int, minute: int) -> datetime:

@@ -3,7 +3,9 @@
 Public services take a :class:`core.db.UnitOfWork` and an idempotency key, and run as one atomic
 transaction: ``create_wallet``, ``deposit``, ``withdraw``, ``tokenize``, ``buy``, ``redeem``,
 ``mark_nav``, ``accrue_fees``. The ``*_in(session, now, ...)`` variants run inside a caller's
-transaction so several trades can be composed atomically (e.g. a wallet rebalance).
+transaction so several trades can be composed atomically (e.g. a wallet rebalance): the caller then
+locks every token and wallet up front (``core.ledger.locks.lock_in_order``) and passes one
+``LedgerWriter`` to all of them, flushed once — the one lock order, enforced.
 Conventions: USD cash to 6 decimals, token units to 18, NAV to 18; rounding favours the pool.
 """
 

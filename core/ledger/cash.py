@@ -160,10 +160,19 @@ def create_wallet(
 
 
 def deposit_in(
-    session: Session, now: datetime, wallet_id: int, amount: Decimal, idempotency_key: str | None = None
+    session: Session,
+    now: datetime,
+    wallet_id: int,
+    amount: Decimal,
+    idempotency_key: str | None = None,
+    *,
+    writer: LedgerWriter | None = None,
 ) -> CashMoved:
+    """Deposit inside the caller's transaction; with a caller's ``writer`` (several deposits, their
+    wallets locked up front) the balances wait for the caller's flush."""
     wallet = lock_wallet(session, wallet_id)
-    writer = LedgerWriter(session, now)
+    own_writer = writer is None
+    writer = writer or LedgerWriter(session, now)
     txn = writer.post(
         "deposit",
         [
@@ -173,7 +182,8 @@ def deposit_in(
         idempotency_key=idempotency_key,
         wallet_id=wallet.id,
     )
-    writer.flush()
+    if own_writer:
+        writer.flush()
     wallet.cash += amount
     return CashMoved(wallet.id, amount, wallet.cash, txn.id)
 

@@ -28,7 +28,8 @@ omits ``FOR UPDATE`` while the order check still runs. ``populate_existing`` mak
 row is read fresh, never a stale identity-map copy.
 
 The memory is per root transaction. A savepoint rolled back releases (on PostgreSQL) the locks
-taken inside it, so its rows are forgotten; a savepoint released keeps them.
+taken inside it, so its rows are forgotten; the rows still held are expired (re-read on next use),
+since the savepoint may have changed them; a savepoint released keeps them.
 
 Usage (a writer that trades several tokens for one wallet)::
 
@@ -167,6 +168,13 @@ def _forget_rolled_back(session: Session, previous_transaction: SessionTransacti
 
     memo.rows = {key: held for key, held in memo.rows.items() if not inside(held.txn)}
     memo.recompute()
+    # Rows still held were locked before the savepoint, but the ledger writes them with Core
+    # statements (the ORM does not track those), so their in-memory values may show what the
+    # savepoint did: expire them, the next access reads the rolled-back (and still locked) row.
+    for held in memo.rows.values():
+        obj = held.value[0] if isinstance(held.value, tuple) else held.value
+        if obj is not None and _still_loaded(session, obj):
+            session.expire(obj)
 
 
 def _check_order(memo: _Memo, key: tuple[int, int]) -> None:

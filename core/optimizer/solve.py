@@ -11,6 +11,7 @@ to be fully invested under the cap).
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from pypfopt import EfficientFrontier
 from core.optimizer.config import OptimizerConfig, RiskProfile
 
 CASH_KEY = "__cash__"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,12 @@ def solve(
                 return SolveResult(
                     {}, "cash", "no eligible token's expected return beats cash, so all is in cash"
                 )
+            if full and len(symbols) * cap <= 1 + 1e-12:
+                # Exactly 1 / cap tokens: every one at the cap is the only fully invested point,
+                # and the max-Sharpe transform has no interior to search (cvxpy reports failure).
+                return SolveResult(dict.fromkeys(symbols, cap), "max_sharpe",
+                                   f"{len(symbols)} eligible tokens at the {cap:.0%} cap each is the "
+                                   "only fully invested allocation")
             if full:
                 ef = _frontier(mu, cov, config, with_cash=False)
                 return SolveResult(_clean(ef.max_sharpe(risk_free_rate=rf)), "max_sharpe")
@@ -77,6 +85,7 @@ def solve(
                            "target_volatility")
     except Exception as exc:  # cvxpy/pypfopt raise many types; all mean "no solve"
         reason = f"the {profile.kind.replace('_', ' ')} solve failed ({type(exc).__name__})"
+        log.warning("optimizer: %s for %d tokens; falling back", reason, len(symbols), exc_info=True)
     if full:
         try:
             ef = _frontier(mu, cov, config, with_cash=False)
@@ -84,6 +93,7 @@ def solve(
                                f"{reason}; used the minimum-volatility portfolio instead")
         except Exception as exc:
             reason += f", and minimum volatility failed too ({type(exc).__name__})"
+            log.warning("optimizer: minimum volatility failed too; capped equal weight", exc_info=True)
     return SolveResult(equal_weight(symbols, cap), "fallback:equal_weight",
                        f"{reason}; used capped equal weights instead")
 

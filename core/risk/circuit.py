@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
@@ -39,9 +40,21 @@ def risk_state(session: Session, *, lock: bool = False) -> PlatformRiskState:
     return state
 
 
+_STATE_TABLE = cast(Table, PlatformRiskState.__table__)
+# Built once and run on the session's connection: this is on every trade's path.
+_HALT = select(_STATE_TABLE.c.halted, _STATE_TABLE.c.halt_reason).where(_STATE_TABLE.c.id == STATE_ID)
+
+
+def _halt_state(session: Session) -> tuple[bool, str | None]:
+    loaded = session.identity_map.get(session.identity_key(PlatformRiskState, STATE_ID))
+    if isinstance(loaded, PlatformRiskState):  # this transaction's own view, pending changes included
+        return bool(loaded.halted), loaded.halt_reason
+    row = session.connection().execute(_HALT).first()
+    return (bool(row.halted), row.halt_reason) if row is not None else (False, None)
+
+
 def is_halted(session: Session) -> bool:
-    state = session.get(PlatformRiskState, STATE_ID)
-    return bool(state is not None and state.halted)
+    return _halt_state(session)[0]
 
 
 def platform_loss_24h(session: Session, now: datetime) -> Decimal:
@@ -131,9 +144,9 @@ def resume_trading(session: Session, now: datetime, *, admin: str) -> bool:
 def _halt_check(session: Session, intent: TradeIntent) -> None:
     if intent.system or intent.wallet.is_house:
         return
-    if is_halted(session):
-        state = session.get(PlatformRiskState, STATE_ID)
-        why = state.halt_reason if state is not None else "the circuit breaker tripped"
+    halted, reason = _halt_state(session)
+    if halted:
+        why = reason or "the circuit breaker tripped"
         raise TradingHalted(
             f"trading is halted: {why}. A platform admin will resume it; nothing was traded."
         )

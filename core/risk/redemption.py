@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.config import get_settings
 from core.db import UnitOfWork
@@ -70,18 +71,46 @@ def peek_capacity(session: Session, token: StrategyToken, day: date) -> Decimal:
     return max(row.limit_cash - row.redeemed_cash, ZERO)
 
 
+_USAGE = cast(Table, RedemptionUsage.__table__)
+# Built once and run on the session's connection: the limit check is on every redeem's path.
+_USAGE_LOCK = (
+    select(_USAGE.c.id, _USAGE.c.limit_cash, _USAGE.c.redeemed_cash)
+    .where(_USAGE.c.token_id == bindparam("b_token"), _USAGE.c.day == bindparam("b_day"))
+    .with_for_update(key_share=True)
+)
+_USAGE_INSERT = insert(_USAGE).returning(_USAGE.c.id)
+_USAGE_SET = update(_USAGE).where(_USAGE.c.id == bindparam("b_id")).values(
+    redeemed_cash=bindparam("b_cash"))
+
+
 def _limit_check(session: Session, intent: TradeIntent) -> None:
     if intent.side != "redeem" or intent.system or intent.wallet.is_house:
         return
     day = trade_day(session, intent)
-    row = usage_for(session, intent.token, day)
-    if row.redeemed_cash + intent.cash > row.limit_cash:
-        left = max(row.limit_cash - row.redeemed_cash, ZERO)
+    if session.new:
+        session.flush()  # a usage row added through the ORM in this transaction must be visible
+    conn = session.connection()
+    row = conn.execute(_USAGE_LOCK, {"b_token": intent.token.id, "b_day": day}).first()
+    if row is None:
+        limit = round_down(mul(intent.token.aum, get_settings().redemption_daily_limit), CASH_QUANTUM)
+        usage_id = conn.execute(_USAGE_INSERT, {"token_id": intent.token.id, "day": day,
+                                                "limit_cash": limit, "redeemed_cash": ZERO}).scalar_one()
+        redeemed = ZERO
+    else:
+        usage_id, limit, redeemed = row.id, row.limit_cash, row.redeemed_cash
+        loaded = session.identity_map.get(session.identity_key(RedemptionUsage, usage_id))
+        if isinstance(loaded, RedemptionUsage):
+            redeemed = loaded.redeemed_cash  # this transaction's own view
+    if redeemed + intent.cash > limit:
+        left = max(limit - redeemed, ZERO)
         raise LimitExceeded(
             f"{intent.token.symbol} can pay out only {fmt_cash(left)} more today (10 % of its AUM "
             f"per day); redeem less, or use a queued redemption for the rest"
         )
-    row.redeemed_cash += intent.cash
+    conn.execute(_USAGE_SET, {"b_id": usage_id, "b_cash": redeemed + intent.cash})
+    loaded = session.identity_map.get(session.identity_key(RedemptionUsage, usage_id))
+    if isinstance(loaded, RedemptionUsage):
+        set_committed_value(loaded, "redeemed_cash", redeemed + intent.cash)
 
 
 def trade_day(session: Session, intent: TradeIntent) -> date:

@@ -143,7 +143,6 @@ def _arena_check(db: Database) -> tuple[int, dict[str, object]]:
 
 
 def test_arena_ledger_check_cli(traded: Database) -> None:
-    pytest.importorskip("bot.cli", reason="bot/cli.py (arena ledger check) not written yet")
     code, report = _arena_check(traded)
     assert (code, report) == (0, {"ok": True, "violations": []})
     _drop_posting_guard_and_edit(traded)

@@ -73,7 +73,7 @@ class _Child:
         self.proc = SPAWN.Process(target=_run, args=(self.results, target, args), daemon=True)
         self.proc.start()
 
-    def result(self, timeout: float = 120) -> dict[str, Any]:
+    def result(self, timeout: float = 600) -> dict[str, Any]:
         found: dict[str, Any] = self.results.get(timeout=timeout)
         self.proc.join(timeout=30)
         return found
@@ -83,7 +83,7 @@ def _run(results: Any, target: Any, args: tuple[Any, ...]) -> None:
     results.put(target(*args))
 
 
-def _wait_for_lock_wait(db: Database, timeout: float = 60) -> None:
+def _wait_for_lock_wait(db: Database, timeout: float = 600) -> None:
     """Until some backend of this database waits on a lock (a condition, polled; not a sleep)."""
     deadline = time.monotonic() + timeout
     query = text(
@@ -104,7 +104,7 @@ def _interleave(db: Database, clock: SimulatedClock, wallet: int, second: Any, *
     holds, go = SPAWN.Event(), SPAWN.Event()
     buyer = _Child(buy_pausing_after_token_lock, _url(db), wallet, SYM, "100", key("regress"),
                    clock.now().isoformat(), holds, go)
-    assert holds.wait(120), "the buy never reached its token lock"
+    assert holds.wait(600), "the buy never reached its token lock"  # spawn imports are slow under load
     other = _Child(second, *args)
     _wait_for_lock_wait(db)
     go.set()

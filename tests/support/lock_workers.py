@@ -33,10 +33,11 @@ def buy_pausing_after_token_lock(
 
     @event.listens_for(db.engine, "after_cursor_execute")
     def _pause(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not paused["done"] and "FOR UPDATE" in statement and "strategy_tokens" in statement:
+        locking = "FOR UPDATE" in statement or "FOR NO KEY UPDATE" in statement
+        if not paused["done"] and locking and "FROM strategy_tokens" in statement:
             paused["done"] = True
             holds.set()
-            if not go.wait(120):
+            if not go.wait(600):
                 raise TimeoutError("the parent never released the buy")
 
     try:

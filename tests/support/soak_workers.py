@@ -143,10 +143,16 @@ class _Soak:
             uow.commit()
 
     def halt_and_resume(self) -> None:
+        """The halt drill, by worker 0 only: nobody else resumes, so while its halt stands a buy
+        must be refused (with several drilling workers, one's resume could lift another's halt)."""
+        if self.worker != 0:
+            self.risk_checks()
+            return
         with self.db.uow() as uow:
-            risk.halt_trading(uow.session, uow.clock.now(), admin="soak", reason="soak drill")
+            halted_now = risk.halt_trading(uow.session, uow.clock.now(), admin="soak", reason="soak drill")
             uow.commit()
-        self.buy_refused()
+        if halted_now:
+            self.buy_refused()
         with self.db.uow() as uow:
             risk.resume_trading(uow.session, uow.clock.now(), admin="soak")
             uow.commit()
