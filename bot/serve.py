@@ -113,7 +113,7 @@ async def serve(
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     queue = OutboundQueue({}, store=DatabaseOutbox(db))
     layer = CommandLayer(db, settings, hooks=command_hooks(db, settings), notifier=queue)
-    sched = ArenaScheduler(db, queue, hooks=job_hooks(settings)) if scheduler else None
+    sched = ArenaScheduler(db, queue, hooks=job_hooks(settings, queue)) if scheduler else None
     if sched is not None:
         sched.start()  # raises SchedulerAlreadyRunning when another scheduler holds the lock
         jobs = ", ".join(job.id for job in sched.scheduler.get_jobs())

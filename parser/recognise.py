@@ -149,7 +149,8 @@ UNSUPPORTED_CUES: dict[str, str] = {
     "staking_rewards": r"\bstak(e|es|ed|ing)\b",
     "token_incentives": r"\brewards?\b|liquidity mining|incentiv|\bearn (crv|cvx|comp|lqty|bal)\b",
     "futures": r"perpetual|futures",
-    "intraday": r"rebalanc\w*\s+every\s+(\d+|one|two|four|six|twelve)\s+hours|hourly",
+    "intraday": r"rebalanc\w*\s+every\s+(\d+|one|two|four|six|twelve)\s+hours|hourly"
+    r"|\b\d+[- ]?(minute|min|hour|h)[- ](candle|bar|chart|timeframe)s?\b|intrabar",
     "governance": r"\b(mip|tdp|mccp|proposal|governors?)\b",
     "discretionary": r"discretion",
 }

@@ -279,7 +279,7 @@ class _Validator:
         if len(args) > len(sig.params):
             raise _err(node, f"{name} takes at most {len(sig.params)} arguments, got {len(args)}")
         source = self.numeric(args[0], depth + 1) if args else None
-        if source is None:
+        if source is None or not any(isinstance(n, Series | Ratio | Indicator) for n in walk(source)):
             raise _err(node, f"{name} needs a series as its first argument, e.g. {name}(close, 20)")
         params: list[float] = []
         for i, p in enumerate(sig.params[1:], start=1):
