@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         """Talk to the platform in the terminal: buttons are numbered, `press N` presses one."""
         from bot.cli_support import open_db
         from bot.console_chat import ConsoleChat, console_user_id
-        from bot.wiring import command_hooks
+        from bot.wiring import command_hooks, install_safety
         from core.commands.dispatcher import CommandLayer
 
         settings = get_settings()
@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
             settings = settings.model_copy(
                 update={"platform_admins": ",".join(filter(None, [settings.platform_admins, extra]))}
             )
+        install_safety()
         db = open_db(ensure_schema=True)
         layer = CommandLayer(db, settings, hooks=command_hooks(db, settings))
         console = ConsoleChat(layer, user, write=typer.echo, files_dir=files)
@@ -68,10 +69,14 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Run the scheduler and every chat adapter that has a token (Ctrl-C stops)."""
+        import logging
+        import os
+
         from bot.cli_support import open_db
         from bot.serve import serve as run_serve
         from scheduler.lock import SchedulerAlreadyRunning
 
+        logging.getLogger().setLevel(os.environ.get("ARENA_LOG_LEVEL", "INFO").upper())  # a service
         db = open_db(ensure_schema=True)
         try:
             code = asyncio.run(run_serve(db, get_settings(), scheduler=not no_scheduler, say=typer.echo))

@@ -151,7 +151,7 @@ def demo(
     run_demo(console, json_output=json_output)
 
 
-SUBCOMMAND_MODULES = ("backtest.cli", "parser.cli", "scheduler.replay_cli", "bot.chat_cli")
+SUBCOMMAND_MODULES = ("backtest.cli", "parser.cli", "scheduler.replay_cli", "bot.chat_cli", "bot.backup_cli")
 
 
 def _register_subcommands() -> None:
@@ -171,9 +171,12 @@ def _register_subcommands() -> None:
 def main() -> None:
     from sqlalchemy.exc import OperationalError
 
-    import core.risk  # noqa: F401 - registers the circuit breaker and redemption limit with the ledger
+    from bot.logs import configure_logging
+    from bot.wiring import install_safety
     from core.errors import ArenaError
 
+    configure_logging(get_settings())
+    install_safety()
     _register_subcommands()
     try:
         app()

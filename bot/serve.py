@@ -19,7 +19,7 @@ from typing import Any
 from bot.outbound import OutboundQueue
 from bot.outbox_store import DatabaseOutbox
 from bot.redaction import install as install_redaction
-from bot.wiring import command_hooks, job_hooks
+from bot.wiring import command_hooks, install_safety, job_hooks
 from core.commands.dispatcher import CommandLayer
 from core.config import Settings, require
 from core.db import Database
@@ -108,6 +108,7 @@ async def serve(
 ) -> int:
     """Run until ``stop`` is set (SIGINT/SIGTERM by default). Returns the process exit code."""
     install_redaction(settings)
+    install_safety()  # the chat adapters and the scheduler trade only with the pre-trade checks
     # Opt in to PTB's timedelta RetryAfter now (22.x warns on every flood-control error otherwise);
     # TelegramSender handles both forms.
     os.environ.setdefault("PTB_TIMEDELTA", "1")

@@ -19,6 +19,15 @@ from core.notify import Notifier
 from scheduler.jobs import JobHooks
 
 
+def install_safety() -> None:
+    """Register the pre-trade checks (circuit breaker, redemption limit) with the ledger. Every
+    entry point calls this before it can trade: the CLI (``bot.cli.main``), ``arena serve`` (chat
+    adapters and scheduler), the console chat; the API's factory does the same."""
+    import core.risk
+
+    core.risk.install()
+
+
 def _market(settings: Settings) -> Any:
     from backtest import load_market
 

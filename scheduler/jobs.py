@@ -23,7 +23,9 @@ from sqlalchemy import select
 
 from core import ledger, risk, tokens, wallets
 from core.commands.handlers.platform_services import pending_proposal_lines
-from core.commands.types import ChatType, OutboundMessage
+from core.commands.types import ChatType, OutboundMessage, Reply
+from core.compliance.identity import admin_ids
+from core.config import get_settings
 from core.db import Database
 from core.digest.content import digest_for_wallet
 from core.models.chat import ChatPreference
@@ -31,7 +33,7 @@ from core.models.compliance import Platform, User
 from core.models.tokens import StrategyToken, TokenStatus
 from core.models.wallets import AIWallet, WalletOwner
 from core.notify import Notifier
-from scheduler.runs import daily_slot, every_slot, hourly_slot
+from scheduler.runs import FAILED_ITEMS, OK_ITEMS, daily_slot, error_text, every_slot, hourly_slot
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,14 @@ class JobContext:
     db: Database
     notifier: Notifier
     hooks: JobHooks = field(default_factory=JobHooks)
+    #: who hears about failed or partial job runs; ``None``: ``ARENA_PLATFORM_ADMINS``
+    admins: frozenset[tuple[str, int]] | None = None
+
+    def alert(self, text: str) -> None:
+        """Tell every platform admin (a private chat) that a job did not fully succeed."""
+        admins = self.admins if self.admins is not None else admin_ids(get_settings())
+        for platform, user_id in sorted(admins):
+            self.notifier.notify(OutboundMessage(platform, user_id, Reply(text), ChatType.PRIVATE))
 
 
 def not_wired(name: str) -> dict[str, Any]:
@@ -73,8 +83,21 @@ def nav_marks_and_fees(jc: JobContext, slot: datetime) -> dict[str, Any]:
                 select(StrategyToken.symbol).where(StrategyToken.status != TokenStatus.RETIRED)
             )
         )
-    fees = {s: str(ledger.accrue_fees(jc.db.uow(), s, idempotency_key=f"fees:{s}:{day}")) for s in symbols}
+    fees: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for symbol in symbols:  # one token's failure must not stop the others' fees
+        try:
+            fee = ledger.accrue_fees(jc.db.uow(), symbol, idempotency_key=f"fees:{symbol}:{day}")
+            fees[symbol] = str(fee)
+        except Exception as exc:
+            failed[f"fees:{symbol}"] = error_text(exc)
+            log.exception("fee accrual for %s on %s failed", symbol, day)
+    marks = detail["marks"]
+    if isinstance(marks, dict) and isinstance(marks.get(FAILED_ITEMS), dict):
+        failed.update({f"mark:{k}": v for k, v in marks[FAILED_ITEMS].items()})
     detail["fees"] = fees
+    detail[FAILED_ITEMS] = failed
+    detail[OK_ITEMS] = len(fees)
     return detail
 
 
@@ -97,24 +120,34 @@ def rebalance_and_drift(jc: JobContext, slot: datetime) -> dict[str, Any]:
         "proposed": report.proposed,
         "halted": report.halted,
         "failed": len(report.failed),
+        FAILED_ITEMS: {f"wallet:{w}": error for w, error in report.failed.items()},
+        OK_ITEMS: report.executed + report.proposed,
     }
 
 
 def lifecycle_checks(jc: JobContext, slot: datetime) -> dict[str, Any]:
-    """Promote proven tokens, fire the kill switch, trip the circuit breaker, work the redemption queue."""
-    with jc.db.uow() as uow:
-        now = uow.clock.now()
-        promoted = tokens.promote_ready_tokens(uow.session, now)
-        killed = risk.check_kill_switch(uow.session, now, notifier=jc.notifier)
-        tripped = risk.check_circuit_breaker(uow.session, now)
-        redeemed = risk.process_queue_in(uow.session, now)
-        uow.commit()
-    return {
-        "promoted": promoted,
-        "retired": [w.symbol for w in killed],
-        "halted": tripped,
-        "queued_redemptions_done": len(redeemed),
-    }
+    """Promote proven tokens, fire the kill switch, trip the circuit breaker, work the redemption
+    queue — each step in its own transaction, so one step's failure (recorded, logged) neither
+    rolls back nor stops the others (a wind-down must not vanish because the queue failed)."""
+    detail: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+
+    def step(name: str, run: Callable[[Any, datetime], Any]) -> None:
+        try:
+            with jc.db.uow() as uow:
+                detail[name] = run(uow.session, uow.clock.now())
+                uow.commit()
+        except Exception as exc:
+            failed[name] = error_text(exc)
+            log.exception("lifecycle step %s failed", name)
+
+    step("promoted", tokens.promote_ready_tokens)
+    step("retired", lambda s, now: [w.symbol for w in risk.check_kill_switch(s, now, notifier=jc.notifier)])
+    step("halted", risk.check_circuit_breaker)
+    step("queued_redemptions_done", lambda s, now: len(risk.process_queue_in(s, now)))
+    detail[FAILED_ITEMS] = failed
+    detail[OK_ITEMS] = 4 - len(failed)
+    return detail
 
 
 def proposal_expiry(jc: JobContext, slot: datetime) -> dict[str, Any]:
@@ -147,15 +180,21 @@ def digests(jc: JobContext, slot: datetime) -> dict[str, Any]:
             )
             .order_by(ChatPreference.id, AIWallet.id)
         ).all()
+        failed: dict[str, str] = {}
         for pref, wallet in rows:
             if pref.last_digest_on == day:
                 continue
-            reply = digest_for_wallet(s, wallet, slot, pending=pending_proposal_lines(s, wallet.id))
+            try:  # one wallet's broken digest must not keep the others from theirs
+                reply = digest_for_wallet(s, wallet, slot, pending=pending_proposal_lines(s, wallet.id))
+            except Exception as exc:
+                failed[f"wallet:{wallet.id}:chat:{pref.chat_id}"] = error_text(exc)
+                log.exception("digest for wallet %s failed", wallet.id)
+                continue
             jc.notifier.notify(OutboundMessage(pref.platform, pref.chat_id, reply, ChatType.PRIVATE))
             pref.last_digest_on = day
             sent += 1
         uow.commit()
-    return {"sent": sent}
+    return {"sent": sent, FAILED_ITEMS: failed, OK_ITEMS: sent}
 
 
 # -- schedule ---------------------------------------------------------------------------------------

@@ -121,6 +121,7 @@ def _dec(value: float) -> Decimal:
 def _setup_people(db: Database, wallets: int, rng: random.Random) -> dict[str, list[int]]:
     ids: dict[str, list[int]] = {"full_ai": [], "hybrid": [], "manual": []}
     owners: dict[int, int] = {}
+    deposits: dict[int, Decimal] = {}
     with db.uow() as uow:
         now = uow.clock.now()
         org = Organisation(name="Replay Fellowship", kind=OrgKind.CHURCH,
@@ -139,11 +140,12 @@ def _setup_people(db: Database, wallets: int, rng: random.Random) -> dict[str, l
                 wallet = ledger.create_wallet_in(
                     uow.session, now, organisation_id=org.id, name=f"{mode} {n}", mode=mode,
                     tier="free" if mode == "manual" else "basic", owner_user_ids=[user.id])
-                amount = Decimal(rng.randrange(50, 500)) * 1000
-                ledger.deposit_in(uow.session, now, wallet.id, amount)
+                deposits[wallet.id] = Decimal(rng.randrange(50, 500)) * 1000
                 ids[mode].append(wallet.id)
                 owners[wallet.id] = user.id
         uow.commit()
+    for wallet_id, amount in deposits.items():  # one transaction each: the ledger's lock order
+        ledger.deposit(db.uow(), wallet_id, amount, idempotency_key=f"replay:seed:{wallet_id}")
     ids["owners"] = [owners[w] for w in ids["hybrid"]]
     return ids
 
@@ -199,10 +201,10 @@ def run_replay(data: str | Path | None, start: date, end: date, *, wallets: int 
                                     idempotency_key=f"replay:tokenize:{strategy.symbol}")
         # 2. Marks, lifecycle, risk.
         token_returns: dict[str, float] = {}
-        with db.uow() as uow:
-            for strategy in state.strategies:
-                if strategy.symbol is None or day not in strategy.returns.index:
-                    continue
+        for strategy in state.strategies:  # one transaction per mark: the ledger's lock order
+            if strategy.symbol is None or day not in strategy.returns.index:
+                continue
+            with db.uow() as uow:
                 token = uow.session.scalars(select(StrategyToken).where(
                     StrategyToken.symbol == strategy.symbol)).one()
                 if token.status is TokenStatus.RETIRED:
@@ -213,9 +215,14 @@ def run_replay(data: str | Path | None, start: date, end: date, *, wallets: int 
                 ledger.mark_nav_in(uow.session, now, symbol=strategy.symbol, as_of=day,
                                    daily_return=_dec(r), benchmark_return=_dec(b))
                 token_returns[strategy.symbol] = float(ledger.nav_of(token)) / before - 1
-            process_queue_in(uow.session, now)
-            promote_ready_tokens(uow.session, now)
-            check_kill_switch(uow.session, now, notifier=notifier)
+                uow.commit()
+        # The risk job's steps, each in its own transaction (as scheduler.jobs.lifecycle_checks).
+        for step in (process_queue_in, promote_ready_tokens,
+                     lambda s, n: check_kill_switch(s, n, notifier=notifier)):
+            with db.uow() as uow:
+                step(uow.session, now)
+                uow.commit()
+        with db.uow() as uow:
             tripped = check_circuit_breaker(uow.session, now)
             uow.commit()
         if tripped:

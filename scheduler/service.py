@@ -37,7 +37,8 @@ class ArenaScheduler:
 
         def run() -> bool:
             slot = spec.slot(self.context.db.clock.now())
-            return run_once(self.context.db, spec.id, slot, lambda s: spec.body(self.context, s))
+            return run_once(self.context.db, spec.id, slot, lambda s: spec.body(self.context, s),
+                            alert=self.context.alert)
 
         run.__name__ = f"job_{spec.id}"
         return run
@@ -72,4 +73,5 @@ class ArenaScheduler:
         """Run one job body for the slot containing ``when`` (default: now); for tests and replay."""
         spec = next(s for s in JOBS if s.id == job_id)
         slot = spec.slot(when or self.context.db.clock.now())
-        return run_once(self.context.db, spec.id, slot, lambda s: spec.body(self.context, s))
+        return run_once(self.context.db, spec.id, slot, lambda s: spec.body(self.context, s),
+                        alert=self.context.alert)

@@ -154,10 +154,13 @@ def any_db(request: pytest.FixtureRequest) -> Database:
 
 
 # --- platform risk -------------------------------------------------------------------------------
-# Production registers the circuit breaker and the redemption limit as ledger trade checks when
-# core.risk is imported (the composition root does); tests do the same, deterministically, instead
-# of depending on which test module happened to import it first.
-import core.risk  # noqa: E402, F401
+# Production registers the circuit breaker and the redemption limit as ledger trade checks in the
+# composition root of every entry point (bot.wiring.install_safety); the test session is a root of
+# its own and does the same, deterministically. tests/e2e/test_safety_roots.py starts each entry
+# point from an unconfigured ledger to prove that it installs them itself.
+import core.risk  # noqa: E402
+
+core.risk.install()
 
 
 @pytest.fixture
@@ -166,3 +169,13 @@ def pure_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
     from core.ledger import guards
 
     monkeypatch.setattr(guards, "_CHECKS", {})
+    monkeypatch.setitem(guards._STATE, "configured", True)
+
+
+@pytest.fixture
+def unconfigured_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ledger as in a fresh process: no pre-trade checks installed (restored after the test)."""
+    from core.ledger import guards
+
+    monkeypatch.setattr(guards, "_CHECKS", {})
+    monkeypatch.setitem(guards._STATE, "configured", False)

@@ -2,9 +2,10 @@
 
 Every change to money goes through :class:`LedgerWriter`. A transaction's postings must sum to zero
 per asset (checked before anything is written). Balances of the touched accounts are updated at
-:meth:`LedgerWriter.flush`, after locking all of them at once in ascending id order — a fixed
-global lock order, so concurrent writers on PostgreSQL cannot deadlock on accounts. Entity rows
-(tokens, then wallets, each by id) are locked by the services *before* any account row.
+:meth:`LedgerWriter.flush`, after locking all of them at once in ascending id order through
+:func:`core.ledger.locks.lock_accounts` — the last step of the global lock order (tokens, wallets,
+accounts), so concurrent writers on PostgreSQL cannot deadlock. One writer per transaction, one
+flush at its end: several trades (a rebalance, a queue release, a wind-down) share one writer.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.errors import ArenaError
+from core.ledger.locks import lock_accounts
 from core.models import (
     CASH_ASSET,
     AccountKind,
@@ -103,12 +105,6 @@ POSTINGS = cast(Table, Posting.__table__)
 # trade's CPU. Parameters are passed at execution.
 _TXN_INSERT = insert(TRANSACTIONS).returning(TRANSACTIONS.c.id)
 _POSTINGS_INSERT = insert(POSTINGS)
-_LOCK_BALANCES = (
-    select(ACCOUNTS.c.id, ACCOUNTS.c.balance, ACCOUNTS.c.kind, ACCOUNTS.c.code, ACCOUNTS.c.asset)
-    .where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(ACCOUNTS.c.id)
-    .with_for_update()
-)
 _FIND_ACCOUNT = select(ACCOUNTS.c.id, ACCOUNTS.c.kind, ACCOUNTS.c.asset).where(
     ACCOUNTS.c.code == bindparam("code")
 )
@@ -205,9 +201,19 @@ class PostedTransaction:
 class LedgerWriter:
     """Collects balanced transactions for one unit of work and applies their balance changes.
 
-    Postings go in with one multi-row INSERT per transaction, balances with one locked SELECT and
-    one UPDATE per touched account at :meth:`flush` (SQLAlchemy Core: the ORM's per-object
-    bookkeeping was most of a trade's cost).
+    Postings go in with one multi-row INSERT per transaction (the transaction id is needed at once:
+    fee accruals, NAV marks and trade replies refer to it); balances with one locked SELECT of every
+    touched account (ascending id) and one executemany UPDATE at :meth:`flush` (SQLAlchemy Core:
+    the ORM's per-object bookkeeping was most of a trade's cost).
+
+    Flush **once per transaction**, at its end: the accounts are the last rows a transaction locks
+    (:mod:`core.ledger.locks`), and a second flush touching a lower account id is refused as an
+    order violation. Several trades share one writer (``buy_in(..., writer=w)``). Inside a savepoint
+    that may roll back, take :meth:`checkpoint` first and :meth:`restore` it after the rollback.
+
+    The hash chain over ledger transactions (``core/audit``) belongs in :meth:`_seal`: it runs last
+    in :meth:`flush`, after the account locks, with every transaction this writer posted since the
+    previous flush in :attr:`posted` (in id order), so the chain head is the last lock taken.
     """
 
     def __init__(self, session: Session, now: datetime) -> None:
@@ -215,6 +221,8 @@ class LedgerWriter:
         self.now = now
         self._deltas: dict[int, Decimal] = defaultdict(lambda: ZERO)
         self._accounts: dict[int, AccountRef] = {}
+        #: transactions posted since the last flush, oldest first (what :meth:`_seal` chains)
+        self.posted: list[PostedRecord] = []
 
     def post(
         self,
@@ -230,7 +238,8 @@ class LedgerWriter:
         """Record one balanced transaction (zero legs are dropped)."""
         legs = [leg for leg in legs if leg.amount != 0]
         _check_balanced(kind, legs)
-        txn_id = self.session.connection().execute(
+        conn = self.session.connection()
+        txn_id = conn.execute(
             _TXN_INSERT,
             {
                 "kind": kind,
@@ -243,7 +252,7 @@ class LedgerWriter:
             },
         ).scalar_one()
         if legs:
-            self.session.connection().execute(
+            conn.execute(
                 _POSTINGS_INSERT,
                 [
                     {
@@ -255,26 +264,58 @@ class LedgerWriter:
                     for leg in legs
                 ],
             )
+        deltas = self._deltas
         for leg in legs:
-            self._deltas[leg.account.id] += leg.amount
+            deltas[leg.account.id] += leg.amount
             self._accounts[leg.account.id] = leg.account
+        self.posted.append(PostedRecord(txn_id, kind, tuple(legs)))
         return PostedTransaction(txn_id)
 
+    def checkpoint(self) -> WriterCheckpoint:
+        """The pending balance changes now, to :meth:`restore` after a savepoint rollback."""
+        return WriterCheckpoint(dict(self._deltas), len(self.posted))
+
+    def restore(self, mark: WriterCheckpoint) -> None:
+        """Forget what was posted since ``mark`` (its rows were rolled back with the savepoint)."""
+        self._deltas = defaultdict(lambda: ZERO, mark.deltas)
+        del self.posted[mark.posted:]
+
     def flush(self) -> None:
-        """Lock touched accounts in id order, apply the deltas, refuse negative balances."""
+        """Lock touched accounts in id order, apply the deltas, refuse negative balances, seal."""
         ids = sorted(i for i, d in self._deltas.items() if d != 0)
-        if not ids:
-            self._deltas.clear()
-            return
-        rows = self.session.connection().execute(_LOCK_BALANCES, {"ids": ids}).all()
-        updates = []
-        for row in rows:
-            new_balance = row.balance + self._deltas[row.id]
-            if new_balance < 0 and AccountKind(row.kind) not in NEGATIVE_ALLOWED:
-                raise NegativeBalance(f"account {row.code} would go negative ({new_balance} {row.asset})")
-            updates.append({"account_id": row.id, "new_balance": new_balance})
-        self.session.connection().execute(_SET_BALANCE, updates)
+        if ids:
+            rows = lock_accounts(self.session, ids)
+            updates = []
+            for row in rows:
+                new_balance = row.balance + self._deltas[row.id]
+                if new_balance < 0 and AccountKind(row.kind) not in NEGATIVE_ALLOWED:
+                    raise NegativeBalance(f"account {row.code} would go negative ({new_balance} {row.asset})")
+                updates.append({"account_id": row.id, "new_balance": new_balance})
+            self.session.connection().execute(_SET_BALANCE, updates)
         self._deltas.clear()
+        if self.posted:
+            self._seal(self.posted)
+        self.posted = []
+
+    def _seal(self, transactions: Sequence[PostedRecord]) -> None:
+        """Hook for the hash chain over ledger transactions: lock the chain head (last, after the
+        accounts; :func:`core.ledger.locks.note_lock` at ``CHAIN_HEAD``) and hash ``transactions``
+        in id order. No chain yet: nothing to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostedRecord:
+    """A transaction posted by a writer and not yet flushed (what the hash chain will cover)."""
+
+    id: int
+    kind: str
+    legs: tuple[Leg, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WriterCheckpoint:
+    deltas: dict[int, Decimal]
+    posted: int
 
 
 def _check_balanced(kind: str, legs: Iterable[Leg]) -> None:

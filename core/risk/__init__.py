@@ -1,7 +1,8 @@
 """Platform risk: kill switch, circuit breaker, redemption limit and queue, insurance fund.
 
-Importing this package registers the circuit-breaker and redemption-limit checks with the ledger's
-pre-trade guard hook (:mod:`core.ledger.guards`); :func:`install` does it explicitly (idempotent).
+:func:`install` registers the circuit-breaker and redemption-limit checks with the ledger's
+pre-trade guard hook (:mod:`core.ledger.guards`). The composition root of every entry point calls
+it (``bot.wiring.install_safety``); importing this package registers nothing.
 """
 
 from core.risk import circuit, redemption
@@ -25,11 +26,10 @@ from core.risk.redemption import (
 
 
 def install() -> None:
+    """Register the platform's pre-trade checks with the ledger (idempotent)."""
     circuit.install()
     redemption.install()
 
-
-install()
 
 __all__ = [
     "RedemptionOutcome",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +25,9 @@ from core.ledger.fees import nav_of
 from core.ledger.guards import TradeIntent, register_check
 from core.ledger.idempotency import run_idempotent
 from core.ledger.issuance import get_holding, redeem_in
-from core.ledger.locks import lock_token, lock_wallet, normalise_symbol
+from core.ledger.locks import lock_in_order, lock_token, lock_wallet, normalise_symbol
+from core.ledger.postings import LedgerWriter
+from core.ledger.rows import read_position
 from core.models import StrategyToken
 from core.models.wallets_ext import RedemptionRequest, RedemptionUsage
 from core.money import CASH_QUANTUM, TOKEN_QUANTUM, div, fmt_cash, mul, parse_tokens, round_down
@@ -37,7 +40,7 @@ def usage_for(session: Session, token: StrategyToken, day: date) -> RedemptionUs
     row = session.scalars(
         select(RedemptionUsage).where(RedemptionUsage.token_id == token.id,
                                       RedemptionUsage.day == day)
-        .with_for_update().execution_options(populate_existing=True)
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
     ).one_or_none()
     if row is None:
         limit = round_down(mul(token.aum, get_settings().redemption_daily_limit), CASH_QUANTUM)
@@ -48,8 +51,20 @@ def usage_for(session: Session, token: StrategyToken, day: date) -> RedemptionUs
 
 
 def remaining_capacity(session: Session, token: StrategyToken, day: date) -> Decimal:
-    """Cash that may still be redeemed from ``token`` on ``day``."""
+    """Cash that may still be redeemed from ``token`` on ``day`` (locks the day's usage row: call
+    it only while holding the token's lock)."""
     row = usage_for(session, token, day)
+    return max(row.limit_cash - row.redeemed_cash, ZERO)
+
+
+def peek_capacity(session: Session, token: StrategyToken, day: date) -> Decimal:
+    """:func:`remaining_capacity` for planning: reads without locking or creating the usage row
+    (the trade's own guard enforces the limit under the token's lock)."""
+    row = session.scalars(
+        select(RedemptionUsage).where(RedemptionUsage.token_id == token.id, RedemptionUsage.day == day)
+    ).one_or_none()
+    if row is None:
+        return round_down(mul(token.aum, get_settings().redemption_daily_limit), CASH_QUANTUM)
     return max(row.limit_cash - row.redeemed_cash, ZERO)
 
 
@@ -154,49 +169,79 @@ def redeem_or_queue(uow: UnitOfWork, wallet_id: int, symbol: str, quantity: obje
 
 def process_queue_in(session: Session, now: datetime) -> list[RedemptionOutcome]:
     """Release queued redemptions due today, oldest first, within each token's daily limit
-    (a request larger than a day's limit is paid in daily parts)."""
+    (a request larger than a day's limit is paid in daily parts).
+
+    Lock order: every token with a due request (by id), then every requesting wallet (by id), then
+    the due requests are read again under those locks (a concurrent wind-down may have cancelled
+    one); all payouts share one ledger writer, flushed once at the end.
+    """
     session.info[NOW_KEY] = now
-    due = session.scalars(
-        select(RedemptionRequest).where(RedemptionRequest.status == "queued",
-                                        RedemptionRequest.available_on <= now.date())
-        .order_by(RedemptionRequest.id)
+    first_look = session.execute(
+        select(RedemptionRequest.token_id, RedemptionRequest.wallet_id).where(*_due(now))
     ).all()
+    if not first_look:
+        return []
+    symbols = session.scalars(
+        select(StrategyToken.symbol).where(StrategyToken.id.in_({t for t, _ in first_look}))
+    ).all()
+    locked = lock_in_order(session, tokens=symbols, wallets={w for _, w in first_look})
+    tokens = {token.id: token for token in locked.tokens.values()}
+    # Re-read under the locks: only requests of locked tokens and wallets are touched.
+    due = [
+        r for r in session.scalars(
+            select(RedemptionRequest).where(*_due(now)).order_by(RedemptionRequest.id)
+            .execution_options(populate_existing=True)
+        ).all()
+        if r.token_id in tokens and r.wallet_id in locked.wallets
+    ]
+    writer = LedgerWriter(session, now)
     done: list[RedemptionOutcome] = []
     blocked: set[int] = set()  # FIFO: once a token's head request waits, later ones wait too
     for request in due:
         if request.token_id in blocked:
             continue
-        token = session.get(StrategyToken, request.token_id)
-        assert token is not None
-        holding = get_holding(session, lock_wallet(session, request.wallet_id), token, now)
-        if holding.quantity < request.quantity:
-            request.status = "cancelled"
-            request.note = "the wallet no longer holds these tokens"
-            continue
-        capacity = remaining_capacity(session, token, now.date())
-        nav = nav_of(token)
-        fits = request.quantity if nav <= 0 else min(
-            request.quantity, round_down(div(capacity, nav), TOKEN_QUANTUM))
-        if fits <= 0:
-            blocked.add(token.id)
-            request.available_on = now.date() + timedelta(days=1)
-            continue
-        trade = redeem_in(session, now, wallet_id=request.wallet_id, symbol=token.symbol,
-                          quantity=fits, system=True)
-        usage_for(session, token, now.date()).redeemed_cash += trade.cash
-        request.cash_out = (request.cash_out or ZERO) + trade.cash
-        if fits < request.quantity:  # partly paid: the rest waits for tomorrow, still first
-            request.quantity -= fits
-            request.available_on = now.date() + timedelta(days=1)
-            request.note = f"partly paid on {now.date()}"
-            blocked.add(token.id)
-            message = (f"Queued redemption #{request.id}: paid {fits} {token.symbol} for "
-                       f"{fmt_cash(trade.cash)}; the remaining {request.quantity} wait for tomorrow.")
-        else:
-            request.status = "done"
-            request.executed_at = now
-            message = f"Queued redemption #{request.id} paid {fmt_cash(trade.cash)}."
-        done.append(RedemptionOutcome(token.symbol, fits, trade.cash, request.quantity
-                                      if request.status == "queued" else ZERO, request.id, message))
+        outcome = _release(session, now, request, tokens[request.token_id], writer, blocked)
+        if outcome is not None:
+            done.append(outcome)
+    writer.flush()
     session.flush()
     return done
+
+
+def _due(now: datetime) -> tuple[Any, ...]:
+    return (RedemptionRequest.status == "queued", RedemptionRequest.available_on <= now.date())
+
+
+def _release(session: Session, now: datetime, request: RedemptionRequest, token: StrategyToken,
+             writer: LedgerWriter, blocked: set[int]) -> RedemptionOutcome | None:
+    """Pay what today's limit allows of one queued request (its token and wallet are locked)."""
+    holding = read_position(session, request.wallet_id, token.id)
+    if holding.quantity < request.quantity:
+        request.status = "cancelled"
+        request.note = "the wallet no longer holds these tokens"
+        return None
+    capacity = remaining_capacity(session, token, now.date())
+    nav = nav_of(token)
+    fits = request.quantity if nav <= 0 else min(
+        request.quantity, round_down(div(capacity, nav), TOKEN_QUANTUM))
+    if fits <= 0:
+        blocked.add(token.id)
+        request.available_on = now.date() + timedelta(days=1)
+        return None
+    trade = redeem_in(session, now, wallet_id=request.wallet_id, symbol=token.symbol,
+                      quantity=fits, system=True, writer=writer)
+    usage_for(session, token, now.date()).redeemed_cash += trade.cash
+    request.cash_out = (request.cash_out or ZERO) + trade.cash
+    if fits < request.quantity:  # partly paid: the rest waits for tomorrow, still first
+        request.quantity -= fits
+        request.available_on = now.date() + timedelta(days=1)
+        request.note = f"partly paid on {now.date()}"
+        blocked.add(token.id)
+        message = (f"Queued redemption #{request.id}: paid {fits} {token.symbol} for "
+                   f"{fmt_cash(trade.cash)}; the remaining {request.quantity} wait for tomorrow.")
+    else:
+        request.status = "done"
+        request.executed_at = now
+        message = f"Queued redemption #{request.id} paid {fmt_cash(trade.cash)}."
+    left = request.quantity if request.status == "queued" else ZERO
+    return RedemptionOutcome(token.symbol, fits, trade.cash, left, request.id, message)

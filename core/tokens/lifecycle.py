@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 
 from core.config import get_settings
 from core.ledger.issuance import redeem_in
-from core.ledger.locks import lock_token
+from core.ledger.locks import lock_token, lock_wallets
+from core.ledger.postings import LedgerWriter
+from core.ledger.rows import read_position
 from core.models import AuditLog, NavMark, StrategyToken, TokenHolding, TokenStatus
 from core.models.wallets_ext import RedemptionRequest
 from core.money import fmt_cash
@@ -98,9 +100,19 @@ class WindDown:
 
 
 def retire_in(session: Session, now: datetime, symbol: str, reason: str, *,
-              notifier: Notifier | None = None, actor: str = "system") -> WindDown:
-    """Retire ``symbol`` and wind it down: redeem every holder at NAV, cancel queued redemptions."""
+              notifier: Notifier | None = None, actor: str = "system",
+              writer: LedgerWriter | None = None) -> WindDown:
+    """Retire ``symbol`` and wind it down: redeem every holder at NAV, cancel queued redemptions.
+
+    Lock order: the token, then every holder's wallet (by id), then (at the writer's flush) the
+    accounts. With a caller's ``writer`` (several wind-downs in one transaction, their tokens and
+    holders locked up front by the caller) the balances wait for the caller's flush.
+    """
     token = lock_token(session, symbol)
+    holder_ids = session.scalars(
+        select(TokenHolding.wallet_id).where(TokenHolding.token_id == token.id, TokenHolding.quantity > 0)
+    ).all()
+    lock_wallets(session, holder_ids)
     if token.status is not TokenStatus.RETIRED:
         token.status = TokenStatus.RETIRED
         token.retired_at = now
@@ -111,25 +123,27 @@ def retire_in(session: Session, now: datetime, symbol: str, reason: str, *,
             RedemptionRequest.token_id == token.id, RedemptionRequest.status == "queued")):
         request.status = "cancelled"
         request.note = "token retired: the whole position was redeemed at NAV"
-    holdings = session.scalars(
-        select(TokenHolding).where(TokenHolding.token_id == token.id, TokenHolding.quantity > 0)
-        .order_by(TokenHolding.wallet_id)
-    ).all()
+    own_writer = writer is None
+    writer = writer or LedgerWriter(session, now)
     redeemed = 0
     cash_total = ZERO
     notified = 0
-    for holding in holdings:
-        if holding.quantity <= 0:
+    for wallet_id in sorted(holder_ids):
+        # Read again under the wallet's lock: the holder may have redeemed in between.
+        quantity = read_position(session, wallet_id, token.id).quantity
+        if quantity <= 0:
             continue
-        trade = redeem_in(session, now, wallet_id=holding.wallet_id, symbol=token.symbol,
-                          quantity=holding.quantity, system=True)
+        trade = redeem_in(session, now, wallet_id=wallet_id, symbol=token.symbol, quantity=quantity,
+                          system=True, writer=writer)
         redeemed += 1
         cash_total += trade.cash
         notified += tell_owners(
-            session, notifier, holding.wallet_id,
+            session, notifier, wallet_id,
             f"{token.symbol} was retired ({reason}). Your {trade.tokens} tokens were redeemed at "
             f"NAV for {fmt_cash(trade.cash)}, now in your wallet's cash; AI wallets will not "
             f"allocate to it again.",
         )
+    if own_writer:
+        writer.flush()
     session.flush()
     return WindDown(token.symbol, redeemed, cash_total, notified)

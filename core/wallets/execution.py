@@ -4,7 +4,10 @@ All trades of one rebalance run in one unit of work: sells (redeems by token qua
 buys (by cash amount), each followed by its trading cost (``cost_rate`` x notional, rounded up,
 posted from the wallet's cash to ``platform:trading_costs``). Any refusal (circuit breaker, a
 redemption limit reached in between) rolls the whole rebalance back. Lock order: every token
-involved (by id), then the wallet — the ledger's global order — before the first trade.
+involved (by id), then the wallet — the ledger's global order (:mod:`core.ledger.locks`) — before
+the first trade; what was read before the locks (the wallet's positions, its mode) is read again
+under them, and a wallet that acquired a token not locked up front raises
+:class:`~core.ledger.locks.ConcurrentChange` (retried at the next cycle) instead of breaking the order.
 
 Units: USD cash, token quantities, weights as decimal fractions.
 """
@@ -21,14 +24,23 @@ from core.errors import TradingHalted
 from core.ledger.cash import wallet_cash_account
 from core.ledger.fees import nav_of
 from core.ledger.issuance import buy_in, redeem_in
-from core.ledger.locks import lock_token, lock_wallet
+from core.ledger.locks import (
+    TOKEN,
+    ConcurrentChange,
+    holds_token,
+    lock_in_order,
+    lock_token,
+    lock_wallet_and_org,
+    may_lock,
+)
 from core.ledger.postings import LedgerWriter, Leg, system_account
-from core.models import AIWallet, AllocationSnapshot, StrategyToken, TokenHolding
+from core.ledger.rows import write_wallet_cash
+from core.models import AIWallet, AllocationSnapshot, StrategyToken, TokenHolding, WalletMode
 from core.models.wallets_ext import RebalanceExecution
 from core.money import CASH_QUANTUM, mul, round_down
 from core.optimizer import Decision
 from core.risk.circuit import is_halted
-from core.risk.redemption import NOW_KEY, remaining_capacity
+from core.risk.redemption import NOW_KEY, peek_capacity
 from core.wallets.config import WalletConfig
 from core.wallets.planning import PlannedTrade, Position, drift, plan_trades, trade_cost
 
@@ -100,7 +112,7 @@ def plan_for(session: Session, now: datetime, wallet: AIWallet, target: dict[str
                                 min_trade=config.min_trade, cost_rate=config.cost_rate)
     sells = [t.symbol for t in trades if t.side == "redeem"]
     if sells:
-        caps = {s: remaining_capacity(session, tokens[s], now.date()) for s in sells}
+        caps = {s: peek_capacity(session, tokens[s], now.date()) for s in sells}
         if any(caps[t.symbol] < t.cash for t in trades if t.side == "redeem"):
             trades, notes = plan_trades(wallet.cash, positions, live_target, navs,
                                         min_trade=config.min_trade, cost_rate=config.cost_rate,
@@ -108,34 +120,89 @@ def plan_for(session: Session, now: datetime, wallet: AIWallet, target: dict[str
     return trades, notes
 
 
+def lock_for_rebalance(session: Session, wallet_id: int, target: dict[str, Decimal], *,
+                       expect_mode: WalletMode | None = None) -> tuple[AIWallet, list[Position]]:
+    """Lock every token the rebalance may touch (target and held, by id), then the wallet, and
+    return the wallet and its positions read again under the locks.
+
+    Raises :class:`ConcurrentChange` when, between the first read and the locks, the wallet came to
+    hold a token that is not locked (locking it now would break the order) or left ``expect_mode``.
+    """
+    held = {p.symbol for p in positions_of(session, wallet_id)}
+    needed = set(target) | held
+    if not may_lock(session, TOKEN):  # the caller locked up front (the cycle): all must be there
+        _require_held(session, wallet_id, needed)
+    locked = lock_in_order(session, tokens=needed, wallets=[wallet_id])
+    wallet = locked.wallets.get(wallet_id) or lock_wallet_and_org(session, wallet_id)[0]
+    positions = positions_of(session, wallet_id)
+    _require_held(session, wallet_id, {p.symbol for p in positions})
+    if expect_mode is not None and wallet.mode is not expect_mode:
+        raise ConcurrentChange(f"wallet {wallet_id} switched to {wallet.mode.value} before its "
+                               "rebalance ran; nothing was traded")
+    return wallet, positions
+
+
+def _require_held(session: Session, wallet_id: int, symbols: set[str]) -> None:
+    unlocked = sorted(s for s in symbols if not holds_token(session, s))
+    if unlocked:
+        raise ConcurrentChange(f"wallet {wallet_id} bought {', '.join(unlocked)} while its rebalance "
+                               "was being prepared; nothing was traded, try again")
+
+
 def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: AllocationSnapshot, *,
                config: WalletConfig, trigger: str, proposal_id: int | None = None,
-               drift_before: Decimal | None = None) -> RebalanceExecution:
-    """Move ``wallet_id`` to ``snapshot``'s target in the caller's transaction (all or nothing)."""
+               drift_before: Decimal | None = None, writer: LedgerWriter | None = None,
+               expect_mode: WalletMode | None = None) -> RebalanceExecution:
+    """Move ``wallet_id`` to ``snapshot``'s target in the caller's transaction (all or nothing).
+
+    With a caller's ``writer`` (the cycle's bulk path: one writer for a batch of wallets) the
+    balances wait for the caller's flush.
+    """
     session.info[NOW_KEY] = now
     if is_halted(session):
         raise TradingHalted("trading is halted by the circuit breaker; the rebalance did not run")
     target, target_cash = snapshot_target(snapshot)
-    held = {p.symbol for p in positions_of(session, wallet_id)}
-    for symbol in _by_token_id(session, set(target) | held):
-        lock_token(session, symbol)  # global lock order: tokens by id, then the wallet
-    wallet = lock_wallet(session, wallet_id)
-    # Read once under the locks: nothing changes them before the first trade below.
-    positions = positions_of(session, wallet_id)
+    wallet, positions = lock_for_rebalance(session, wallet_id, target, expect_mode=expect_mode)
     before = drift_before if drift_before is not None else drift(wallet.cash, positions, target,
                                                                  target_cash)
     value_before = wallet.cash + sum((p.value for p in positions), ZERO)
     trades, notes = plan_for(session, now, wallet, target, config, positions)
-    writer = LedgerWriter(session, now)
-    cash_account = wallet_cash_account(session, wallet, now)
-    costs_account = system_account(session, "platform:trading_costs", now)
+    own_writer = writer is None
+    writer = writer or LedgerWriter(session, now)
+    done, costs = _trade(session, now, wallet, trades, notes, config, writer)
+    if costs > 0:  # one posting for the whole rebalance (buys above left room for it)
+        writer.post("trade.cost", [Leg(wallet_cash_account(session, wallet, now), -costs),
+                                   Leg(system_account(session, "platform:trading_costs", now), costs)],
+                    wallet_id=wallet.id, memo=f"trading costs of {len(done)} trade(s)")
+        write_wallet_cash(session, wallet, wallet.cash - costs)
+    # One balance update (accounts locked in id order, after the tokens and the wallet) for all
+    # trades: each trade checked its own cash, supply and holding, so no account can have gone
+    # negative in between where the net does not.
+    if own_writer:
+        writer.flush()
+    snapshot.executed = True
+    wallet.last_rebalanced_at = now
+    execution = RebalanceExecution(
+        wallet_id=wallet.id, snapshot_id=snapshot.id, proposal_id=proposal_id, executed_at=now,
+        trigger=trigger, drift_before=before.quantize(_STAT_QUANTUM), value_before=value_before
+        .quantize(CASH_QUANTUM), trading_costs=costs, trades=done + [{"note": n} for n in notes],
+    )
+    session.add(execution)
+    session.flush()
+    return execution
+
+
+def _trade(session: Session, now: datetime, wallet: AIWallet, trades: list[PlannedTrade],
+           notes: list[str], config: WalletConfig, writer: LedgerWriter,
+           ) -> tuple[list[dict[str, str]], Decimal]:
+    """Run the planned sells, then buys (re-fitted to the cash actually there); returns what was
+    done and the trading costs owed."""
     done: list[dict[str, str]] = []
     costs = ZERO
     for trade in trades:
         if trade.side == "redeem":
             result = redeem_in(session, now, wallet_id=wallet.id, symbol=trade.symbol,
                                quantity=trade.quantity, writer=writer)
-            notional = result.cash
         else:
             amount = trade.cash
             # Actual sell proceeds can differ from the estimate (fees settle first): re-fit.
@@ -149,29 +216,11 @@ def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: Alloca
                 continue
             result = buy_in(session, now, wallet_id=wallet.id, symbol=trade.symbol, cash=amount,
                             writer=writer)
-            notional = result.cash
-        cost = trade_cost(notional, config.cost_rate)
+        cost = trade_cost(result.cash, config.cost_rate)
         costs += cost
-        done.append({**trade.as_dict(), "cash": format(notional, "f"),
+        done.append({**trade.as_dict(), "cash": format(result.cash, "f"),
                      "quantity": format(result.tokens, "f"), "cost": format(cost, "f")})
-    if costs > 0:  # one posting for the whole rebalance (buys above left room for it)
-        writer.post("trade.cost", [Leg(cash_account, -costs), Leg(costs_account, costs)],
-                    wallet_id=wallet.id, memo=f"trading costs of {len(done)} trade(s)")
-        wallet.cash -= costs
-    # One balance update (accounts locked in id order, after the tokens and the wallet) for all
-    # trades: each trade checked its own cash, supply and holding, so no account can have gone
-    # negative in between where the net does not.
-    writer.flush()
-    snapshot.executed = True
-    wallet.last_rebalanced_at = now
-    execution = RebalanceExecution(
-        wallet_id=wallet.id, snapshot_id=snapshot.id, proposal_id=proposal_id, executed_at=now,
-        trigger=trigger, drift_before=before.quantize(_STAT_QUANTUM), value_before=value_before
-        .quantize(CASH_QUANTUM), trading_costs=costs, trades=done + [{"note": n} for n in notes],
-    )
-    session.add(execution)
-    session.flush()
-    return execution
+    return done, costs
 
 
 def _by_token_id(session: Session, symbols: set[str]) -> list[str]:
@@ -192,4 +241,5 @@ def _fit_supply(session: Session, symbol: str, amount: Decimal) -> Decimal:
     return min(amount, most)
 
 
-__all__ = ["execute_in", "plan_for", "positions_of", "store_snapshot", "wallet_drift"]
+__all__ = ["execute_in", "lock_for_rebalance", "plan_for", "positions_of", "store_snapshot",
+           "wallet_drift"]

@@ -9,6 +9,7 @@ wallet's owners may decide; an expired, rejected or superseded proposal cannot b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,13 +20,13 @@ from core.commands.types import Button
 from core.db import UnitOfWork
 from core.errors import NotFound, PermissionDenied
 from core.ledger.idempotency import run_idempotent
-from core.ledger.locks import lock_wallet
+from core.ledger.locks import lock_wallet, lock_wallets
 from core.models import AIWallet, AllocationSnapshot, AuditLog, WalletOwner
 from core.models.wallets_ext import RebalanceProposal
 from core.notify import Notifier
 from core.optimizer import Decision
 from core.wallets.config import DEFAULT_WALLET_CONFIG, WalletConfig
-from core.wallets.execution import execute_in, plan_for
+from core.wallets.execution import execute_in, lock_for_rebalance, plan_for, snapshot_target
 from core.wallets.notices import tell_owners
 
 
@@ -90,13 +91,19 @@ def create_proposal_in(session: Session, now: datetime, wallet: AIWallet,
     return proposal
 
 
-def _locked_proposal(session: Session, proposal_id: int) -> RebalanceProposal:
+def _locked_proposal(session: Session, proposal_id: int, lock_rows: Callable[[int], object]
+                     ) -> RebalanceProposal:
+    """Read the proposal, take ``lock_rows(wallet_id)`` (tokens, then the wallet: the global order),
+    then lock the proposal itself — a child of its wallet — and read it again (re-validation)."""
+    wallet_id = session.scalar(select(RebalanceProposal.wallet_id).where(
+        RebalanceProposal.id == proposal_id))
+    if wallet_id is None:
+        raise NotFound(f"proposal {proposal_id} does not exist")
+    lock_rows(wallet_id)
     proposal = session.scalars(
         select(RebalanceProposal).where(RebalanceProposal.id == proposal_id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).one_or_none()
-    if proposal is None:
-        raise NotFound(f"proposal {proposal_id} does not exist")
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
+    ).one()
     return proposal
 
 
@@ -120,7 +127,15 @@ def approve_proposal(uow: UnitOfWork, proposal_id: int, *, user_id: int, idempot
 
     def effect(session: Session) -> dict[str, object]:
         now = uow.clock.now()
-        proposal = _locked_proposal(session, proposal_id)
+
+        def lock_rows(wallet_id: int) -> None:
+            snapshot_id = session.scalar(select(RebalanceProposal.snapshot_id).where(
+                RebalanceProposal.id == proposal_id))
+            snapshot = session.get(AllocationSnapshot, snapshot_id)
+            assert snapshot is not None
+            lock_for_rebalance(session, wallet_id, snapshot_target(snapshot)[0])
+
+        proposal = _locked_proposal(session, proposal_id, lock_rows)
         require_owner(session, proposal.wallet_id, user_id)
         closed = _closed(proposal, now)
         if closed is not None:
@@ -150,12 +165,11 @@ def reject_proposal(uow: UnitOfWork, proposal_id: int, *, user_id: int,
                     idempotency_key: str) -> ProposalOutcome:
     def effect(session: Session) -> dict[str, object]:
         now = uow.clock.now()
-        proposal = _locked_proposal(session, proposal_id)
+        proposal = _locked_proposal(session, proposal_id, lambda w: lock_wallet(session, w))
         require_owner(session, proposal.wallet_id, user_id)
         closed = _closed(proposal, now)
         if closed is not None:
             return closed.to_dict()
-        lock_wallet(session, proposal.wallet_id)
         proposal.status = "rejected"
         proposal.decided_at = now
         proposal.decided_by_user_id = user_id
@@ -171,9 +185,17 @@ def reject_proposal(uow: UnitOfWork, proposal_id: int, *, user_id: int,
 
 
 def expire_proposals_in(session: Session, now: datetime) -> int:
-    """Mark every pending proposal past its expiry as expired; returns how many."""
-    stale = session.scalars(select(RebalanceProposal).where(
+    """Mark every pending proposal past its expiry as expired; returns how many. Proposals are
+    children of their wallet: the wallets are locked first (by id), then the proposals re-read."""
+    stale_wallets = session.scalars(select(RebalanceProposal.wallet_id).where(
         RebalanceProposal.status == "pending", RebalanceProposal.expires_at <= now)).all()
+    if not stale_wallets:
+        return 0
+    lock_wallets(session, stale_wallets)
+    stale = session.scalars(select(RebalanceProposal).where(
+        RebalanceProposal.status == "pending", RebalanceProposal.expires_at <= now,
+        RebalanceProposal.wallet_id.in_(set(stale_wallets)))
+        .execution_options(populate_existing=True)).all()
     for proposal in stale:
         proposal.status = "expired"
         proposal.decided_at = now

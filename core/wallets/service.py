@@ -10,6 +10,7 @@ its weekly interval passed, or its drift from the last executed target exceeds t
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,13 +19,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.errors import ValidationError
+from core.errors import ArenaError, ValidationError
 from core.ledger.idempotency import run_idempotent
-from core.ledger.locks import lock_wallet
-from core.models import AIWallet, AllocationSnapshot, AuditLog, WalletMode
+from core.ledger.locks import lock_tokens, lock_wallet
+from core.ledger.postings import LedgerWriter
+from core.models import AIWallet, AllocationSnapshot, AuditLog, StrategyToken, TokenHolding, WalletMode
 from core.models.wallets_ext import RebalanceProposal
 from core.notify import Notifier
-from core.optimizer import AI_TIERS
+from core.optimizer import AI_TIERS, Decision
 from core.optimizer import Tier as OptTier
 from core.risk.circuit import is_halted
 from core.wallets.config import DEFAULT_WALLET_CONFIG, WalletConfig
@@ -37,7 +39,9 @@ from core.wallets.execution import (
 )
 from core.wallets.proposals import create_proposal_in, expire_proposals_in, require_owner
 from core.wallets.proposals import supersede_pending as _supersede
-from core.wallets.universe import DecisionCache, profile_of
+from core.wallets.universe import DecisionCache, active_tokens, profile_of
+
+log = logging.getLogger(__name__)
 
 
 def set_mode(uow: UnitOfWork, wallet_id: int, mode: str, *, user_id: int,
@@ -132,12 +136,15 @@ def due_reason(wallet: AIWallet, now: datetime, drift_now: Decimal | None,
 
 def run_rebalance_cycle(uow: UnitOfWork, *, notifier: Notifier | None = None,
                         config: WalletConfig = DEFAULT_WALLET_CONFIG,
-                        batch: int = 500) -> CycleReport:
+                        batch: int = 200) -> CycleReport:
     """Check every AI wallet; execute (full AI) or propose (hybrid) where due.
 
     One decision per distinct (universe, tier, profile) for the whole cycle. Wallets are handled in
-    batches of ``batch`` per unit of work; each wallet's rebalance is atomic and a wallet whose
-    rebalance is refused is rolled back alone and reported in ``failed``.
+    batches of ``batch`` per unit of work (the bulk path): the batch locks every token it may trade
+    up front (by id), then each due wallet in id order inside its own savepoint, and all trades of
+    the batch share one ledger writer, so each pool and system account gets one balance update per
+    batch. A wallet whose rebalance is refused is rolled back alone, logged, and reported in
+    ``failed`` with its error.
     """
     report = CycleReport()
     cache = DecisionCache(config.optimizer)
@@ -153,50 +160,101 @@ def run_rebalance_cycle(uow: UnitOfWork, *, notifier: Notifier | None = None,
                                       AIWallet.is_house.is_(False)).order_by(AIWallet.id)))
         uow.commit()
     for start in range(0, len(ids), batch):
-        chunk = ids[start:start + batch]
-        with uow:
-            session = uow.session
-            wallets = {w.id: w for w in session.scalars(select(AIWallet).where(
-                AIWallet.id.in_(chunk)))}
-            targets = _last_targets(session, chunk)
-            pending = set(session.scalars(select(RebalanceProposal.wallet_id).where(
-                RebalanceProposal.wallet_id.in_(chunk), RebalanceProposal.status == "pending")))
-            for wallet_id in chunk:
-                wallet = wallets[wallet_id]
-                report.checked += 1
-                last = targets.get(wallet_id)
-                drift_now = None
-                if last is not None:
-                    weights, cash_w = snapshot_target(last)
-                    drift_now = wallet_drift(session, wallet, weights, cash_w)
-                trigger = due_reason(wallet, now, drift_now, config)
-                if trigger is None:
-                    continue
-                if wallet.cash <= 0 and drift_now is None:
-                    continue  # nothing to allocate yet
-                if wallet.mode is WalletMode.HYBRID and wallet_id in pending:
-                    continue  # the owner has not answered the last proposal yet
-                tier = OptTier(wallet.tier.value)
-                decision = cache.decision(session, now, tier, profile_of(wallet.risk_profile))
-                savepoint = session.begin_nested()
-                try:
-                    snapshot = store_snapshot(session, now, wallet, decision, trigger=trigger,
-                                              drift_before=drift_now)
-                    if wallet.mode is WalletMode.FULL_AI:
-                        execute_in(session, now, wallet.id, snapshot, config=config,
-                                   trigger=trigger, drift_before=drift_now)
-                        report.executed += 1
-                        if drift_now is not None:
-                            report.drifts_at_rebalance.append(drift_now)
-                    else:
-                        create_proposal_in(session, now, wallet, snapshot, decision,
-                                           trigger=trigger, config=config, notifier=notifier)
-                        wallet.last_rebalanced_at = now  # the weekly clock restarts on a proposal
-                        report.proposed += 1
-                    savepoint.commit()
-                except Exception as exc:  # one wallet's refusal must not stop the cycle
-                    savepoint.rollback()
-                    report.failed[wallet_id] = f"{type(exc).__name__}: {exc}"
-            uow.commit()
+        _run_batch(uow, ids[start:start + batch], cache, config, notifier, report)
     report.solves = cache.solves
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    wallet_id: int
+    mode: WalletMode
+    trigger: str
+    drift_now: Decimal | None
+    decision: Decision
+
+
+def _due_wallets(session: Session, now: datetime, chunk: list[int], cache: DecisionCache,
+                 config: WalletConfig, report: CycleReport) -> list[_Due]:
+    """The chunk's wallets that are due, read without locks (re-validated under them later)."""
+    wallets = {w.id: w for w in session.scalars(select(AIWallet).where(AIWallet.id.in_(chunk)))}
+    targets = _last_targets(session, chunk)
+    pending = set(session.scalars(select(RebalanceProposal.wallet_id).where(
+        RebalanceProposal.wallet_id.in_(chunk), RebalanceProposal.status == "pending")))
+    due: list[_Due] = []
+    for wallet_id in chunk:
+        wallet = wallets[wallet_id]
+        report.checked += 1
+        last = targets.get(wallet_id)
+        drift_now = None
+        if last is not None:
+            weights, cash_w = snapshot_target(last)
+            drift_now = wallet_drift(session, wallet, weights, cash_w)
+        trigger = due_reason(wallet, now, drift_now, config)
+        if trigger is None:
+            continue
+        if wallet.cash <= 0 and drift_now is None:
+            continue  # nothing to allocate yet
+        if wallet.mode is WalletMode.HYBRID and wallet_id in pending:
+            continue  # the owner has not answered the last proposal yet
+        decision = cache.decision(session, now, OptTier(wallet.tier.value),
+                                  profile_of(wallet.risk_profile))
+        due.append(_Due(wallet_id, wallet.mode, trigger, drift_now, decision))
+    return due
+
+
+def _run_batch(uow: UnitOfWork, chunk: list[int], cache: DecisionCache, config: WalletConfig,
+               notifier: Notifier | None, report: CycleReport) -> None:
+    with uow:
+        session = uow.session
+        now = uow.clock.now()
+        due = _due_wallets(session, now, chunk, cache, config, report)
+        if not due:
+            return
+        held = session.scalars(select(StrategyToken.symbol).join(
+            TokenHolding, TokenHolding.token_id == StrategyToken.id).where(
+            TokenHolding.wallet_id.in_([d.wallet_id for d in due]), TokenHolding.quantity > 0)).all()
+        # The lock order: every token any of these wallets may trade, by id, before any wallet.
+        lock_tokens(session, {t.symbol for t in active_tokens(session)} | set(held))
+        writer = LedgerWriter(session, now)
+        for item in due:  # ascending wallet id: the wallets are locked in order too
+            _rebalance_one(session, now, item, writer, config, notifier, report)
+        writer.flush()
+        uow.commit()
+
+
+def _rebalance_one(session: Session, now: datetime, item: _Due, writer: LedgerWriter,
+                   config: WalletConfig, notifier: Notifier | None, report: CycleReport) -> None:
+    """One wallet's decision in a savepoint: executed (full AI) or proposed (hybrid)."""
+    savepoint = session.begin_nested()
+    mark = writer.checkpoint()
+    try:
+        wallet = lock_wallet(session, item.wallet_id)
+        if wallet.mode is not item.mode:  # re-validated under the lock: the owner switched
+            savepoint.rollback()
+            writer.restore(mark)
+            return
+        snapshot = store_snapshot(session, now, wallet, item.decision, trigger=item.trigger,
+                                  drift_before=item.drift_now)
+        if item.mode is WalletMode.FULL_AI:
+            execute_in(session, now, wallet.id, snapshot, config=config, trigger=item.trigger,
+                       drift_before=item.drift_now, writer=writer, expect_mode=WalletMode.FULL_AI)
+            report.executed += 1
+            if item.drift_now is not None:
+                report.drifts_at_rebalance.append(item.drift_now)
+        else:
+            create_proposal_in(session, now, wallet, snapshot, item.decision,
+                               trigger=item.trigger, config=config, notifier=notifier)
+            wallet.last_rebalanced_at = now  # the weekly clock restarts on a proposal
+            report.proposed += 1
+        savepoint.commit()
+    except ArenaError as exc:  # an expected refusal (halt, limit, sold out): this wallet only
+        savepoint.rollback()
+        writer.restore(mark)
+        report.failed[item.wallet_id] = f"{type(exc).__name__}: {exc}"
+        log.warning("rebalance of wallet %s refused: %s", item.wallet_id, report.failed[item.wallet_id])
+    except Exception as exc:  # a bug or a database error: this wallet only, with its traceback
+        savepoint.rollback()
+        writer.restore(mark)
+        report.failed[item.wallet_id] = f"{type(exc).__name__}: {exc}"
+        log.exception("rebalance of wallet %s failed", item.wallet_id)

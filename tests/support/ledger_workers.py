@@ -29,6 +29,9 @@ SPAWN = mp.get_context("spawn")
 def _open(url: str, clock_iso: str | None) -> Database:
     from datetime import datetime
 
+    from core.ledger.guards import configure_without_checks
+
+    configure_without_checks()  # the bare ledger, as in the parent's pure_ledger tests
     clock = SimulatedClock(datetime.fromisoformat(clock_iso)) if clock_iso else SystemClock()
     return Database(url, clock=clock)
 
