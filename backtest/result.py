@@ -64,6 +64,11 @@ class BacktestResult:
     exposure_cap: float | None = None
     moments: Moments | None = None
 
+    invested: pd.Series | None = None  # value held in positions (and lending markets) per day
+
+    def invested_values(self) -> np.ndarray:
+        return np.zeros(0) if self.invested is None else self.invested.to_numpy()
+
     @property
     def start(self) -> dt.date | None:
         return self.equity.index[0].date() if len(self.equity) else None
@@ -158,6 +163,7 @@ def finish(
         risk_free=risk_free,
         exposure_cap=None if spec.family in LENDING_FAMILIES else inputs.exposure_cap,
         moments=m.moments,
+        invested=invested,
     )
 
 
