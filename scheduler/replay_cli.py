@@ -1,13 +1,27 @@
-"""Typer registration of ``arena replay`` (called by the ``arena`` composition root)."""
+"""Typer registration of ``arena replay`` (called by the ``arena`` composition root).
+
+Bad dates, a reversed range or a range without market data are one-line errors (exit 2); with
+``--plot out.png`` the daily series is written beside it as ``out.csv``.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from core.errors import ValidationError
+from core.formatting import change, count, drawdown, percent, ratio
+
+
+def _day(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{flag} {text!r} is not a date (use YYYY-MM-DD)") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -18,32 +32,60 @@ def register(app: typer.Typer) -> None:
         end: Annotated[str, typer.Option("--to", help="last day (UTC)")] = "2022-12-31",
         wallets: Annotated[int, typer.Option("--wallets", min=1, help="wallets per mode")] = 3,
         seed: Annotated[int, typer.Option("--seed", help="seed for deposits, approvals")] = 7,
-        gate: Annotated[str, typer.Option("--gate", help="strict (quality gate) or none")] = (
-            "strict"),
-        as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-        plot: Annotated[Path | None, typer.Option("--plot", help="write a PNG chart")] = None,
+        gate: Annotated[str, typer.Option("--gate", help="strict (the birth gate) or none")] = "strict",
+        as_json: Annotated[bool, typer.Option("--json", help="print only the report as JSON")] = False,
+        plot: Annotated[
+            Path | None, typer.Option("--plot", help="write a PNG chart (and the daily CSV beside it)")
+        ] = None,
         db: Annotated[Path | None, typer.Option("--db", help="keep the SQLite file")] = None,
     ) -> None:
-        """Replay the platform over history: AI allocation vs equal weight, drift, risk events."""
+        """Replay the platform over history: AI allocation vs equal weight, drift, risk events, and a
+        verdict against the brief's success metrics."""
         from scheduler.replay import run_replay
+        from scheduler.replay_report import render_verdict
 
         if gate not in ("strict", "none"):
-            raise typer.BadParameter("--gate must be strict or none")
-        report = run_replay(data, date.fromisoformat(start), date.fromisoformat(end),
-                            wallets=wallets, seed=seed, gate=gate, plot_path=plot, db_path=db)
+            raise ValidationError("--gate must be strict or none")
+        report = run_replay(
+            data,
+            _day(start, "--from"),
+            _day(end, "--to"),
+            wallets=wallets,
+            seed=seed,
+            gate=gate,
+            plot_path=plot,
+            db_path=db,
+            progress=not as_json,
+        )
         if as_json:
             typer.echo(json.dumps(report, indent=2))
             return
-        cmp_ = report["comparison"]
-        typer.echo(f"replay {report['from']}..{report['to']} ({report['gate']} gate)")
-        for label, stats in (("AI", cmp_["ai"]), ("equal weight", cmp_["equal_weight"])):
-            typer.echo(f"  {label:13s} return {stats['annual_return']}/yr  vol "
-                       f"{stats['volatility']}  Sharpe {stats['sharpe']}  max DD "
-                       f"{stats['max_drawdown']}")
-        typer.echo(f"  AI - EW: {cmp_['ai_minus_equal_weight_annual']}/yr; drift at rebalance "
-                   f"mean {report['drift_at_rebalance']['mean']} p95 "
-                   f"{report['drift_at_rebalance']['p95']}")
-        tokens = report["tokens"]
-        typer.echo(f"  tokens {tokens['count']}, beating hold {tokens['share_beating_hold']}, "
-                   f"avg Sharpe {tokens['average_sharpe']}; kill switches "
-                   f"{report['kill_switches']}, circuit breakers {report['circuit_breakers']}")
+        for line in _summary(report) + render_verdict(report):
+            typer.echo(line)
+
+
+def _summary(report: dict[str, Any]) -> list[str]:
+    cmp_ = report["comparison"]
+    lines = [
+        f"replay {report['from']}..{report['to']} ({report['gate']} gate; "
+        f"risk-free: {report['risk_free']['name']})"
+    ]
+    for label, stats in (("AI", cmp_["ai"]), ("equal weight", cmp_["equal_weight"])):
+        if stats["annual_return"] is None:
+            lines.append(f"  {label:13s} no returns")
+            continue
+        sharpe = "n/a (no volatility)" if stats["sharpe"] is None else ratio(stats["sharpe"])
+        lines.append(
+            f"  {label:13s} return {change(stats['annual_return'])}/yr  vol {percent(stats['volatility'])}  "
+            f"excess Sharpe {sharpe}  max drawdown {drawdown(stats['max_drawdown'])}"
+        )
+    tokens = report["tokens"]
+    lines.append(
+        f"  tokens {count(tokens['count'])}; kill switches {count(report['kill_switches'])}, "
+        f"stale wind-downs {count(report['stale_wind_downs'])}, "
+        f"circuit breakers {count(report['circuit_breakers'])}; "
+        f"gate evaluations (trials) {count(report['gate_trials'])}"
+    )
+    if report.get("daily_csv"):
+        lines.append(f"  daily series: {report['daily_csv']}")
+    return lines

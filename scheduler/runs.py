@@ -112,21 +112,33 @@ def run_once(db: Database, job_id: str, slot: datetime, body: Body, *, alert: Al
         detail = body(slot)
     except Exception as exc:
         _finish(db, job_id, slot, "failed", {"error": type(exc).__name__, "message": error_text(exc)})
-        log.exception("job %s for %s failed", job_id, slot.isoformat(),
-                      extra={"job": job_id, "slot": slot.isoformat(), "status": "failed"})
+        log.exception(
+            "job %s for %s failed",
+            job_id,
+            slot.isoformat(),
+            extra={"job": job_id, "slot": slot.isoformat(), "status": "failed"},
+        )
         _tell(alert, f"Job {job_id} ({slot:%Y-%m-%d %H:%M} UTC) failed: {error_text(exc)}")
         raise
     status = outcome(detail)
     _finish(db, job_id, slot, status, detail)
     if status != "done":
         failed = (detail or {}).get(FAILED_ITEMS) or {}
-        log.warning("job %s for %s ended %s: %d item(s) failed", job_id, slot.isoformat(), status,
-                    len(failed), extra={"job": job_id, "slot": slot.isoformat(), "status": status,
-                                        "failed_items": failed})
+        log.warning(
+            "job %s for %s ended %s: %d item(s) failed",
+            job_id,
+            slot.isoformat(),
+            status,
+            len(failed),
+            extra={"job": job_id, "slot": slot.isoformat(), "status": status, "failed_items": failed},
+        )
         lines = [f"- {item}: {error}" for item, error in list(failed.items())[:10]]
         more = f"\n… and {len(failed) - 10} more" if len(failed) > 10 else ""
-        _tell(alert, f"Job {job_id} ({slot:%Y-%m-%d %H:%M} UTC) ended {status}: "
-                     f"{len(failed)} item(s) failed.\n" + "\n".join(lines) + more)
+        _tell(
+            alert,
+            f"Job {job_id} ({slot:%Y-%m-%d %H:%M} UTC) ended {status}: "
+            f"{len(failed)} item(s) failed.\n" + "\n".join(lines) + more,
+        )
     return True
 
 

@@ -37,8 +37,9 @@ class ArenaScheduler:
 
         def run() -> bool:
             slot = spec.slot(self.context.db.clock.now())
-            return run_once(self.context.db, spec.id, slot, lambda s: spec.body(self.context, s),
-                            alert=self.context.alert)
+            return run_once(
+                self.context.db, spec.id, slot, lambda s: spec.body(self.context, s), alert=self.context.alert
+            )
 
         run.__name__ = f"job_{spec.id}"
         return run
@@ -73,5 +74,6 @@ class ArenaScheduler:
         """Run one job body for the slot containing ``when`` (default: now); for tests and replay."""
         spec = next(s for s in JOBS if s.id == job_id)
         slot = spec.slot(when or self.context.db.clock.now())
-        return run_once(self.context.db, spec.id, slot, lambda s: spec.body(self.context, s),
-                        alert=self.context.alert)
+        return run_once(
+            self.context.db, spec.id, slot, lambda s: spec.body(self.context, s), alert=self.context.alert
+        )
