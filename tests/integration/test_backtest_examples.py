@@ -84,6 +84,25 @@ def test_lending_on_real_data_matches_the_raw_files(shared_data_dir: Path) -> No
     assert r.metrics["n_trades"] == 0
 
 
+def test_lending_excess_sharpe_against_dtb3_matches_numpy_from_the_csvs(shared_data_dir: Path) -> None:
+    """The issue's check: USDC on Compound over 2020-06-01..2022-03-01, excess Sharpe over DTB3."""
+    apr = _daily_apr(shared_data_dir, "supply_rate_comp")
+    marks = _usdc(shared_data_dir, apr.index)
+    raw = pd.read_csv(shared_data_dir / "rates" / "us_tbill_3m_daily_fred_dtb3_2000_2026.csv").dropna()
+    d = pd.Series(raw["DTB3"].to_numpy() / 100, index=pd.to_datetime(raw["observation_date"], utc=True))
+    bill = (365 * d / (360 - 91 * d)).reindex(pd.date_range(d.index[0], d.index[-1], tz="UTC")).ffill()
+    days = pd.date_range("2020-06-01", "2022-03-01", tz="UTC")
+    growth = ((1 + apr.shift(1) / 365) * marks / marks.shift(1)).reindex(days).to_numpy()[1:]
+    excess = (growth - 1) - bill.shift(1).reindex(days).to_numpy()[1:] / 365
+    expected = excess.mean() / excess.std(ddof=1) * np.sqrt(365)
+    spec = next(s for s in example_specs() if s.name == "USDC supplied to Compound")
+    r = run_backtest(spec, load_market(shared_data_dir), "2020-06-01", "2022-03-01")
+    assert r.metrics["sharpe"] == pytest.approx(expected, rel=1e-6)
+    assert r.risk_free["name"] == "3-month US T-bill (FRED DTB3)" and r.risk_free["missing_days"] == 0
+    plain = (growth - 1).mean() / (growth - 1).std(ddof=1) * np.sqrt(365)
+    assert r.metrics["sharpe"] < plain  # against 0 % the same lending would look better
+
+
 def test_yield_rotation_on_real_data_matches_an_independent_simulation(shared_data_dir: Path) -> None:
     spec = next(s for s in example_specs() if s.name == "USDC Aave/Compound yield rotation")
     names = ["compound:USDC", "aave_v2:USDC"]
