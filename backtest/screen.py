@@ -26,7 +26,8 @@ from backtest.engine import COMMISSION, INITIAL_CASH, SLIPPAGE, day, run_backtes
 from backtest.inputs import BacktestInputs, prepare, window
 from backtest.metrics import DAYS_PER_YEAR, max_drawdown, moments
 from backtest.plan import needed_assets, needed_markets, warmup_bars
-from backtest.vector import ArraysCache, VectorUnsupported, frame_arrays, simulate
+from backtest.vector import ArraysCache, VectorUnsupported, frame_arrays
+from backtest.vector.engine import run_spec
 from core.errors import ArenaError
 from core.spec import StrategySpec, load_spec
 
@@ -141,30 +142,32 @@ def _run_groups(
             results.update({i: TrialResult(i, names[i], error=str(exc)) for i in members})
             continue
         cache = ArraysCache(frame_arrays(inputs))
+        live = inputs.calendar[inputs.calendar.searchsorted(inputs.lo) :]
+        rf = inputs.risk_free.per_day(pd.DatetimeIndex(live))[0]  # the same days for the whole group
         for i in members:
-            results[i], series = _one(i, names[i], replace(inputs, spec=specs[i]), market, cache)
+            results[i], series = _one(i, names[i], replace(inputs, spec=specs[i]), market, cache, rf)
             if series is not None:
                 columns[i] = series
     return results, columns
 
 
 def _one(
-    i: int, label: str, inputs: BacktestInputs, market: MarketData, cache: ArraysCache
+    i: int, label: str, inputs: BacktestInputs, market: MarketData, cache: ArraysCache, rf: np.ndarray
 ) -> tuple[TrialResult, pd.Series | None]:
     engine = "vector"
     try:
-        run = simulate(inputs, INITIAL_CASH, COMMISSION, SLIPPAGE, cache)
-        days, equity, trades = run.days, run.equity, len(run.fills)
+        bars = run_spec(inputs, INITIAL_CASH, COMMISSION, SLIPPAGE, cache)
+        live = ~np.isnan(bars.equity)
+        days, equity, trades = inputs.calendar[live], bars.equity[live], len(bars.fills)
     except VectorUnsupported:
         engine = "backtrader"
         agent = run_backtest(inputs.spec, market, inputs.lo.date(), inputs.hi.date())
         days, equity, trades = agent.equity.index, agent.equity.to_numpy(), len(agent.trades)
     except (DataError, ArenaError) as exc:
         return TrialResult(i, label, error=str(exc)), None
-    if len(equity) < 3:
+    if len(equity) < 3 or len(equity) != len(rf) + 1:
         return TrialResult(i, label, error="fewer than 3 days in the window"), None
     r = equity[1:] / equity[:-1] - 1.0
-    rf, _missing = inputs.risk_free.per_day(pd.DatetimeIndex(days))
     e = r - rf
     m = moments(e)
     result = TrialResult(

@@ -74,13 +74,42 @@ def supports(spec: StrategySpec) -> tuple[bool, str]:
 
 @dataclass
 class ArraysCache:
-    """Indicator arrays shared by the variants of one screen (same window, same data)."""
+    """Indicator arrays shared by the variants of one screen (same window, same data), and the
+    calendar's day fields and date texts, computed once."""
 
     fields: dict[str, dict[str, np.ndarray]]
     evaluator: Evaluator = field(init=False)
+    _calendar: dict[int, np.ndarray] = field(default_factory=dict)
+    _days: dict[int, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.evaluator = Evaluator(self.fields)
+
+    def calendar(self, days: pd.DatetimeIndex) -> np.ndarray:
+        """(weekday, day of month, month) per bar, computed once per calendar."""
+        key = id(days)
+        if key not in self._calendar:
+            self._calendar[key] = _calendar(self.days(days))
+        return self._calendar[key]
+
+    def days(self, days: pd.DatetimeIndex) -> np.ndarray:
+        """``days`` as numpy day numbers (datetime64[D]), computed once per calendar."""
+        key = id(days)
+        if key not in self._days:
+            utc = days.tz_convert(None) if days.tz is not None else days
+            self._days[key] = utc.to_numpy().astype("datetime64[D]")
+        return self._days[key]
+
+
+@dataclass
+class BarsRun:
+    """The raw output of the day loop (what screening needs, without building fill records)."""
+
+    equity: np.ndarray  # per bar, NaN before the first live bar
+    invested: np.ndarray
+    fills: np.ndarray
+    kinds: np.ndarray
+    rejected: int
 
 
 def frame_arrays(inputs: BacktestInputs) -> dict[str, dict[str, np.ndarray]]:
@@ -94,11 +123,23 @@ def simulate(
     inputs: BacktestInputs, cash: float, commission: float, slippage: float, cache: ArraysCache | None = None
 ) -> EngineRun:
     """Run ``inputs.spec`` (refused with :class:`VectorUnsupported` if :func:`supports` says no)."""
+    cache = cache or ArraysCache(frame_arrays(inputs))
+    bars = run_spec(inputs, cash, commission, slippage, cache)
+    live = ~np.isnan(bars.equity)
+    days = pd.DatetimeIndex(inputs.calendar[live], name="date")
+    traded, markets = plan.traded_assets(inputs.spec), _markets(inputs.spec)
+    log = _fills(bars.fills, bars.kinds, cache.days(inputs.calendar), traded, markets)
+    return EngineRun(days, bars.equity[live], bars.invested[live], log, bars.rejected)
+
+
+def run_spec(
+    inputs: BacktestInputs, cash: float, commission: float, slippage: float, cache: ArraysCache
+) -> BarsRun:
+    """The day loop on ``inputs`` without building fill records (screening uses this directly)."""
     spec = inputs.spec
     ok, why = supports(spec)
     if not ok:
         raise VectorUnsupported(why)
-    cache = cache or ArraysCache(frame_arrays(inputs))
     traded = plan.traded_assets(spec)
     entry, exit_, allowed = _signals(spec, traded, cache.evaluator, len(inputs.calendar))
     markets = _markets(spec)
@@ -112,7 +153,7 @@ def simulate(
             FAMILIES[spec.family],
             CADENCES[plan.cadence(spec)],
             int(inputs.calendar.searchsorted(inputs.lo)),
-            _calendar(inputs.calendar),
+            cache.calendar(inputs.calendar),
             _stack(columns, "open", bars),
             _stack(columns, "high", bars),
             _stack(columns, "low", bars),
@@ -134,10 +175,7 @@ def simulate(
         )
     except ZeroDivisionError:
         raise DataError(f"{spec.name}: a rule divides by zero on this data") from None
-    live = ~np.isnan(equity)
-    days = pd.DatetimeIndex(inputs.calendar[live], name="date")
-    log = _fills(fills, kinds, inputs.calendar, traded, markets)
-    return EngineRun(days, equity[live], invested[live], log, int(state[S_REJECTED]))
+    return BarsRun(equity, invested, fills, kinds, int(state[S_REJECTED]))
 
 
 def _signals(
@@ -170,8 +208,13 @@ def _stack(columns: list[dict[str, np.ndarray]], name: str, bars: int) -> np.nda
     return np.ascontiguousarray(np.vstack([c[name] for c in columns]))
 
 
-def _calendar(days: pd.DatetimeIndex) -> np.ndarray:
-    return np.column_stack([days.day_of_week, days.day, days.month]).astype(np.int64)
+def _calendar(days: np.ndarray) -> np.ndarray:
+    """Monday = 0 weekday, day of month and month of datetime64[D] days (1970-01-01 was a Thursday)."""
+    number = days.astype(np.int64)
+    months = days.astype("datetime64[M]")
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    month = months.astype(np.int64) % 12 + 1
+    return np.column_stack([(number + 3) % 7, day, month]).astype(np.int64)
 
 
 def _ranks(names: tuple[str, ...] | list[str]) -> np.ndarray:
@@ -214,21 +257,21 @@ def _index_weights(spec: StrategySpec, traded: tuple[str, ...]) -> np.ndarray:
 def _fills(
     values: np.ndarray,
     kinds: np.ndarray,
-    calendar: pd.DatetimeIndex,
+    days: np.ndarray,
     traded: tuple[str, ...],
     markets: list[str],
 ) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
-    dates = [d.date().isoformat() for d in calendar]
-    for (size, price, value, comm), (t, who, side, other) in zip(
-        values.tolist(), kinds.tolist(), strict=True
+    dates = np.datetime_as_string(days[kinds[:, 0]], unit="D").tolist() if len(kinds) else []
+    for k, ((size, price, value, comm), (_t, who, side, other)) in enumerate(
+        zip(values.tolist(), kinds.tolist(), strict=True)
     ):
         if side == SWITCH:
             asset, label = f"{markets[who]}->{markets[other]}", "switch"
         else:
             asset, label = traded[who], "buy" if side == 0 else "sell"
         out.append(
-            {"date": dates[t], "asset": asset, "side": label, "size": size, "price": price, "value": value,
+            {"date": dates[k], "asset": asset, "side": label, "size": size, "price": price, "value": value,
              "commission": comm}
         )  # fmt: skip
     return out

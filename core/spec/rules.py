@@ -49,6 +49,7 @@ import ast
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from core.errors import ValidationError
 from core.spec.rule_nodes import (  # noqa: F401 - re-exported: the tree is part of this API
@@ -164,9 +165,17 @@ class Rule:
 
 
 def parse_rule(text: str) -> Rule:
-    """Parse and validate ``text``; raise :class:`RuleError` on anything outside the language."""
+    """Parse and validate ``text``; raise :class:`RuleError` on anything outside the language.
+
+    Results are cached (a :class:`Rule` is immutable): screening thousands of variants reads the
+    same rules many times."""
     if not isinstance(text, str):
         raise RuleError(f"a rule must be text, not {type(text).__name__}")
+    return _parse_cached(text)
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: str) -> Rule:
     if not text.strip():
         raise RuleError("a rule must not be empty")
     if len(text) > MAX_RULE_CHARS:
