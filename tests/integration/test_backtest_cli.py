@@ -14,20 +14,14 @@ from typer.testing import CliRunner
 
 from backtest.cli import register
 from backtest.examples import EXAMPLES_DIR
+from tests.support.typer_apps import app_with
 
 GOLDEN = str(EXAMPLES_DIR / "btc_golden_cross.json")
 
 
 @pytest.fixture()
 def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.command()
-    def version() -> None:  # a second command so Typer keeps the sub-command name
-        pass
-
-    return app
+    return app_with(register)
 
 
 def test_csv_outputs_let_anyone_recompute_the_metrics(

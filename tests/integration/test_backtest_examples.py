@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from backtest import load_market, run_backtest, run_many
 from backtest.cli import register
 from backtest.examples import example_paths, example_specs
+from tests.support.typer_apps import app_with
 
 FAMILIES = {"ma_crossover", "momentum", "mean_reversion", "breakout", "pair_ratio", "yield_rotation",
             "lending", "index"}  # fmt: skip
@@ -200,14 +201,7 @@ def test_run_many_on_dask_cluster() -> None:
 
 @pytest.fixture()
 def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.command()
-    def version() -> None:  # a second command so Typer keeps the sub-command name
-        pass
-
-    return app
+    return app_with(register)
 
 
 def test_cli_json_on_synthetic(cli: typer.Typer) -> None:
