@@ -48,7 +48,7 @@ from parser.proving import paper_mode_name, paper_status, proof_label, tokenize_
 from parser.result import StrategyParser
 from parser.sources.base import RawDocument
 from parser.store import candidates_in, next_symbol, record_parse, save_documents
-from parser.trials import backtest_candidate, implement, trial_statistics
+from parser.trials import backtest_candidate, implement, mark_not_run, trial_statistics
 
 log = logging.getLogger(__name__)
 UowFactory = Callable[[], UnitOfWork]
@@ -225,6 +225,8 @@ def _backtest_one(
         end = _backtest_end(market, load_spec(candidate.spec or {}), settings.paper_days, mode)
         outcome = backtest_candidate(uow.session, candidate, market, end, settings, now)
     except ArenaError as exc:
+        log.info("candidate %s cannot be backtested: %s", candidate.id, exc)
+        mark_not_run(uow.session, candidate, f"not run: {exc}", now)
         _reject(candidate, f"backtest impossible: {exc}", now)
         report.rejected += 1
         return

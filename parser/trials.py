@@ -151,6 +151,13 @@ def _store_trials(session: Session, trials: list[StrategyTrial], result: Screen,
     session.flush()
 
 
+def mark_not_run(session: Session, candidate: StrategyCandidate, reason: str, now: dt.datetime) -> None:
+    """Record on each of the candidate's trials why it never ran (they do not count in N)."""
+    for trial in session.scalars(select(StrategyTrial).where(StrategyTrial.candidate_id == candidate.id)):
+        trial.error = reason[:1000]
+        trial.backtested_at = now
+
+
 def trial_statistics(session: Session) -> int:
     """How many trials the pipeline ever ran (all texts, all runs): the DSR's N."""
     return int(session.scalar(select(func.count()).where(StrategyTrial.number.is_not(None))) or 0)

@@ -151,3 +151,6 @@ def test_shared_texts_resume_after_crash(db: Database, market: MarketData, share
         )
     assert trials == list(range(1, len(trials) + 1)) and len(trials) >= 3
     assert reasons and all(reasons)
+    with db.uow(read_only=True) as uow:  # texts whose data is missing: their trials say why, N skips them
+        errors = list(uow.session.scalars(select(StrategyTrial.error).where(StrategyTrial.number.is_(None))))
+    assert errors and all((e or "").startswith("not run: no ") for e in errors)
