@@ -24,7 +24,7 @@ import pandas as pd
 from backtest.data.market import DataError, MarketData
 from backtest.engine import COMMISSION, INITIAL_CASH, SLIPPAGE, day, run_backtest
 from backtest.inputs import BacktestInputs, prepare, window
-from backtest.metrics import DAYS_PER_YEAR, max_drawdown, moments
+from backtest.metrics import DAYS_PER_YEAR, max_drawdown, sharpe_per_period
 from backtest.plan import needed_assets, needed_markets, warmup_bars
 from backtest.vector import ArraysCache, VectorUnsupported, frame_arrays
 from backtest.vector.engine import run_spec
@@ -113,7 +113,7 @@ def screen(
         why = f"the variants share no window ({lo.date()} .. {hi.date()})"
         failed = [TrialResult(i, names[i], error=errors.get(i, why)) for i in range(len(loaded))]
         return Screen(failed, None, None)
-    results, columns = _run_groups(loaded, names, market, lo, hi, sorted(bounds))
+    results, columns = _run_groups(loaded, names, market, lo, hi, sorted(bounds), keep_returns)
     results.update({i: TrialResult(i, names[i], error=why) for i, why in errors.items()})
     excess = pd.DataFrame(columns) if keep_returns and columns else pd.DataFrame()
     return Screen([results[i] for i in range(len(loaded))], lo, hi, excess)
@@ -126,6 +126,7 @@ def _run_groups(
     lo: pd.Timestamp,
     hi: pd.Timestamp,
     indices: list[int],
+    keep_returns: bool,
 ) -> tuple[dict[int, TrialResult], dict[int, pd.Series]]:
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in indices:
@@ -142,45 +143,44 @@ def _run_groups(
             results.update({i: TrialResult(i, names[i], error=str(exc)) for i in members})
             continue
         cache = ArraysCache(frame_arrays(inputs))
-        live = inputs.calendar[inputs.calendar.searchsorted(inputs.lo) :]
-        rf = inputs.risk_free.per_day(pd.DatetimeIndex(live))[0]  # the same days for the whole group
+        live = pd.DatetimeIndex(inputs.calendar[inputs.calendar.searchsorted(inputs.lo) :])
+        rf = inputs.risk_free.per_day(live)[0]  # the same days for the whole group
         for i in members:
-            results[i], series = _one(i, names[i], replace(inputs, spec=specs[i]), market, cache, rf)
-            if series is not None:
-                columns[i] = series
+            results[i], excess = _one(i, names[i], replace(inputs, spec=specs[i]), market, cache, rf)
+            if excess is not None and keep_returns:
+                columns[i] = pd.Series(excess, index=live[1:], name=i)
     return results, columns
 
 
 def _one(
     i: int, label: str, inputs: BacktestInputs, market: MarketData, cache: ArraysCache, rf: np.ndarray
-) -> tuple[TrialResult, pd.Series | None]:
+) -> tuple[TrialResult, np.ndarray | None]:
+    """One variant: its result and daily excess returns (None when it could not run)."""
     engine = "vector"
     try:
         bars = run_spec(inputs, INITIAL_CASH, COMMISSION, SLIPPAGE, cache)
-        live = ~np.isnan(bars.equity)
-        days, equity, trades = inputs.calendar[live], bars.equity[live], len(bars.fills)
+        equity, trades = bars.equity[~np.isnan(bars.equity)], len(bars.fills)
     except VectorUnsupported:
         engine = "backtrader"
         agent = run_backtest(inputs.spec, market, inputs.lo.date(), inputs.hi.date())
-        days, equity, trades = agent.equity.index, agent.equity.to_numpy(), len(agent.trades)
+        equity, trades = agent.equity.to_numpy(), len(agent.trades)
     except (DataError, ArenaError) as exc:
         return TrialResult(i, label, error=str(exc)), None
     if len(equity) < 3 or len(equity) != len(rf) + 1:
         return TrialResult(i, label, error="fewer than 3 days in the window"), None
-    r = equity[1:] / equity[:-1] - 1.0
-    e = r - rf
-    m = moments(e)
+    e = equity[1:] / equity[:-1] - 1.0 - rf
+    sr = sharpe_per_period(e)
     result = TrialResult(
         i,
         label,
         engine,
-        sharpe=m.sharpe * math.sqrt(DAYS_PER_YEAR),
-        sharpe_per_day=m.sharpe,
+        sharpe=sr * math.sqrt(DAYS_PER_YEAR),
+        sharpe_per_day=sr,
         total_return=float(equity[-1] / equity[0] - 1.0),
         max_drawdown=max_drawdown(equity),
         trades=trades,
     )
-    return result, pd.Series(e, index=pd.DatetimeIndex(days[1:]), name=i)
+    return result, e
 
 
 def screen_many(

@@ -42,18 +42,20 @@ class Moments:
     n: int
 
 
+def sharpe_per_period(e: np.ndarray) -> float:
+    """``mean(e) / std(e, ddof=1)``; 0 when the excess returns do not vary (see the module doc)."""
+    std = float(np.std(e, ddof=1)) if len(e) > 1 else 0.0
+    return float(np.mean(e)) / std if std > NOISE_FLOOR else 0.0
+
+
 def moments(e: np.ndarray) -> Moments:
     """Sharpe (ddof=1 std), skewness and kurtosis (population moments, normal kurtosis = 3)."""
     n = len(e)
-    std = float(np.std(e, ddof=1)) if n > 1 else 0.0
-    if std <= NOISE_FLOOR:
+    sharpe = sharpe_per_period(e)
+    if sharpe == 0.0 and (n < 2 or float(np.std(e, ddof=1)) <= NOISE_FLOOR):
         return Moments(0.0, 0.0, 3.0, n)
     z = (e - np.mean(e)) / np.std(e)
-    return Moments(float(np.mean(e)) / std, float(np.mean(z**3)), float(np.mean(z**4)), n)
-
-
-def sharpe_per_period(e: np.ndarray) -> float:
-    return moments(e).sharpe
+    return Moments(sharpe, float(np.mean(z**3)), float(np.mean(z**4)), n)
 
 
 def sortino_per_period(e: np.ndarray) -> float:

@@ -148,8 +148,6 @@ def _check_stops(
     """AgentBase.check_stops: stop-loss, take-profit (from the average entry price) and trailing
     stop (from the highest close since entry), on today's close. ``stops`` = (sl, tp, ts), NaN = off."""
     n = pos.shape[0]
-    one = np.zeros(n, dtype=np.bool_)
-    single = np.zeros(n)
     for j in range(n):
         if pos[j, 0] <= 0:
             peak[j] = 0.0
@@ -167,11 +165,11 @@ def _check_stops(
             active[j] = False
             if use_wanted:
                 wanted[j] = 0.0
-            else:
-                one[:] = False
+            else:  # AgentBase.apply({asset: 0.0}, force=False), right away
+                one = np.zeros(n, dtype=np.bool_)
                 one[j] = True
-                single[j] = 0.0
-                _apply(st, pos, close, t, single, one, current, rank, False, max_exposure, orders, oasset)
+                zero = np.zeros(n)
+                _apply(st, pos, close, t, zero, one, current, rank, False, max_exposure, orders, oasset)
 
 
 @njit(cache=True)
