@@ -84,7 +84,8 @@ def _summary(report: dict[str, Any]) -> list[str]:
         f"  tokens {count(tokens['count'])}; kill switches {count(report['kill_switches'])}, "
         f"stale wind-downs {count(report['stale_wind_downs'])}, "
         f"circuit breakers {count(report['circuit_breakers'])}; "
-        f"gate evaluations (trials) {count(report['gate_trials'])}"
+        f"gate looks {count(report['gate_evaluations'])} at "
+        f"{count(report['gate_trials'])} strategies (trials)"
     )
     if report.get("daily_csv"):
         lines.append(f"  daily series: {report['daily_csv']}")

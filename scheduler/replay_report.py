@@ -146,7 +146,15 @@ def render_verdict(report: dict[str, Any]) -> list[str]:
             f"  all cash {period['from']} .. {period['to']} ({count(period['days'])} days): {period['why']}"
         )
     for skipped in report.get("skipped", []):
-        lines.append(f"  skipped {skipped['strategy']}: {skipped['reason']}")
+        when = (
+            f" ({count(skipped['looks'])} gate looks {skipped['from']}..{skipped['to']})"
+            if "looks" in skipped
+            else ""
+        )
+        lines.append(f"  skipped {skipped['strategy']}{when}: {skipped['reason']}")
+    for name, failed in report.get("gate_failures", {}).items():
+        checks = ", ".join(f"{check} {count(n)}x" for check, n in sorted(failed.items()))
+        lines.append(f"  gate failures of {name}: {checks}")
     return lines
 
 

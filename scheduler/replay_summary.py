@@ -70,7 +70,7 @@ def build_report(
         "average_sharpe": round(float(np.mean([t["sharpe"] for t in live])), 4) if live else None,
         "worst_token_drawdown": max((t["max_drawdown"] for t in live), default=None),
         "ai_minus_equal_weight": diff,
-        "drift_p95": percentile(drifts, 95),
+        "drift_p95": percentile(drifts, 95) if live else None,  # no token: nothing could drift
     }
     daily = pd.DataFrame(state.daily).set_index("date") if state.daily else pd.DataFrame()
     stale = [r for r in retired if "stale" in str((r[1] or {}).get("reason", ""))]
@@ -100,12 +100,14 @@ def build_report(
         "stale_wind_downs": len(stale),
         "circuit_breakers": trips,
         "gate_trials": gatekeeper.trials,
+        "gate_evaluations": gatekeeper.evaluations,
+        "gate_failures": gatekeeper.failures,
         "insurance_fund_usd": format(insurance, "f"),
         "notifications": len(notifier.messages),
         "targets": {key: target for key, _label, target, _op in TARGETS},
         "verdict": verdict(measured),
         "cash_periods": cash_periods(daily),
-        "skipped": state.skipped + gatekeeper.refused,
+        "skipped": state.skipped + list(gatekeeper.refused.values()),
     }
 
 

@@ -5,7 +5,11 @@
   cannot cover the replay is **skipped, logged and listed** with the reason; nothing is dropped
   silently.
 * The birth gate is the real one (:func:`backtest.run_backtest` over the trailing 365 days with the
-  risk-free rate), and every gate evaluation counts as a trial of the deflated Sharpe ratio.
+  risk-free rate). The deflated Sharpe ratio's N is the number of distinct strategies the replay has
+  put through the gate so far, as in the import pipeline (every configuration tried is a trial).
+  Looking at the same strategy again 30 days later is not a new independent trial: the windows
+  overlap by eleven months, and counting each look (hundreds over five years) would deflate every
+  Sharpe ratio to nothing.
 """
 
 from __future__ import annotations
@@ -54,15 +58,22 @@ class Gatekeeper:
 
     market: MarketData
     mode: str  # "strict" or "none"
-    trials: int = 0
-    refused: list[dict[str, str]] = field(default_factory=list)
+    evaluations: int = 0
+    tested: set[str] = field(default_factory=set)
+    refused: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failures: dict[str, dict[str, int]] = field(default_factory=dict)  # strategy -> failed check -> looks
+
+    @property
+    def trials(self) -> int:
+        return len(self.tested)
 
     def passes(self, strategy: Strategy, day: date) -> bool:
         if self.mode == "none":
             window = [d for d in strategy.returns.index if day - timedelta(days=GATE_WINDOW_DAYS) <= d < day]
             return len(window) >= 180
-        self.trials += 1
+        self.evaluations += 1
         try:
+            self.tested.add(strategy.name)
             result = run_backtest(
                 strategy.spec,
                 self.market,
@@ -72,9 +83,20 @@ class Gatekeeper:
             )
         except ArenaError as exc:
             log.info("replay gate on %s for %s: %s", day, strategy.name, exc)
-            self.refused.append({"strategy": strategy.name, "day": day.isoformat(), "reason": str(exc)[:200]})
+            self._refuse(strategy.name, day, str(exc))
             return False
+        failed = self.failures.setdefault(strategy.name, {})
+        for check in result.gate.checks if result.gate else ():
+            if check.applicable and check.passed is not True:
+                failed[check.name] = failed.get(check.name, 0) + 1
         return bool(result.passed_gate)
+
+    def _refuse(self, name: str, day: date, reason: str) -> None:
+        """Keep the first reason a strategy could not be gated and how many looks it cost."""
+        first = {"strategy": name, "from": day.isoformat(), "reason": reason[:200], "looks": 0}
+        entry = self.refused.setdefault(name, first)
+        entry["looks"] += 1
+        entry["to"] = day.isoformat()
 
 
 def forward_runs(market: MarketData, start: date, end: date) -> tuple[list[Strategy], list[dict[str, str]]]:
