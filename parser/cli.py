@@ -143,6 +143,7 @@ def candidates_command(
     from sqlalchemy import select
 
     from core.db import open_database
+    from core.formatting import shorten
     from core.models.pipeline import CandidateState, StrategyCandidate
 
     db = open_database(ensure_schema=True)
@@ -161,23 +162,29 @@ def candidates_command(
     if json_output:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("id", "state", "family", "asset", "sharpe", "dsr", "token", "title / reason")
+    table = Table(
+        "id", "state", "family", "asset", "variants", "sharpe", "dsr", "proof", "token", "title / reason"
+    )
     for row in rows:
         table.add_row(
             str(row["id"]),
             row["state"],
             row["family"] or "",
             row["asset"] or "",
+            str(row["variants"] or ""),
             _fmt(row["sharpe"]),
             _fmt(row["dsr"]),
+            row["paper_mode"] or "",
             row["token"] or "",
-            (row["reason"] or row["title"])[:70],
+            shorten(row["reason"] or row["title"], 70),
         )
     console.print(table)
 
 
 def _fmt(value: Any) -> str:
-    return f"{value:.2f}" if isinstance(value, int | float) else ""
+    from core.formatting import ratio
+
+    return ratio(value) if isinstance(value, int | float) else ""
 
 
 def _candidate_row(c: Any) -> dict[str, Any]:
@@ -191,6 +198,9 @@ def _candidate_row(c: Any) -> dict[str, Any]:
         "sharpe": metrics.get("sharpe"),
         "dsr": metrics.get("dsr"),
         "trial": c.trial_number,
+        "variants": c.variants,
+        "paper_mode": c.paper_mode,
+        "gate_passed": (c.gate_report or {}).get("passed"),
         "token": c.token_symbol,
         "reason": c.reject_reason,
         "title": c.document.title,

@@ -162,3 +162,15 @@ def test_cash_that_earns_exactly_the_risk_free_rate_has_zero_excess_sharpe(engin
 def test_rule_without_indicators_runs(engine: str) -> None:
     r = run_backtest(spec("close > 0"), market(prices([100.0] * 5)), engine=engine)
     assert r.backtestable and fills(r)[0][:2] == (day(2), "buy")
+
+
+def test_the_vector_engine_refuses_what_it_cannot_express() -> None:
+    from backtest.examples import example_specs
+    from backtest.vector import supports
+
+    folding = next(s for s in example_specs() if not s.backtestable)
+    assert supports(folding) == (False, "the vector engine cannot express family leveraged_lending")
+    assert all(supports(s)[0] for s in example_specs(backtestable_only=True))
+    # A spec that cannot be simulated honestly is an answer from either engine, never an approximation.
+    answer = run_backtest(folding, market({}), engine="vector")
+    assert not answer.backtestable and "leverage" in answer.gate_reasons[0]
