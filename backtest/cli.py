@@ -123,6 +123,7 @@ def render_text(result: BacktestResult) -> str:
         f"agent sha256 {result.code_hash[:12]})",
         f"  risk-free      {rf.get('name')}"
         + (f", mean {percent(mean)}/yr" if isinstance(mean, int | float) else ""),
+        f"                 ({rf.get('convention')})",
     ]
     rows: list[tuple[str, Any]] = [
         ("total return", change(m["total_return"])),
