@@ -43,10 +43,12 @@ from sqlalchemy.engine import make_url
 
 from core import ledger
 from core.db import Database, normalise_url
+from core.ledger import guards
 from core.migrations import upgrade
 from core.models import Organisation, OrgKind, OrgStatus
 
 SPAWN = mp.get_context("spawn")
+guards.configure_without_checks()  # the ledger alone, without platform-risk checks (workers too)
 BUY_CASH = "10"
 
 

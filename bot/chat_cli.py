@@ -1,8 +1,7 @@
-"""``arena chat`` and ``arena serve`` (registered by ``bot.cli`` through :func:`register`)."""
+"""``arena chat`` (registered by ``bot.cli`` through :func:`register`); serve: ``bot.serve_cli``."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +47,7 @@ def register(app: typer.Typer) -> None:
         db = open_db(ensure_schema=True)
         layer = CommandLayer(db, settings, hooks=command_hooks(db, settings))
         console = ConsoleChat(layer, user, write=typer.echo, files_dir=files)
+        layer.notifier = console  # pushes (exchange fills, co-owner notices) print in the terminal
         try:
             if script is not None:
                 console.run_script(script.read_text().splitlines())
@@ -61,28 +61,3 @@ def register(app: typer.Typer) -> None:
                 console.handle(line)
         finally:
             db.dispose()
-
-    @app.command()
-    def serve(
-        no_scheduler: Annotated[
-            bool, typer.Option("--no-scheduler", help="Run only the chat adapters.")
-        ] = False,
-    ) -> None:
-        """Run the scheduler and every chat adapter that has a token (Ctrl-C stops)."""
-        import logging
-        import os
-
-        from bot.cli_support import open_db
-        from bot.serve import serve as run_serve
-        from scheduler.lock import SchedulerAlreadyRunning
-
-        logging.getLogger().setLevel(os.environ.get("ARENA_LOG_LEVEL", "INFO").upper())  # a service
-        db = open_db(ensure_schema=True)
-        try:
-            code = asyncio.run(run_serve(db, get_settings(), scheduler=not no_scheduler, say=typer.echo))
-        except SchedulerAlreadyRunning as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            code = 3
-        finally:
-            db.dispose()
-        raise typer.Exit(code)

@@ -65,6 +65,7 @@ def init(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")
 @app.command()
 def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Summarise tokens, wallets, platform AUM and the insurance fund."""
+    from bot.service_health import render_services, service_rows
     from core.ledger import queries
 
     db = open_db()
@@ -74,6 +75,7 @@ def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.
         aum = queries.platform_aum(uow.session)
         insurance = queries.insurance_fund_balance(uow.session)
         fees = queries.fee_income_balance(uow.session)
+        services = service_rows(uow.session)  # what each running `arena serve` reports
     db.dispose()
     if json_output:
         payload = {
@@ -85,10 +87,12 @@ def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.
             "platform_aum": aum,
             "insurance_fund": insurance,
             "fee_income": fees,
+            "services": services,
         }
         typer.echo(json.dumps(payload, default=decimal_json, indent=2))
         return
     render_status(tokens, wallets, aum, insurance, fees)
+    render_services(console, services)
 
 
 def render_status(tokens: list[Any], wallets: list[Any], aum: Any, insurance: Any, fees: Any) -> None:
@@ -151,7 +155,15 @@ def demo(
     run_demo(console, json_output=json_output)
 
 
-SUBCOMMAND_MODULES = ("backtest.cli", "parser.cli", "scheduler.replay_cli", "bot.chat_cli", "bot.backup_cli")
+SUBCOMMAND_MODULES = (
+    "backtest.cli",
+    "parser.cli",
+    "scheduler.replay_cli",
+    "bot.chat_cli",
+    "bot.backup_cli",
+    "bot.serve_cli",
+    "bot.exchange_cli",
+)
 
 
 def _register_subcommands() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.commands.dispatcher import CommandLayer
-from core.commands.types import ChatType, Identity, Reply
+from core.commands.types import ChatType, Identity, OutboundMessage, Reply
 
 PLATFORM = "console"
 
@@ -38,10 +38,17 @@ class ConsoleChat:
     expect: str | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     _count: int = 0
+    _names: dict[int, str] = field(default_factory=dict)
 
     def identity(self, name: str) -> Identity:
         user_id = console_user_id(name)
+        self._names[user_id] = name
         return Identity(PLATFORM, user_id, user_id, ChatType.PRIVATE, name)
+
+    def notify(self, message: OutboundMessage) -> None:
+        """A :class:`core.notify.Notifier`: messages pushed to a console user's chat are printed."""
+        who = self._names.get(message.chat_id, f"chat {message.chat_id}")
+        self.write(f"[pushed to {who}] {message.reply.text}")
 
     def render(self, reply: Reply) -> None:
         self.write(reply.text)
@@ -49,7 +56,8 @@ class ConsoleChat:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             path = self.files_dir / attachment.filename
             path.write_bytes(attachment.data)
-            self.write(f"[chart saved: {path}]")
+            kind = "chart" if attachment.mime_type.startswith("image/") else "file"
+            self.write(f"[{kind} saved: {path}]")
         if reply.buttons:
             self.buttons = [b.action for b in reply.all_buttons()]
             labels = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(reply.all_buttons(), 1))

@@ -4,6 +4,10 @@
 keys and every secret value configured in :class:`core.config.Settings`. :class:`RedactingFilter`
 applies it to every log record (message, arguments and formatted exception text) passing through
 the handlers it is installed on; :func:`install` puts it on the root logger's handlers.
+
+:class:`OneLineFilter` turns the tracebacks the chat libraries log while their platform is
+unreachable (discord.py logs one per reconnect attempt) into one line naming the error;
+:func:`quiet_platform_logs` installs it and silences httpx's per-request INFO lines.
 """
 
 from __future__ import annotations
@@ -73,3 +77,33 @@ def install(settings: Settings, logger: logging.Logger | None = None) -> Redacti
     for handler in target.handlers:
         handler.addFilter(flt)
     return flt
+
+
+#: Loggers whose tracebacks are network noise: the runner and the libraries retry by themselves.
+NOISY_LOGGERS = ("discord", "telegram", "httpx", "httpcore", "aiohttp")
+
+
+class OneLineFilter(logging.Filter):
+    """Replaces a noisy library record's traceback with ``(ErrorType: first line)``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith(NOISY_LOGGERS):
+            error = record.exc_info[1]
+            if error is not None:
+                first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+                summary = f"{type(error).__name__}: {first}" if first else type(error).__name__
+                record.msg = f"{record.getMessage()} ({summary})"
+                record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_platform_logs(logger: logging.Logger | None = None) -> None:
+    """One line per library retry, and no per-request lines (they carry the bot token's URL)."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        if not any(isinstance(f, OneLineFilter) for f in handler.filters):
+            # before the redacting filter, so the one line is redacted too
+            handler.filters.insert(0, OneLineFilter())

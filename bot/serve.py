@@ -1,9 +1,19 @@
-"""``arena serve``: the scheduler plus whichever chat adapters have tokens, in one event loop.
+"""``arena serve``: the scheduler, the outbox sender and whichever chat adapters have tokens, in one
+event loop — and none of them can take the others down.
 
-Telegram runs in polling mode, or webhook mode when ``ARENA_TELEGRAM_WEBHOOK_URL`` is set (the
-secret token ``ARENA_TELEGRAM_WEBHOOK_SECRET`` is then required). Discord runs when
-``DISCORD_BOT_TOKEN`` is set. Pushed messages (digests, proposals) go through the durable,
-rate-limited outbound queue. Secrets are read from Settings (SecretStr) and never logged.
+Startup: the database is waited for (capped exponential backoff, state ``database: retrying``),
+migrations are applied, then every part starts on its own: the scheduler (or a standby waiting for
+the lock), the outbox sender, and each chat adapter in the background (:mod:`bot.platforms`: a
+platform that cannot be reached is retried, one log line per retry). Telegram runs in polling mode,
+or webhook mode when ``ARENA_TELEGRAM_WEBHOOK_URL`` is set (the secret token
+``ARENA_TELEGRAM_WEBHOOK_SECRET`` is then required). Health goes to ``service_components`` (``arena
+status``) and, with ``ARENA_HEALTH_PORT``, to ``GET /healthz`` on loopback.
+
+Shutdown (SIGTERM or SIGINT), within ``ARENA_SHUTDOWN_GRACE_S`` seconds (default 30): stop taking
+updates, let the scheduler finish its runs in flight (no new run starts) and release its lock, flush
+the outbox once more, give back any outbox lease, close the adapters, exit 0. A run still in flight
+at the deadline is abandoned mid-transaction (rolled back) and re-run by its key at the next start.
+Secrets are read from Settings (SecretStr) and never logged.
 """
 
 from __future__ import annotations
@@ -13,16 +23,25 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from bot.outbound import OutboundQueue
-from bot.outbox_store import DatabaseOutbox
+from bot.outbound import OutboundQueue, brief_error
+from bot.outbox_store import DatabaseOutbox, instance_id
+from bot.platforms import Backoff, DiscordRunner, Runner, TelegramRunner, sleep_unless
 from bot.redaction import install as install_redaction
+from bot.redaction import quiet_platform_logs
+from bot.service_health import HealthPublisher, start_health_server
 from bot.wiring import command_hooks, install_safety, job_hooks
 from core.commands.dispatcher import CommandLayer
-from core.config import Settings, require
-from core.db import Database
+from core.config import Settings
+from core.db import Database, ping
+from core.errors import ArenaError
+from core.health import HealthRegistry, State
+from core.health import registry as health_registry
+from scheduler.runs import RunPolicy
 from scheduler.service import ArenaScheduler
 
 log = logging.getLogger(__name__)
@@ -33,69 +52,133 @@ NO_ADAPTERS = (
 )
 
 
-async def _start_telegram(layer: CommandLayer, queue: OutboundQueue, settings: Settings) -> Callable[[], Any]:
-    from bot.telegram_bot.adapter import TelegramAdapter
-    from bot.telegram_bot.render import TelegramSender
+async def wait_for_database(
+    db: Database, stop: asyncio.Event, health: HealthRegistry, *, migrate: bool = True
+) -> bool:
+    """Block until the database answers (and is migrated); False when stopped first."""
+    from core.migrations import upgrade
 
-    token = require(settings.telegram_bot_token, "TELEGRAM_BOT_TOKEN")
-    app = TelegramAdapter(layer).build(token)
-    await app.initialize()
-    await app.start()
-    await start_telegram_updates(app, settings)
-    queue.add_sender("telegram", TelegramSender(app.bot))
-
-    async def stop() -> None:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-
-    return stop
-
-
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+    backoff = Backoff(1.0, 60.0)
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(ping, db.engine)
+            if migrate:
+                await asyncio.to_thread(upgrade, db.engine)
+            health.set("database", State.UP, db.engine.dialect.name)
+            return True
+        except Exception as error:  # down, refusing, or mid-restart: say so, wait, try again
+            delay = backoff.next()
+            health.set("database", State.RETRYING, f"{brief_error(error)}; next try in {delay:.0f}s")
+            log.warning("database unreachable (%s); retrying in %.0fs", brief_error(error), delay)
+            if await sleep_unless(stop, delay):
+                return False
+    return False
 
 
-async def start_telegram_updates(app: Any, settings: Settings) -> str:
-    """Receive updates by webhook (secret token required) when a webhook URL is set, else poll."""
-    assert app.updater is not None
-    if settings.telegram_webhook_url:
-        secret = require(settings.telegram_webhook_secret, "ARENA_TELEGRAM_WEBHOOK_SECRET")
-        await app.updater.start_webhook(
-            listen=settings.telegram_webhook_listen,
-            port=settings.telegram_webhook_port,
-            url_path="telegram",
-            webhook_url=settings.telegram_webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
+class Service:
+    """The parts of one ``arena serve`` process and their start/drain order."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        scheduler: bool,
+        health: HealthRegistry,
+        say: Callable[[str], Any],
+    ) -> None:
+        self.db, self.settings, self.health, self.say = db, settings, health, say
+        self.instance = instance_id()
+        self.outbox = DatabaseOutbox(
+            db, owner=self.instance, lease=timedelta(seconds=settings.outbox_lease_s)
         )
-        log.info("telegram: webhook mode")
-        return "webhook"
-    await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-    log.info("telegram: polling mode")
-    return "polling"
+        self.queue = OutboundQueue(self.outbox, health=health)
+        self.layer = CommandLayer(db, settings, hooks=command_hooks(db, settings), notifier=self.queue)
+        self.scheduler: ArenaScheduler | None = None
+        if scheduler:
+            policy = RunPolicy(owner=self.instance, lease=timedelta(seconds=settings.job_lease_s))
+            self.scheduler = ArenaScheduler(
+                db, self.queue, hooks=job_hooks(settings, self.queue), policy=policy, health=health
+            )
+            self.scheduler.context.outbox_retention_days = settings.outbox_retention_days
+        self.runners: list[Runner] = []
+        if settings.telegram_bot_token is not None:
+            self.runners.append(TelegramRunner(self.layer, self.queue, settings, health))
+        if settings.discord_bot_token is not None:
+            self.runners.append(DiscordRunner(self.layer, self.queue, settings, health))
+        self.publisher = HealthPublisher(db, health, self.instance)
+
+    async def run(self, stop: asyncio.Event) -> bool:
+        """Run until ``stop``; then drain. True when the drain left nothing in flight."""
+        outbox_stop, publisher_stop = asyncio.Event(), asyncio.Event()
+        tasks: dict[str, asyncio.Task[Any]] = {}
+        if self.scheduler is not None:
+            tasks["scheduler"] = asyncio.create_task(
+                self.scheduler.run(
+                    stop,
+                    standby_poll=self.settings.standby_poll_s,
+                    drain_timeout=self.settings.shutdown_grace_s,
+                    say=self.say,
+                ),
+                name="scheduler",
+            )
+        else:
+            self.health.set("scheduler", State.DISABLED, "--no-scheduler")
+        for runner in self.runners:
+            tasks[runner.name] = asyncio.create_task(self._supervise(runner, stop), name=runner.name)
+        if not self.runners:
+            self.say(NO_ADAPTERS)
+        tasks["outbox"] = asyncio.create_task(self.queue.run(outbox_stop), name="outbox")
+        tasks["health"] = asyncio.create_task(self.publisher.run(publisher_stop), name="health")
+        await stop.wait()
+        return await self._drain(tasks, outbox_stop, publisher_stop)
+
+    async def _supervise(self, runner: Runner, stop: asyncio.Event) -> None:
+        """Run one adapter; if it gives up (bad configuration, a bug), say why once — the rest runs on."""
+        try:
+            await runner.run(stop)
+        except ArenaError as error:
+            log.error("%s: %s; the adapter is off, the rest of the service runs", runner.name, error.message)
+            self.health.set(runner.name, State.STOPPED, error.message)
+        except Exception as error:
+            log.error("%s stopped (%s); the rest of the service runs", runner.name, brief_error(error))
+            self.health.set(runner.name, State.STOPPED, brief_error(error))
+
+    async def _drain(
+        self, tasks: dict[str, asyncio.Task[Any]], outbox_stop: asyncio.Event, publisher_stop: asyncio.Event
+    ) -> bool:
+        deadline = time.monotonic() + self.settings.shutdown_grace_s
+        log.info("shutting down: draining within %.0fs", self.settings.shutdown_grace_s)
+        for runner in self.runners:
+            await _step(f"{runner.name}: stop receiving", runner.stop_receiving(), deadline)
+        drained = True
+        if "scheduler" in tasks:  # it drains itself once `stop` is set
+            drained = bool(await _step("scheduler drain", tasks["scheduler"], deadline + 1))
+        outbox_stop.set()
+        await _step("outbox sender", tasks["outbox"], deadline)
+        await _step("final outbox flush", self.queue.flush(), deadline)
+        await _step("outbox leases", asyncio.to_thread(self.outbox.release_all), deadline + 5)
+        for runner in self.runners:
+            await _step(f"{runner.name}: close", runner.close(), deadline + 5)
+            tasks[runner.name].cancel()
+        self.health.set("outbox", State.STOPPED, "")
+        publisher_stop.set()
+        await _step("health publisher", tasks["health"], deadline + 5)
+        await _step("final health record", asyncio.to_thread(self.publisher.beat), deadline + 5)
+        return drained
 
 
-async def _start_discord(layer: CommandLayer, queue: OutboundQueue, settings: Settings) -> Callable[[], Any]:
-    from bot.discord_bot.adapter import DiscordAdapter, tree_of
-    from bot.discord_bot.render import DiscordSender
-
-    token = require(settings.discord_bot_token, "DISCORD_BOT_TOKEN")
-    client = DiscordAdapter(layer).build()
-
-    async def setup_hook() -> None:
-        await tree_of(client).sync()
-
-    client.setup_hook = setup_hook  # type: ignore[method-assign]
-    task = asyncio.create_task(client.start(token), name="discord")
-    queue.add_sender("discord", DiscordSender(client))
-    log.info("discord: connecting")
-
-    async def stop() -> None:
-        await client.close()
-        task.cancel()
-
-    return stop
+async def _step(what: str, awaitable: Any, deadline: float) -> Any:
+    """Await one shutdown step until ``deadline`` (monotonic); log, never raise."""
+    try:
+        return await asyncio.wait_for(awaitable, timeout=max(deadline - time.monotonic(), 0.1))
+    except TimeoutError:
+        log.warning("shutdown: %s did not finish in time", what)
+    except asyncio.CancelledError:
+        log.info("shutdown: %s cancelled", what)
+    except Exception as error:  # one part failing to stop must not stop the others from stopping
+        log.warning("shutdown: %s failed (%s)", what, brief_error(error))
+    return None
 
 
 async def serve(
@@ -104,44 +187,33 @@ async def serve(
     *,
     scheduler: bool = True,
     stop: asyncio.Event | None = None,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], Any] = print,
+    health: HealthRegistry | None = None,
 ) -> int:
-    """Run until ``stop`` is set (SIGINT/SIGTERM by default). Returns the process exit code."""
+    """Run until ``stop`` is set (SIGINT/SIGTERM by default). Returns the process exit code (0)."""
     install_redaction(settings)
+    quiet_platform_logs()
     install_safety()  # the chat adapters and the scheduler trade only with the pre-trade checks
-    # Opt in to PTB's timedelta RetryAfter now (22.x warns on every flood-control error otherwise);
-    # TelegramSender handles both forms.
+    # Opt in to PTB's timedelta RetryAfter now (22.x warns on every flood-control error otherwise).
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    queue = OutboundQueue({}, store=DatabaseOutbox(db))
-    layer = CommandLayer(db, settings, hooks=command_hooks(db, settings), notifier=queue)
-    sched = ArenaScheduler(db, queue, hooks=job_hooks(settings, queue)) if scheduler else None
-    if sched is not None:
-        sched.start()  # raises SchedulerAlreadyRunning when another scheduler holds the lock
-        jobs = ", ".join(job.id for job in sched.scheduler.get_jobs())
-        say(f"scheduler running ({sched.lock.description}); jobs: {jobs}")
-    stoppers: list[Callable[[], Any]] = []
-    if settings.telegram_bot_token is not None:
-        stoppers.append(await _start_telegram(layer, queue, settings))
-    if settings.discord_bot_token is not None:
-        stoppers.append(await _start_discord(layer, queue, settings))
-    if not stoppers:
-        say(NO_ADAPTERS)
-    restored = queue.restore()
-    if restored:
-        say(f"re-sending {restored} queued message(s) from before the restart")
-    sender = asyncio.create_task(queue.run(), name="outbound-queue")
+    health = health or health_registry()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    handled = []
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread / Windows
             loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+    probe = await start_health_server(health, settings.health_port) if settings.health_port else None
     try:
-        await stop.wait()
+        if not await wait_for_database(db, stop, health):
+            return 0
+        service = Service(db, settings, scheduler=scheduler, health=health, say=say)
+        drained = await service.run(stop)
+        say("stopped" + ("" if drained else " (a job run was left to re-run at the next start)"))
+        return 0
     finally:
-        for stopper in stoppers:
-            with contextlib.suppress(Exception):
-                await stopper()
-        sender.cancel()
-        if sched is not None:
-            sched.shutdown()
-    return 0
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        if probe is not None:
+            await probe.cleanup()

@@ -79,6 +79,23 @@ class Settings(BaseSettings):
     max_token_weight: float = 0.20
     drift_threshold: float = 0.10
 
+    # Internal exchange (holder to holder). Fee: fraction of a fill's cash, paid by the buyer.
+    exchange_fee_rate: Decimal = Decimal("0")
+    exchange_price_band: Decimal = Decimal("0.05")  # orders further than this from NAV are refused
+    exchange_order_days: int = 7  # default expiry of an order
+    exchange_min_order_cash: Decimal = Decimal("1")  # smallest order value (quantity x price), USD
+
+    # `arena serve` (durations in seconds unless the name says otherwise).
+    telegram_base_url: str | None = None  # Bot API server (a local one); None = Telegram's
+    discord_api_base: str | None = None  # Discord REST base URL (a local one); None = Discord's
+    shutdown_grace_s: float = 30.0  # SIGTERM: finish runs in flight and flush, then exit 0
+    standby_poll_s: float = 5.0  # a standby scheduler checks the lock this often
+    job_lease_s: float = 60.0  # a running job's claim lives this long unrenewed (owner dead)
+    outbox_lease_s: float = 60.0  # a claimed message's lease (sender dead -> another sends it)
+    outbox_retention_days: int = 14  # sent/failed outbox rows are deleted after this many days
+    health_port: int | None = None  # serve's GET /healthz on 127.0.0.1:PORT; None = off
+    clock: str | None = None  # drills/tests: a fixed ISO UTC time for the business clock
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -7,16 +7,23 @@
   services in a fixed order (tokens by id, then wallets by id) so concurrent trades never deadlock.
 
 A :class:`UnitOfWork` rolls back unless :meth:`UnitOfWork.commit` is called (cosmicpython).
+
+Connection trouble: PostgreSQL pools check a connection before handing it out (``pool_pre_ping``)
+and connect with a timeout and TCP keepalives, so a restarted or unreachable server costs one failed
+attempt, not a hung process. :func:`is_transient_db_error` tells a lost connection (or a locked
+SQLite file) from a real error, and :func:`retry_transient` runs *idempotent* work again a bounded
+number of times with capped exponential backoff (tenacity) when it hits one.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -24,7 +31,10 @@ from sqlalchemy.pool import NullPool
 from core.clock import Clock, SystemClock
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+PG_CONNECT_TIMEOUT_S = 10
 _READ_ONLY = "arena_read_only"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -52,7 +62,20 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": PG_CONNECT_TIMEOUT_S,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -77,6 +100,70 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def is_transient_db_error(error: BaseException) -> bool:
+    """A lost or refused connection, a server shutting down, a locked SQLite file: worth retrying.
+
+    Looks through the exception's causes, since services may wrap the driver's error.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (exc.OperationalError, exc.InterfaceError, exc.PendingRollbackError)):
+            return True
+        if type(current).__module__.startswith("psycopg") and type(current).__name__ in (
+            "OperationalError",
+            "InterfaceError",
+            "AdminShutdown",
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def retry_transient(
+    work: Callable[[], T],
+    *,
+    attempts: int = 4,
+    first_wait: float = 0.5,
+    max_wait: float = 8.0,
+    what: str = "",
+) -> T:
+    """Run idempotent ``work``; on a transient database error try again (``attempts`` in all).
+
+    Waits ``first_wait`` seconds, doubling up to ``max_wait``; logs one line per retry; the last
+    error propagates. Only for work that is safe to repeat (idempotency keys, claims by key).
+    """
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+    def before_sleep(state: Any) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "database trouble during %s (%s); retry %d of %d",
+            what or getattr(work, "__name__", "work"),
+            type(error).__name__,
+            state.attempt_number,
+            attempts - 1,
+        )
+
+    retrying = Retrying(
+        retry=retry_if_exception(is_transient_db_error),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=first_wait, max=max_wait),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(work)
+
+
+def ping(engine: Engine) -> None:
+    """Raise unless the database answers ``SELECT 1`` now."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 class UnitOfWork:

@@ -9,6 +9,9 @@ run's detail instead of pretending to work.
 Misfire policy (seconds): daily jobs may start up to 6 h late and coalesce missed days into one run
 (each body catches up by itself: NAV marks and fees are keyed by day); frequent jobs may be 5 min
 late; ``max_instances=1`` everywhere so a slow run never overlaps itself.
+
+Messages a job pushes are written into the job's own transaction (:func:`core.notify.notify_in`):
+a run interrupted before it commits leaves no message behind, and its re-run sends each one once.
 """
 
 from __future__ import annotations
@@ -16,23 +19,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
-from core import ledger, risk, tokens, wallets
+from core import exchange, ledger, risk, tokens, wallets
+from core.audit.liabilities import publish as publish_liabilities
 from core.commands.handlers.platform_services import pending_proposal_lines
 from core.commands.types import ChatType, OutboundMessage, Reply
 from core.compliance.identity import admin_ids
 from core.config import get_settings
-from core.db import Database
+from core.db import Database, is_transient_db_error, retry_transient
 from core.digest.content import digest_for_wallet
-from core.models.chat import ChatPreference
+from core.models.chat import ChatPreference, OutboxMessage
 from core.models.compliance import Platform, User
 from core.models.tokens import StrategyToken, TokenStatus
 from core.models.wallets import AIWallet, WalletOwner
-from core.notify import Notifier
+from core.notify import Notifier, notify_in
 from scheduler.runs import FAILED_ITEMS, OK_ITEMS, daily_slot, error_text, every_slot, hourly_slot
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,7 @@ class JobContext:
     db: Database
     notifier: Notifier
     hooks: JobHooks = field(default_factory=JobHooks)
+    outbox_retention_days: int = 14
     #: who hears about failed or partial job runs; ``None``: ``ARENA_PLATFORM_ADMINS``
     admins: frozenset[tuple[str, int]] | None = None
 
@@ -86,10 +92,13 @@ def nav_marks_and_fees(jc: JobContext, slot: datetime) -> dict[str, Any]:
     fees: dict[str, str] = {}
     failed: dict[str, str] = {}
     for symbol in symbols:  # one token's failure must not stop the others' fees
-        try:
-            fee = ledger.accrue_fees(jc.db.uow(), symbol, idempotency_key=f"fees:{symbol}:{day}")
+        key = f"fees:{symbol}:{day}"
+        try:  # keyed, so a dropped connection is retried in place (bounded), then the run re-runs
+            fee = retry_transient(partial(_accrue, jc.db, symbol, key), what=key)
             fees[symbol] = str(fee)
         except Exception as exc:
+            if is_transient_db_error(exc):
+                raise  # the database, not this token: the job run is retried by its key
             failed[f"fees:{symbol}"] = error_text(exc)
             log.exception("fee accrual for %s on %s failed", symbol, day)
     marks = detail["marks"]
@@ -99,6 +108,10 @@ def nav_marks_and_fees(jc: JobContext, slot: datetime) -> dict[str, Any]:
     detail[FAILED_ITEMS] = failed
     detail[OK_ITEMS] = len(fees)
     return detail
+
+
+def _accrue(db: Database, symbol: str, key: str) -> Any:
+    return ledger.accrue_fees(db.uow(), symbol, idempotency_key=key)
 
 
 def paper_trading_step(jc: JobContext, slot: datetime) -> dict[str, Any]:
@@ -158,6 +171,20 @@ def proposal_expiry(jc: JobContext, slot: datetime) -> dict[str, Any]:
     return {"expired": expired}
 
 
+def exchange_sweep(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Expire exchange orders past their deadline; cancel orders of halted or retired tokens."""
+    with jc.db.uow() as uow:
+        report = exchange.sweep_in(uow.session, uow.clock.now(), notifier=jc.notifier)
+        uow.commit()
+    return {"expired": report.expired, "cancelled": report.cancelled, "tokens": report.tokens}
+
+
+def proof_of_liabilities(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Publish the day's Merkle-sum root over every organisation wallet (once per day)."""
+    root = publish_liabilities(jc.db, slot.date())
+    return {"root": root.root, "wallets": root.wallet_count, "chain_seq": root.chain_seq}
+
+
 def digests(jc: JobContext, slot: datetime) -> dict[str, Any]:
     """Send each user whose digest hour is the slot's hour their wallet's digest (once a day)."""
     sent = 0
@@ -190,11 +217,25 @@ def digests(jc: JobContext, slot: datetime) -> dict[str, Any]:
                 failed[f"wallet:{wallet.id}:chat:{pref.chat_id}"] = error_text(exc)
                 log.exception("digest for wallet %s failed", wallet.id)
                 continue
-            jc.notifier.notify(OutboundMessage(pref.platform, pref.chat_id, reply, ChatType.PRIVATE))
+            key = f"digest:{pref.platform}:{pref.chat_id}:{wallet.id}:{day.isoformat()}"
+            message = OutboundMessage(pref.platform, pref.chat_id, reply, ChatType.PRIVATE, key)
+            notify_in(s, jc.notifier, message)
             pref.last_digest_on = day
             sent += 1
         uow.commit()
     return {"sent": sent, FAILED_ITEMS: failed, OK_ITEMS: sent}
+
+
+def outbox_retention(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Delete outbox rows sent or failed more than ``outbox_retention_days`` before the slot."""
+    cutoff = slot - timedelta(days=jc.outbox_retention_days)
+    finished = func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at)
+    with jc.db.uow() as uow:
+        result = uow.session.execute(
+            delete(OutboxMessage).where(OutboxMessage.status.in_(("sent", "failed")), finished < cutoff)
+        )
+        uow.commit()
+    return {"deleted": int(result.rowcount), "before": cutoff.isoformat()}  # type: ignore[attr-defined]
 
 
 # -- schedule ---------------------------------------------------------------------------------------
@@ -242,5 +283,20 @@ JOBS: tuple[JobSpec, ...] = (
     ),
     JobSpec("proposal_expiry", {"minute": "*/15"}, lambda n: every_slot(n, 15), proposal_expiry, 5 * 60),
     JobSpec("digests", {"minute": 0}, lambda n: hourly_slot(n, 0), digests, 30 * 60),
+    JobSpec("exchange_sweep", {"minute": "*/15"}, lambda n: every_slot(n, 15), exchange_sweep, 5 * 60),
+    JobSpec(
+        "proof_of_liabilities",
+        {"hour": 0, "minute": 50},
+        lambda n: daily_slot(n, 0, 50),
+        proof_of_liabilities,
+        6 * HOURS,
+    ),
+    JobSpec(
+        "outbox_retention",
+        {"hour": 3, "minute": 10},
+        lambda n: daily_slot(n, 3, 10),
+        outbox_retention,
+        6 * HOURS,
+    ),
 )
 JOB_IDS = tuple(job.id for job in JOBS)

@@ -8,24 +8,36 @@ between racing processes), runs the body, then records how it ended:
   ``failed_items`` (``{item: "ErrorType: message"}``), beside what succeeded (``ok_items``);
 * ``failed`` — the body raised (error type and message in the detail), or every item failed.
 
-A ``failed`` slot may be claimed again by a later retry; ``done``, ``partial`` and ``running`` are
-skipped. Anything but ``done`` is logged and, when the caller passes ``alert``, told to the
-platform admins in chat. Slots are computed from the job's schedule (:func:`daily_slot`,
-:func:`every_slot`), not from when the run happens to start, so a late or coalesced run maps
-to the slot it stands for.
+Anything but ``done`` is logged and, when the caller passes ``alert``, told to the platform admins
+in chat. Exactly once, by key:
+
+* a slot already ``done`` or ``partial`` is skipped;
+* a slot ``running`` under a live lease is skipped: its owner renews ``lease_until`` (wall clock)
+  every third of the lease while the body runs;
+* a slot ``failed``, or ``running`` under an expired lease (its owner was killed or lost the
+  database), is taken over and run again (``attempts`` counts the claims);
+* a body that hits a transient database error (a dropped connection, a restarted server) is run
+  again in the same process, a bounded number of times with backoff; bodies are written so a
+  re-run finishes what the interrupted run left (ledger work is keyed by idempotency keys).
+
+Slots are computed from the job's schedule (:func:`daily_slot`, :func:`every_slot`), not from when
+the run happens to start, so a late or coalesced run maps to the slot it stands for.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.db import Database
+from core.clock import Clock, SystemClock
+from core.db import Database, is_transient_db_error, retry_transient
 from core.models.chat import JobRun
 
 log = logging.getLogger(__name__)
@@ -70,19 +82,58 @@ def every_slot(now: datetime, minutes: int) -> datetime:
     return floored - timedelta(minutes=since_midnight % minutes)
 
 
-def _claim(db: Database, job_id: str, slot: datetime) -> bool:
+@dataclass(frozen=True, slots=True)
+class RunPolicy:
+    """Who runs (``owner``), how long a claim lives unrenewed, how often transient errors retry."""
+
+    owner: str = "local"
+    lease: timedelta = timedelta(seconds=60)
+    db_attempts: int = 3  # runs of the body in all when it hits transient database errors
+    wall: Clock = field(default_factory=SystemClock)
+
+
+DEFAULT_POLICY = RunPolicy()
+
+
+def _claim(db: Database, job_id: str, slot: datetime, policy: RunPolicy) -> bool:
     with db.uow() as uow:
         existing = uow.session.scalar(
-            select(JobRun).where(JobRun.job_id == job_id, JobRun.scheduled_for == slot)
+            select(JobRun).where(JobRun.job_id == job_id, JobRun.scheduled_for == slot).with_for_update()
         )
         now = uow.clock.now()
+        wall = policy.wall.now()
+        lease_until = wall + policy.lease
         if existing is not None:
-            if existing.status != "failed":
+            if existing.status in ("done", "partial"):
                 return False
+            live = existing.lease_until is not None and existing.lease_until > wall
+            if existing.status == "running" and live and existing.owner != policy.owner:
+                return False
+            if existing.status == "running":
+                log.warning(
+                    "job %s for %s: taking over from %s (lease expired)",
+                    job_id,
+                    slot.isoformat(),
+                    existing.owner or "an unknown owner",
+                )
             existing.status = "running"
             existing.started_at = now
+            existing.finished_at = None
+            existing.attempts = (existing.attempts or 1) + 1
+            existing.owner = policy.owner
+            existing.lease_until = lease_until
         else:
-            uow.session.add(JobRun(job_id=job_id, scheduled_for=slot, status="running", started_at=now))
+            uow.session.add(
+                JobRun(
+                    job_id=job_id,
+                    scheduled_for=slot,
+                    status="running",
+                    started_at=now,
+                    attempts=1,
+                    owner=policy.owner,
+                    lease_until=lease_until,
+                )
+            )
         try:
             uow.commit()
         except IntegrityError:
@@ -90,56 +141,135 @@ def _claim(db: Database, job_id: str, slot: datetime) -> bool:
     return True
 
 
-def _finish(db: Database, job_id: str, slot: datetime, status: str, detail: dict[str, Any] | None) -> None:
-    with db.uow() as uow:
-        row = uow.session.scalar(select(JobRun).where(JobRun.job_id == job_id, JobRun.scheduled_for == slot))
-        if row is not None:
-            row.status = status
-            row.finished_at = uow.clock.now()
-            row.detail = detail
+def _owned(job_id: str, slot: datetime, owner: str) -> Any:
+    return (JobRun.job_id == job_id) & (JobRun.scheduled_for == slot) & (JobRun.owner == owner)
+
+
+def _finish(
+    db: Database, job_id: str, slot: datetime, status: str, detail: dict[str, Any] | None, owner: str
+) -> bool:
+    """Record the outcome if this owner still holds the run; False when it was taken over."""
+
+    def write() -> bool:
+        with db.uow() as uow:
+            result = uow.session.execute(
+                update(JobRun)
+                .where(_owned(job_id, slot, owner))
+                .values(status=status, finished_at=uow.clock.now(), detail=detail, lease_until=None)
+            )
             uow.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    return retry_transient(write, what=f"recording job {job_id}")
 
 
-def run_once(db: Database, job_id: str, slot: datetime, body: Body, *, alert: Alert | None = None) -> bool:
-    """Run ``body(slot)`` unless this slot already ran; True when it ran now.
+class _LeaseKeeper:
+    """Renews a running job's lease every third of its length until stopped."""
 
-    The body's exception is recorded (``failed``), logged, told through ``alert`` and re-raised.
+    def __init__(self, db: Database, job_id: str, slot: datetime, policy: RunPolicy) -> None:
+        self.db, self.job_id, self.slot, self.policy = db, job_id, slot, policy
+        self._stop = threading.Event()
+        self.lost = False
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        interval = self.policy.lease.total_seconds() / 3
+        while not self._stop.wait(interval):
+            try:
+                with self.db.uow() as uow:
+                    result = uow.session.execute(
+                        update(JobRun)
+                        .where(_owned(self.job_id, self.slot, self.policy.owner), JobRun.status == "running")
+                        .values(lease_until=self.policy.wall.now() + self.policy.lease)
+                    )
+                    uow.commit()
+                if not result.rowcount:  # type: ignore[attr-defined]
+                    self.lost = True
+                    log.warning(
+                        "job %s: lease lost (taken over); its result will not be recorded", self.job_id
+                    )
+                    return
+            except Exception as error:  # database trouble: the next beat tries again
+                log.warning("job %s: cannot renew its lease (%s)", self.job_id, type(error).__name__)
+
+
+def run_once(
+    db: Database,
+    job_id: str,
+    slot: datetime,
+    body: Body,
+    policy: RunPolicy = DEFAULT_POLICY,
+    *,
+    alert: Alert | None = None,
+) -> bool:
+    """Run ``body(slot)`` unless this slot already ran (or runs elsewhere); True when it ran now.
+
+    A transient database error re-runs the body (``policy.db_attempts`` in all); any other
+    exception is recorded (``failed``), logged, told through ``alert`` and re-raised.
     """
-    if not _claim(db, job_id, slot):
-        log.info("job %s for %s already ran; skipped", job_id, slot.isoformat())
-        return False
-    try:
-        detail = body(slot)
-    except Exception as exc:
-        _finish(db, job_id, slot, "failed", {"error": type(exc).__name__, "message": error_text(exc)})
-        log.exception(
-            "job %s for %s failed",
-            job_id,
-            slot.isoformat(),
-            extra={"job": job_id, "slot": slot.isoformat(), "status": "failed"},
-        )
-        _tell(alert, f"Job {job_id} ({slot:%Y-%m-%d %H:%M} UTC) failed: {error_text(exc)}")
-        raise
-    status = outcome(detail)
-    _finish(db, job_id, slot, status, detail)
-    if status != "done":
-        failed = (detail or {}).get(FAILED_ITEMS) or {}
-        log.warning(
-            "job %s for %s ended %s: %d item(s) failed",
-            job_id,
-            slot.isoformat(),
-            status,
-            len(failed),
-            extra={"job": job_id, "slot": slot.isoformat(), "status": status, "failed_items": failed},
-        )
-        lines = [f"- {item}: {error}" for item, error in list(failed.items())[:10]]
-        more = f"\n… and {len(failed) - 10} more" if len(failed) > 10 else ""
-        _tell(
-            alert,
-            f"Job {job_id} ({slot:%Y-%m-%d %H:%M} UTC) ended {status}: "
-            f"{len(failed)} item(s) failed.\n" + "\n".join(lines) + more,
-        )
-    return True
+    for attempt in range(1, policy.db_attempts + 1):
+        if not retry_transient(lambda: _claim(db, job_id, slot, policy), what=f"claiming job {job_id}"):
+            log.info("job %s for %s already ran or runs elsewhere; skipped", job_id, slot.isoformat())
+            return False
+        try:
+            with _LeaseKeeper(db, job_id, slot, policy):
+                detail = body(slot)
+        except Exception as exc:
+            failure = {"error": type(exc).__name__, "message": error_text(exc), "attempt": attempt}
+            _finish(db, job_id, slot, "failed", failure, policy.owner)
+            if is_transient_db_error(exc) and attempt < policy.db_attempts:
+                log.warning(
+                    "job %s for %s: database trouble (%s); running it again (%d of %d)",
+                    job_id,
+                    slot.isoformat(),
+                    type(exc).__name__,
+                    attempt + 1,
+                    policy.db_attempts,
+                )
+                continue
+            log.exception(
+                "job %s for %s failed",
+                job_id,
+                slot.isoformat(),
+                extra={"job": job_id, "slot": slot.isoformat(), "status": "failed"},
+            )
+            _tell(alert, f"Job {job_id} ({slot:%Y-%m-%d %H:%M} UTC) failed: {error_text(exc)}")
+            raise
+        status = outcome(detail)
+        _finish(db, job_id, slot, status, detail, policy.owner)
+        if status != "done":
+            _report_items(job_id, slot, status, detail, alert)
+        return True
+    return False  # pragma: no cover - the loop returns or raises
+
+
+def _report_items(
+    job_id: str, slot: datetime, status: str, detail: dict[str, Any] | None, alert: Alert | None
+) -> None:
+    failed = (detail or {}).get(FAILED_ITEMS) or {}
+    log.warning(
+        "job %s for %s ended %s: %d item(s) failed",
+        job_id,
+        slot.isoformat(),
+        status,
+        len(failed),
+        extra={"job": job_id, "slot": slot.isoformat(), "status": status, "failed_items": failed},
+    )
+    lines = [f"- {item}: {error}" for item, error in list(failed.items())[:10]]
+    more = f"\n… and {len(failed) - 10} more" if len(failed) > 10 else ""
+    _tell(
+        alert,
+        f"Job {job_id} ({slot:%Y-%m-%d %H:%M} UTC) ended {status}: "
+        f"{len(failed)} item(s) failed.\n" + "\n".join(lines) + more,
+    )
 
 
 def _tell(alert: Alert | None, text: str) -> None:

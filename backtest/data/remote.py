@@ -8,9 +8,16 @@
 * DefiLlama ``GET {base}/chart/{pool_id}``: ``{"status": "success", "data": [{"timestamp": ISO,
   "apy": percent, ...}]}`` -> daily supply APR as a **fraction** (DefiLlama reports percent).
 
+Requests go through the crawler's guarded, retrying client (:class:`parser.sources.http.SafeFetcher`:
+address guard against internal hosts, timeouts, tenacity retries with backoff on connection errors,
+429 and 5xx honouring ``Retry-After``, a size cap, a per-host interval). robots.txt is not consulted:
+these are documented JSON APIs, not pages.
+
 Responses are cached under ``cache_dir`` keyed by sha256 of the URL and query, written atomically;
 a cached answer is reused while younger than ``max_age`` seconds (None = forever, fine for closed
-historical ranges). Every series passes the same validation as file data.
+historical ranges). This is an application-level cache on purpose: the APIs send short or no-cache
+HTTP caching headers for data that, for a closed range, never changes, so an HTTP cache (hishel)
+would have to be forced to ignore them anyway. Every series passes the same validation as file data.
 """
 
 from __future__ import annotations
@@ -22,16 +29,21 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
 import pandas as pd
 
 from backtest.data.market import DataError, clean_prices, clean_rate, to_utc_days
+from parser.sources.http import FetchError, FetchPolicy, SafeFetcher
 
 BINANCE_URL = "https://api.binance.com"
 COINGECKO_URL = "https://api.coingecko.com"
 DEFILLAMA_URL = "https://yields.llama.fi"
 DAY_MS = 86_400_000
+
+
+#: API defaults: JSON endpoints (no robots.txt), bigger bodies than pages, a polite interval.
+API_POLICY = FetchPolicy(respect_robots=False, max_bytes=50_000_000, min_interval_s=0.25, timeout_s=20.0)
 
 
 class HttpSource:
@@ -41,30 +53,31 @@ class HttpSource:
         self,
         cache_dir: str | Path,
         *,
-        client: httpx.Client | None = None,
+        fetcher: SafeFetcher | None = None,
+        policy: FetchPolicy = API_POLICY,
         max_age: float | None = None,
-        timeout: float = 20.0,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self.client = client or httpx.Client(timeout=timeout, follow_redirects=True)
+        self.fetcher = fetcher or SafeFetcher(policy)
         self.max_age = max_age
-        self.requests_made = 0
+
+    @property
+    def requests_made(self) -> int:
+        return self.fetcher.requests_made
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
         key = hashlib.sha256(json.dumps([url, params or {}], sort_keys=True).encode()).hexdigest()
         path = self.cache_dir / f"{key}.json"
         if path.exists() and (self.max_age is None or time.time() - path.stat().st_mtime < self.max_age):
             return json.loads(path.read_text(encoding="utf-8"))
+        full = f"{url}?{urlencode(params)}" if params else url
         try:
-            response = self.client.get(url, params=params)
-            self.requests_made += 1
-            response.raise_for_status()
-            payload = response.json()
-        except httpx.HTTPStatusError as exc:
-            raise DataError(f"{url} answered HTTP {exc.response.status_code}") from None
-        except (httpx.HTTPError, ValueError) as exc:
-            raise DataError(f"cannot fetch {url}: {exc}") from None
+            payload = self.fetcher.get(full, accept="application/json").json()
+        except FetchError as exc:
+            raise DataError(f"cannot fetch {url}: {exc.message}") from None
+        except ValueError as exc:
+            raise DataError(f"{url} did not answer JSON: {exc}") from None
         fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(payload, fh)
@@ -72,7 +85,7 @@ class HttpSource:
         return payload
 
     def close(self) -> None:
-        self.client.close()
+        self.fetcher.close()
 
 
 def binance_klines(

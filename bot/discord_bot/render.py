@@ -8,10 +8,11 @@ Text is split below 2,000 characters; charts are attached files; mentions are di
 from __future__ import annotations
 
 import io
+import uuid
 
 import discord
 
-from bot.outbound import PermanentSendError, RetryAfter
+from bot.outbound import PART_NONCE, PermanentSendError, RetryAfter
 from bot.text_split import split_discord
 from core.commands.types import ChatType, Reply
 
@@ -93,6 +94,20 @@ class DiscordSender:
     def __init__(self, client: discord.Client) -> None:
         self.client = client
 
+    def parts(self, reply: Reply) -> list[Reply]:
+        """The separate Discord messages of ``reply`` (files on the first chunk, buttons on the
+        last), so the outbox can record each one and resume a split message where it stopped."""
+        chunks = chunks_for(reply)
+        last = len(chunks) - 1
+        return [
+            Reply(
+                c,
+                buttons=reply.buttons if i == last else [],
+                attachments=reply.attachments if i == 0 else [],
+            )
+            for i, c in enumerate(chunks)
+        ]
+
     async def send(self, chat_id: int, chat_type: ChatType, reply: Reply) -> None:
         try:
             channel = self.client.get_channel(chat_id) or await self.client.fetch_channel(chat_id)
@@ -100,12 +115,22 @@ class DiscordSender:
                 raise PermanentSendError(f"channel {chat_id} cannot receive messages")
             chunks = chunks_for(reply)
             view = view_for(reply)
+            # The outbox's part id as an enforced nonce: Discord drops a copy resent after a crash.
+            base = PART_NONCE.get() or uuid.uuid4().hex[:22]
             for i, chunk in enumerate(chunks):
                 files = files_for(reply) if i == 0 else []
                 if i == len(chunks) - 1 and view is not None:
-                    await channel.send(chunk or None, files=files, view=view, allowed_mentions=NO_MENTIONS)
+                    await channel.send(
+                        chunk or None,
+                        files=files,
+                        view=view,
+                        allowed_mentions=NO_MENTIONS,
+                        nonce=f"{base}{i}",
+                    )
                 else:
-                    await channel.send(chunk or None, files=files, allowed_mentions=NO_MENTIONS)
+                    await channel.send(
+                        chunk or None, files=files, allowed_mentions=NO_MENTIONS, nonce=f"{base}{i}"
+                    )
         except discord.RateLimited as exc:
             raise RetryAfter(exc.retry_after) from exc
         except (discord.Forbidden, discord.NotFound) as exc:

@@ -224,11 +224,17 @@ class TelegramAdapter:
         request: BaseRequest | None = None,
         rate_limiter: BaseRateLimiter[Any] | bool | None = True,
         concurrent_updates: bool | int = True,
+        get_updates_request: BaseRequest | None = None,
+        base_url: str | None = None,
     ) -> Application[Any, Any, Any, Any, Any, Any]:
-        """A configured Application (``request`` replaces the network, e.g. OfflineRequest)."""
+        """A configured Application (``request`` replaces the network, e.g. OfflineRequest;
+        ``get_updates_request`` its long-polling connection, default the same; ``base_url`` a
+        local Bot API server)."""
         builder = Application.builder().token(token).concurrent_updates(concurrent_updates)
+        if base_url is not None:
+            builder = builder.base_url(base_url.rstrip("/") + "/bot")
         if request is not None:
-            builder = builder.request(request).get_updates_request(request)
+            builder = builder.request(request).get_updates_request(get_updates_request or request)
         # PTB types the builder by its rate limiter's argument type; ours takes none (Any here).
         limiter: Any = AIORateLimiter(max_retries=3) if rate_limiter is True else rate_limiter
         if limiter:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden
 from telegram.error import RetryAfter as TelegramRetryAfter
 from telegram.warnings import PTBDeprecationWarning
@@ -32,9 +32,13 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:
     """Send photos, then the text in chunks; buttons ride on the last chunk."""
     for attachment in reply.attachments:
-        await bot.send_photo(
-            chat_id, photo=attachment.data, caption=attachment.caption[:CAPTION_LIMIT] or None
-        )
+        caption = attachment.caption[:CAPTION_LIMIT] or None
+        if attachment.mime_type.startswith("image/"):
+            await bot.send_photo(chat_id, photo=attachment.data, caption=caption)
+        else:  # e.g. a proof of liabilities (JSON): a document keeps its name and bytes
+            await bot.send_document(
+                chat_id, document=InputFile(attachment.data, filename=attachment.filename), caption=caption
+            )
     chunks = split_telegram(reply.text) if reply.text else []
     markup = keyboard(reply)
     for i, chunk in enumerate(chunks):
@@ -54,6 +58,15 @@ class TelegramSender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+
+    def parts(self, reply: Reply) -> list[Reply]:
+        """The separate Telegram messages of ``reply`` (photos, then text chunks; buttons on the
+        last chunk), so the outbox can record each one and resume a split message where it stopped."""
+        photos = [Reply("", attachments=[a]) for a in reply.attachments]
+        chunks = split_telegram(reply.text) if reply.text else []
+        last = len(chunks) - 1
+        texts = [Reply(c, buttons=reply.buttons if i == last else []) for i, c in enumerate(chunks)]
+        return photos + texts
 
     async def send(self, chat_id: int, chat_type: ChatType, reply: Reply) -> None:
         try:

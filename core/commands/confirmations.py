@@ -128,7 +128,12 @@ def confirm(ctx: Ctx, cmd: Command) -> Reply:
 
 @handles("cancel")
 def cancel(ctx: Ctx, cmd: Command) -> Reply:
-    """Cancel a pending money command (idempotent)."""
+    """Cancel a pending money command (its Cancel button; idempotent), or, typed as ``/cancel ID``
+    or pressed from /orders (``cancel order ID``), an open exchange order."""
+    if not cmd.via_button or cmd.args[:1] == ("order",):
+        from core.commands.handlers.exchange import cancel_order
+
+        return cancel_order(ctx, cmd)
     pending_id = id_arg(cmd.args[0] if len(cmd.args) == 1 else "", "request id")
     row = _load_own(ctx, ctx.session.get(PendingConfirmation, pending_id))
     if row.status == "done":

@@ -70,10 +70,17 @@ PERMISSIONS: dict[str, Permission] = {
         _p("suggest", VM, ANYWHERE, "/suggest", "The optimizer's suggested allocation"),
         _p("rebalance", OA, PRIVATE, "/rebalance", "Rebalance the wallet now", money=True),
         _p("approve", OA, ANYWHERE, "/approve ID", "Approve a hybrid proposal"),
+        # Internal exchange (holder to holder) and the proof of liabilities.
+        _p("book", V, ANYWHERE, "/book SYMBOL", "A token's order book: bids, asks, last trades, NAV"),
+        _p("ask", VM, PRIVATE, "/ask SYMBOL QTY PRICE [DAYS]", "Offer tokens to other holders", money=True),
+        _p("bid", VM, PRIVATE, "/bid SYMBOL QTY PRICE [DAYS]", "Bid for tokens held by others", money=True),
+        _p("orders", VM, PRIVATE, "/orders", "Your open exchange orders, with cancel buttons"),
+        _p("proof", M, PRIVATE, "/proof", "Your wallet's proof of liabilities (JSON file)"),
         _p("reject", OA, ANYWHERE, "/reject ID", "Reject a hybrid proposal"),
         # Button targets.
         _p("confirm", V, ANYWHERE, "(button)", "Confirm a pending action", button_only=True),
-        _p("cancel", V, ANYWHERE, "(button)", "Cancel a pending action", button_only=True),
+        # Typed: cancel an exchange order; as a button: cancel a pending action (or an order).
+        _p("cancel", V, ANYWHERE, "/cancel ORDER_ID", "Cancel one of your open exchange orders"),
         _p("proposal", OA, ANYWHERE, "(button)", "Approve or reject a proposal", button_only=True),
         # Platform admin.
         _p("verify", PA, PRIVATE, "/verify ORG", "Verify a pending organisation"),

@@ -120,3 +120,5 @@ class OutboundMessage:
     chat_id: int
     reply: Reply
     chat_type: ChatType = ChatType.PRIVATE
+    #: Same key, one stored message (a producer that may run twice, e.g. a retried job, passes one).
+    dedupe_key: str | None = None

@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.audit.liabilities import published_root
 from core.commands.types import Attachment, Reply
 from core.compliance.disclosures import FOOTER
 from core.digest.chart import render_chart
@@ -52,6 +53,7 @@ class DigestData:
     pending: list[str] = field(default_factory=list)
     wallet_index: list[float] = field(default_factory=list)
     equal_index: list[float] = field(default_factory=list)
+    proof: str | None = None  # the latest proof of liabilities (root and ledger chain head)
 
 
 def _pct(fraction: Decimal | None) -> str:
@@ -163,7 +165,17 @@ def load_digest(
         list(pending or []),
         wallet_index,
         equal_index,
+        proof_line(session),
     )
+
+
+def proof_line(session: Session) -> str | None:
+    """The footer line naming the latest published proof of liabilities, if any."""
+    root = published_root(session)
+    if root is None:
+        return None
+    return (f"Proof of liabilities {root.as_of.isoformat()}: root {root.root[:16]}…, ledger chain head "
+            f"#{root.chain_seq} {root.chain_hash[:16]}…; /proof sends yours to verify")
 
 
 def render_digest(data: DigestData) -> Reply:
@@ -192,6 +204,8 @@ def render_digest(data: DigestData) -> Reply:
     out.append(
         f"30 days: wallet {_index_change(data.wallet_index)}, equal weight {_index_change(data.equal_index)}"
     )
+    if data.proof:
+        out += ["", data.proof]
     out += ["", FOOTER]
     chart = render_chart(data.wallet_index, data.equal_index)
     attachment = Attachment(

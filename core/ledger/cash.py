@@ -198,9 +198,11 @@ def withdraw_in(
     session: Session, now: datetime, wallet_id: int, amount: Decimal, idempotency_key: str | None = None
 ) -> CashMoved:
     wallet = lock_wallet(session, wallet_id)
-    if wallet.cash < amount:
+    if wallet.cash - wallet.cash_reserved < amount:  # cash reserved by open exchange bids stays put
         raise InsufficientCash(
-            f"cannot withdraw {fmt_cash(amount)}: wallet {wallet.id} has {fmt_cash(wallet.cash)} cash"
+            f"cannot withdraw {fmt_cash(amount)}: wallet {wallet.id} has "
+            f"{fmt_cash(wallet.cash - wallet.cash_reserved)} cash"
+            + (" free (the rest is reserved by open orders)" if wallet.cash_reserved else "")
         )
     writer = LedgerWriter(session, now)
     txn = writer.post(

@@ -12,11 +12,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.audit.chain import verify_chain
 from core.ledger.postings import (
     token_pool_code,
     token_unissued_code,
     wallet_cash_code,
+    wallet_cash_reserved_code,
     wallet_tokens_code,
+    wallet_tokens_reserved_code,
 )
 from core.models import AIWallet, FeeAccrual, LedgerAccount, Posting, StrategyToken, TokenHolding
 from core.models.ledger import NEGATIVE_ALLOWED
@@ -59,7 +62,14 @@ def check_invariants(session: Session) -> list[str]:
         holdings_by_token[holding.token_id] += holding.quantity
         if holding.quantity < 0:
             violations.append(f"holding wallet {holding.wallet_id} token {holding.token_id} is negative")
-        ledger_qty = balance(wallet_tokens_code(holding.wallet_id, holding.token_id))
+        # reserved + free = balance: the holding is its free plus its reserved (open asks) account
+        reserved_qty = balance(wallet_tokens_reserved_code(holding.wallet_id, holding.token_id))
+        ledger_qty = balance(wallet_tokens_code(holding.wallet_id, holding.token_id)) + reserved_qty
+        if holding.reserved != reserved_qty:
+            violations.append(
+                f"holding wallet {holding.wallet_id} token {holding.token_id}: reserved "
+                f"{holding.reserved} != ledger {reserved_qty}"
+            )
         if ledger_qty != holding.quantity:
             violations.append(
                 f"holding wallet {holding.wallet_id} token {holding.token_id}: quantity "
@@ -83,7 +93,12 @@ def check_invariants(session: Session) -> list[str]:
         if token.aum < 0:
             violations.append(f"{token.symbol}: negative aum {token.aum}")
     for wallet in session.scalars(select(AIWallet)):
-        ledger_cash = balance(wallet_cash_code(wallet.id))
+        reserved_cash = balance(wallet_cash_reserved_code(wallet.id))
+        ledger_cash = balance(wallet_cash_code(wallet.id)) + reserved_cash
+        if wallet.cash_reserved != reserved_cash:
+            violations.append(
+                f"wallet {wallet.id}: reserved cash {wallet.cash_reserved} != ledger {reserved_cash}"
+            )
         if wallet.cash != ledger_cash:
             violations.append(f"wallet {wallet.id}: cash {wallet.cash} != ledger {ledger_cash}")
         if wallet.cash < 0:
@@ -91,4 +106,8 @@ def check_invariants(session: Session) -> list[str]:
     insurance_accrued = sum((f.insurance_amount for f in session.scalars(select(FeeAccrual))), ZERO)
     if balance("platform:insurance") != insurance_accrued:
         violations.append(f"insurance fund {balance('platform:insurance')} != accrued {insurance_accrued}")
+    from core.exchange.invariants import reservation_violations  # core.exchange builds on the ledger
+
+    violations.extend(reservation_violations(session, balance))
+    violations.extend(verify_chain(session))
     return violations

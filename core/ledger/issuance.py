@@ -306,9 +306,12 @@ def buy_in(
     _check_wallet_may_trade(wallet, org_status, system)
     if token.status is not TokenStatus.ACTIVE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; only active tokens can be bought")
-    if wallet.cash < cash:
+    if wallet.cash - wallet.cash_reserved < cash:  # cash reserved by open exchange bids is not spendable
+        held = wallet.cash_reserved
+        reserved = f" free ({fmt_cash(held)} more is reserved by open orders)" if held else ""
         raise InsufficientCash(
-            f"cannot buy {fmt_cash(cash)} of {token.symbol}: wallet has {fmt_cash(wallet.cash)} cash"
+            f"cannot buy {fmt_cash(cash)} of {token.symbol}: wallet has "
+            f"{fmt_cash(wallet.cash - held)} cash{reserved}"
         )
     own_writer = writer is None
     writer = writer or LedgerWriter(session, now)
@@ -380,8 +383,12 @@ def redeem_in(
     if token.status is TokenStatus.PROVING or token.status is TokenStatus.CANDIDATE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; it has no holders to redeem")
     holding = read_position(session, wallet.id, token.id)
-    if holding.quantity < quantity:
-        raise InsufficientTokens(f"cannot redeem {quantity} {token.symbol}: wallet holds {holding.quantity}")
+    if holding.quantity - holding.reserved < quantity:  # units reserved by open asks are not redeemable
+        reserved = f" free ({holding.reserved} more are reserved by open orders)" if holding.reserved else ""
+        raise InsufficientTokens(
+            f"cannot redeem {quantity} {token.symbol}: wallet holds {holding.quantity - holding.reserved}"
+            f"{reserved}"
+        )
     own_writer = writer is None
     writer = writer or LedgerWriter(session, now)
     fees = settle_management_fee(session, writer, token, now)

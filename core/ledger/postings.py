@@ -6,6 +6,8 @@ per asset (checked before anything is written). Balances of the touched accounts
 :func:`core.ledger.locks.lock_accounts` — the last step of the global lock order (tokens, wallets,
 accounts), so concurrent writers on PostgreSQL cannot deadlock. One writer per transaction, one
 flush at its end: several trades (a rebalance, a queue release, a wind-down) share one writer.
+Each transaction joins the ledger's hash chain (:mod:`core.audit.chain`): encoded when posted,
+hashed onto the chain head just before the session commits — the head is the very last lock.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core.audit import chain
 from core.errors import ArenaError
 from core.ledger.locks import lock_accounts
 from core.models import (
@@ -64,6 +67,16 @@ def token_pool_code(token_id: int) -> str:
 
 def token_unissued_code(token_id: int) -> str:
     return f"token:{token_id}:unissued"
+
+
+def wallet_cash_reserved_code(wallet_id: int) -> str:
+    """Cash locked by the wallet's open exchange bids (its free cash is ``wallet_cash_code``)."""
+    return f"wallet:{wallet_id}:cash:reserved"
+
+
+def wallet_tokens_reserved_code(wallet_id: int, token_id: int) -> str:
+    """Units locked by the wallet's open exchange asks (its free units are ``wallet_tokens_code``)."""
+    return f"wallet:{wallet_id}:token:{token_id}:reserved"
 
 
 SYSTEM_ACCOUNTS: dict[str, AccountKind] = {
@@ -211,9 +224,9 @@ class LedgerWriter:
     order violation. Several trades share one writer (``buy_in(..., writer=w)``). Inside a savepoint
     that may roll back, take :meth:`checkpoint` first and :meth:`restore` it after the rollback.
 
-    The hash chain over ledger transactions (``core/audit``) belongs in :meth:`_seal`: it runs last
-    in :meth:`flush`, after the account locks, with every transaction this writer posted since the
-    previous flush in :attr:`posted` (in id order), so the chain head is the last lock taken.
+    The hash chain over ledger transactions (:mod:`core.audit.chain`) is sealed at commit, not at
+    flush: a transaction may use more than one writer (an order cancelled, then a wind-down), and
+    work after a flush (order and holding rows) must not run while the hot chain head is held.
     """
 
     def __init__(self, session: Session, now: datetime) -> None:
@@ -269,6 +282,13 @@ class LedgerWriter:
             deltas[leg.account.id] += leg.amount
             self._accounts[leg.account.id] = leg.account
         self.posted.append(PostedRecord(txn_id, kind, tuple(legs)))
+        # The hash chain: encoded now, hashed onto the chain head just before commit.
+        encoding = chain.canonical_transaction(
+            txn_id=txn_id, kind=kind, created_at=self.now, idempotency_key=idempotency_key,
+            wallet_id=wallet_id, token_id=token_id, memo=memo, details=details,
+            postings=[(leg.account.id, leg.account.code, leg.account.asset, leg.amount) for leg in legs],
+        )
+        chain.record(self.session, txn_id, encoding, self.now)
         return PostedTransaction(txn_id)
 
     def checkpoint(self) -> WriterCheckpoint:
@@ -281,7 +301,7 @@ class LedgerWriter:
         del self.posted[mark.posted:]
 
     def flush(self) -> None:
-        """Lock touched accounts in id order, apply the deltas, refuse negative balances, seal."""
+        """Lock touched accounts in id order, apply the deltas, refuse negative balances."""
         ids = sorted(i for i, d in self._deltas.items() if d != 0)
         if ids:
             rows = lock_accounts(self.session, ids)
@@ -293,14 +313,7 @@ class LedgerWriter:
                 updates.append({"account_id": row.id, "new_balance": new_balance})
             self.session.connection().execute(_SET_BALANCE, updates)
         self._deltas.clear()
-        if self.posted:
-            self._seal(self.posted)
         self.posted = []
-
-    def _seal(self, transactions: Sequence[PostedRecord]) -> None:
-        """Hook for the hash chain over ledger transactions: lock the chain head (last, after the
-        accounts; :func:`core.ledger.locks.note_lock` at ``CHAIN_HEAD``) and hash ``transactions``
-        in id order. No chain yet: nothing to do."""
 
 
 @dataclass(frozen=True, slots=True)

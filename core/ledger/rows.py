@@ -43,7 +43,11 @@ _TOKEN_UPDATE = (
 )
 _WALLET_UPDATE = update(WALLETS).where(WALLETS.c.id == bindparam("b_id")).values(cash=bindparam("b_cash"))
 _HOLDING_SELECT = select(
-    HOLDINGS.c.id, HOLDINGS.c.quantity, HOLDINGS.c.avg_cost_basis, HOLDINGS.c.realized_pnl
+    HOLDINGS.c.id,
+    HOLDINGS.c.quantity,
+    HOLDINGS.c.avg_cost_basis,
+    HOLDINGS.c.realized_pnl,
+    HOLDINGS.c.reserved,
 ).where(HOLDINGS.c.wallet_id == bindparam("b_wallet"), HOLDINGS.c.token_id == bindparam("b_token"))
 _HOLDING_INSERT = insert(HOLDINGS).returning(HOLDINGS.c.id)
 _HOLDING_UPDATE = (
@@ -74,6 +78,7 @@ class Position:
     avg_cost_basis: Decimal
     realized_pnl: Decimal
     row: TokenHolding | None
+    reserved: Decimal = ZERO  # units locked by open exchange asks (not redeemable)
 
 
 def read_position(session: Session, wallet_id: int, token_id: int) -> Position:
@@ -90,9 +95,9 @@ def read_position(session: Session, wallet_id: int, token_id: int) -> Position:
     obj = session.identity_map.get(session.identity_key(TokenHolding, found.id))
     if isinstance(obj, TokenHolding):  # its in-memory values are the transaction's truth
         return Position(found.id, wallet_id, token_id, obj.quantity, obj.avg_cost_basis,
-                        obj.realized_pnl, obj)
+                        obj.realized_pnl, obj, obj.reserved)
     return Position(found.id, wallet_id, token_id, found.quantity, found.avg_cost_basis,
-                    found.realized_pnl, None)
+                    found.realized_pnl, None, found.reserved)
 
 
 def write_position(session: Session, position: Position, now: datetime) -> None:

@@ -4,10 +4,14 @@
   private chat id equals the user id; on Discord it is the DM channel id) and the digest hour (UTC).
 * :class:`PendingConfirmation` — a money command waiting for its Confirm button. Unique per
   idempotency key, so the same update delivered twice yields one pending row.
-* :class:`OutboxMessage` — every pushed message is stored before sending and marked sent after,
-  so a restart re-sends what was not delivered (the queue never drops).
+* :class:`OutboxMessage` — every pushed message is stored before sending (in the producer's own
+  transaction where it has one) and delivered at least once: a sender *claims* the head of a chat
+  with a lease (``claimed_by``/``lease_until``), records each sent part of a split message
+  (``parts_sent``) so a retry resumes from the first unsent part, and marks the row sent or failed.
+  ``dedupe_key`` is unique: enqueueing the same message twice stores it once.
 * :class:`JobRun` — one row per (job id, scheduled time): a scheduler body that already ran for a
-  scheduled time is skipped, which makes every job idempotent.
+  scheduled time is skipped, which makes every job idempotent. A running row carries its owner and
+  a lease the owner renews; a row whose owner died (lease expired) is taken over and re-run.
 """
 
 from __future__ import annotations
@@ -58,14 +62,23 @@ class PendingConfirmation(Base):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_status_id", "status", "id"),
+        Index("ix_outbox_messages_chat_status", "platform", "chat_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     platform: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[int] = mapped_column(BigInteger)
     chat_type: Mapped[str] = mapped_column(String(20))
     payload: Mapped[dict[str, Any]]  # text, buttons, attachments (base64), ephemeral
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending/sent/failed
+    parts_sent: Mapped[int] = mapped_column(default=0)  # parts of a split message already delivered
+    attempts: Mapped[int] = mapped_column(default=0)  # failed delivery attempts (backoff)
+    next_attempt_at: Mapped[datetime | None]  # not before (RetryAfter, backoff); NULL = now
+    claimed_by: Mapped[str | None] = mapped_column(String(80))  # the sender holding the lease
+    lease_until: Mapped[datetime | None]  # wall-clock time; an expired lease may be re-claimed
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
@@ -78,7 +91,10 @@ class JobRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[str] = mapped_column(String(80))
     scheduled_for: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20))  # done / failed
+    status: Mapped[str] = mapped_column(String(20))  # running / done / failed
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     detail: Mapped[dict[str, Any] | None]
+    attempts: Mapped[int] = mapped_column(default=1)  # claims of this slot (re-runs after failures)
+    owner: Mapped[str | None] = mapped_column(String(80))  # the scheduler instance running it
+    lease_until: Mapped[datetime | None]  # wall-clock; renewed while the body runs

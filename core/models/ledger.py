@@ -36,6 +36,8 @@ class AccountKind(enum.StrEnum):
     INSURANCE_FUND = "insurance_fund"  # 5 % of every fee (USD)
     PLATFORM_SEED = "platform_seed"  # platform capital that seeds each token pool
     TRADING_COSTS = "trading_costs"  # commissions charged on rebalances
+    WALLET_CASH_RESERVED = "wallet_cash_reserved"  # a wallet's cash locked by open exchange bids
+    WALLET_TOKENS_RESERVED = "wallet_tokens_reserved"  # a wallet's units locked by open exchange asks
 
 
 #: Account kinds that represent the outside world and may legitimately hold negative balances.
@@ -70,6 +72,10 @@ class LedgerTransaction(Base):
     token_id: Mapped[int | None] = mapped_column(ForeignKey("strategy_tokens.id"), index=True)
     memo: Mapped[str | None] = mapped_column(String(500))
     details: Mapped[dict[str, Any] | None]
+    # Hash chain (core.audit.chain): position in the chain and SHA-256 (hex) of the previous hash
+    # and this transaction's canonical encoding. Set once, just before the commit that writes it.
+    chain_seq: Mapped[int | None]
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     postings: Mapped[list[Posting]] = relationship(back_populates="transaction")
 

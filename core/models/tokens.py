@@ -75,7 +75,7 @@ class StrategyToken(Base):
 
 
 class TokenHolding(Base):
-    """A wallet's position in one token; ``quantity`` mirrors its ledger account."""
+    """A wallet's position in one token; ``quantity`` is its free plus its reserved units account."""
 
     __tablename__ = "token_holdings"
     __table_args__ = (UniqueConstraint("wallet_id", "token_id"),)
@@ -86,6 +86,8 @@ class TokenHolding(Base):
     quantity: Mapped[Decimal] = mapped_column(default=Decimal(0))
     avg_cost_basis: Mapped[Decimal] = mapped_column(default=Decimal(0))  # USD per token paid
     realized_pnl: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    # Of ``quantity``, the units locked by open exchange asks (the reserved-units ledger account).
+    reserved: Mapped[Decimal] = mapped_column(default=Decimal(0))
     updated_at: Mapped[datetime]
 
     token: Mapped[StrategyToken] = relationship()
@@ -113,6 +115,7 @@ class NavMark(Base):
 class FeeKind(enum.StrEnum):
     MANAGEMENT = "management"
     PERFORMANCE = "performance"
+    EXCHANGE = "exchange"  # a fee on an internal-exchange fill (paid by the buyer)
 
 
 class FeeAccrual(Base):

@@ -1,7 +1,8 @@
 """AI wallets, their owners and allocation decisions.
 
 A wallet belongs to an organisation; its owners (users) may trade it, switch its mode and press its
-approval buttons. ``cash`` mirrors the wallet's cash ledger account (USD).
+approval buttons. ``cash`` (USD) is the wallet's whole cash: its free cash account plus its
+reserved-cash account (locked by open exchange bids, ``cash_reserved``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class AIWallet(Base):
     )
     risk_profile: Mapped[dict[str, Any] | None]
     cash: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    # Of ``cash``, the part locked by open exchange bids (mirrors the wallet's reserved-cash account).
+    cash_reserved: Mapped[Decimal] = mapped_column(default=Decimal(0))
     is_house: Mapped[bool] = mapped_column(default=False)  # the platform's own seed wallet
     rebalance_interval_days: Mapped[int] = mapped_column(default=7)
     last_rebalanced_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
+from core.exchange import order_wallets
 from core.ledger.fees import nav_of
 from core.ledger.locks import lock_tokens, lock_wallets
 from core.ledger.postings import LedgerWriter
@@ -47,7 +48,8 @@ def check_kill_switch(session: Session, now: datetime, *, notifier: Notifier | N
     tokens = lock_tokens(session, firing)
     holders = session.scalars(select(TokenHolding.wallet_id).where(
         TokenHolding.token_id.in_([t.id for t in tokens.values()]), TokenHolding.quantity > 0)).all()
-    lock_wallets(session, holders)
+    token_ids = [t.id for t in tokens.values()]
+    lock_wallets(session, [*holders, *order_wallets(session, token_ids)])  # exchange orders are cancelled
     writer = LedgerWriter(session, now)
     fired: list[WindDown] = []
     for token in sorted(tokens.values(), key=lambda t: t.id):

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
+from core.exchange import cancel_token_orders_in, order_wallets
 from core.ledger.issuance import redeem_in
 from core.ledger.locks import lock_token, lock_wallets
 from core.ledger.postings import LedgerWriter
@@ -45,9 +46,11 @@ class PaperVerdict:
 
 def paper_verdict(session: Session, token: StrategyToken) -> PaperVerdict:
     settings = get_settings()
-    navs = list(session.scalars(
-        select(NavMark.nav_per_token).where(NavMark.token_id == token.id).order_by(NavMark.as_of)
-    ))
+    navs = list(
+        session.scalars(
+            select(NavMark.nav_per_token).where(NavMark.token_id == token.id).order_by(NavMark.as_of)
+        )
+    )
     days = len(navs)
     if days < settings.paper_days:
         return PaperVerdict(days, False, f"{days} of {settings.paper_days} paper days done")
@@ -56,7 +59,7 @@ def paper_verdict(session: Session, token: StrategyToken) -> PaperVerdict:
         return PaperVerdict(days, bool(metrics["passed"]), "paper trader's verdict")
     # Judge the most recent ``paper_days`` marks: a token that stumbled early keeps proving and
     # passes once a full 30-day window is clean (a rolling window, not a lifetime record).
-    navs = navs[-settings.paper_days:]
+    navs = navs[-settings.paper_days :]
     peak = navs[0]
     worst = ZERO
     for nav in navs:
@@ -75,8 +78,7 @@ def promote_ready_tokens(session: Session, now: datetime) -> list[str]:
     """Activate every proving token whose paper period passed; returns their symbols."""
     promoted: list[str] = []
     proving = session.scalars(
-        select(StrategyToken).where(StrategyToken.status == TokenStatus.PROVING)
-        .order_by(StrategyToken.id)
+        select(StrategyToken).where(StrategyToken.status == TokenStatus.PROVING).order_by(StrategyToken.id)
     ).all()
     for token in proving:
         verdict = paper_verdict(session, token)
@@ -84,8 +86,15 @@ def promote_ready_tokens(session: Session, now: datetime) -> list[str]:
             continue
         token.status = TokenStatus.ACTIVE
         token.activated_at = now
-        session.add(AuditLog(at=now, actor="system", action="token.activate", subject=token.symbol,
-                             details={"reason": verdict.reason}))
+        session.add(
+            AuditLog(
+                at=now,
+                actor="system",
+                action="token.activate",
+                subject=token.symbol,
+                details={"reason": verdict.reason},
+            )
+        )
         promoted.append(token.symbol)
     session.flush()
     return promoted
@@ -99,9 +108,16 @@ class WindDown:
     notified: int
 
 
-def retire_in(session: Session, now: datetime, symbol: str, reason: str, *,
-              notifier: Notifier | None = None, actor: str = "system",
-              writer: LedgerWriter | None = None) -> WindDown:
+def retire_in(
+    session: Session,
+    now: datetime,
+    symbol: str,
+    reason: str,
+    *,
+    notifier: Notifier | None = None,
+    actor: str = "system",
+    writer: LedgerWriter | None = None,
+) -> WindDown:
     """Retire ``symbol`` and wind it down: redeem every holder at NAV, cancel queued redemptions.
 
     Lock order: the token, then every holder's wallet (by id), then (at the writer's flush) the
@@ -112,19 +128,29 @@ def retire_in(session: Session, now: datetime, symbol: str, reason: str, *,
     holder_ids = session.scalars(
         select(TokenHolding.wallet_id).where(TokenHolding.token_id == token.id, TokenHolding.quantity > 0)
     ).all()
-    lock_wallets(session, holder_ids)
+    # Owners of open exchange orders too: the orders are cancelled (reservations released) first.
+    lock_wallets(session, [*holder_ids, *order_wallets(session, [token.id])])
     if token.status is not TokenStatus.RETIRED:
         token.status = TokenStatus.RETIRED
         token.retired_at = now
         token.retire_reason = reason[:500]
-        session.add(AuditLog(at=now, actor=actor, action="token.retire", subject=token.symbol,
-                             details={"reason": reason}))
-    for request in session.scalars(select(RedemptionRequest).where(
-            RedemptionRequest.token_id == token.id, RedemptionRequest.status == "queued")):
+        session.add(
+            AuditLog(
+                at=now, actor=actor, action="token.retire", subject=token.symbol, details={"reason": reason}
+            )
+        )
+    for request in session.scalars(
+        select(RedemptionRequest).where(
+            RedemptionRequest.token_id == token.id, RedemptionRequest.status == "queued"
+        )
+    ):
         request.status = "cancelled"
         request.note = "token retired: the whole position was redeemed at NAV"
     own_writer = writer is None
     writer = writer or LedgerWriter(session, now)
+    cancel_token_orders_in(
+        session, now, token, f"{token.symbol} was retired ({reason})", notifier=notifier, writer=writer
+    )
     redeemed = 0
     cash_total = ZERO
     notified = 0
@@ -133,12 +159,21 @@ def retire_in(session: Session, now: datetime, symbol: str, reason: str, *,
         quantity = read_position(session, wallet_id, token.id).quantity
         if quantity <= 0:
             continue
-        trade = redeem_in(session, now, wallet_id=wallet_id, symbol=token.symbol, quantity=quantity,
-                          system=True, writer=writer)
+        trade = redeem_in(
+            session,
+            now,
+            wallet_id=wallet_id,
+            symbol=token.symbol,
+            quantity=quantity,
+            system=True,
+            writer=writer,
+        )
         redeemed += 1
         cash_total += trade.cash
         notified += tell_owners(
-            session, notifier, wallet_id,
+            session,
+            notifier,
+            wallet_id,
             f"{token.symbol} was retired ({reason}). Your {trade.tokens} tokens were redeemed at "
             f"NAV for {fmt_cash(trade.cash)}, now in your wallet's cash; AI wallets will not "
             f"allocate to it again.",

@@ -2,8 +2,8 @@
 
 A user's chat is their ``chat_preferences`` row when they have one; otherwise their private chat,
 whose id equals the numeric user id on Telegram (and the DM on Discord/console). System users get
-nothing. ``notify`` only queues, so calling it inside a unit of work is cheap; the message is lost
-only if the caller's process dies before the bot's durable outbox stores it.
+nothing. Messages are queued with :func:`core.notify.notify_in`: the durable outbox stores them in the
+caller's own transaction, so a message leaves exactly when the change it reports commits.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.commands.types import Button, OutboundMessage, Reply
 from core.models import Platform, User, WalletOwner
 from core.models.chat import ChatPreference
-from core.notify import Notifier
+from core.notify import Notifier, notify_in
 
 
 def owner_chats(session: Session, wallet_id: int) -> list[tuple[str, int]]:
@@ -41,6 +41,6 @@ def tell_owners(session: Session, notifier: Notifier | None, wallet_id: int, tex
         return 0
     chats = owner_chats(session, wallet_id)
     for platform, chat_id in chats:
-        notifier.notify(OutboundMessage(platform=platform, chat_id=chat_id,
-                                        reply=Reply(text=text, buttons=list(buttons or []))))
+        notify_in(session, notifier, OutboundMessage(platform=platform, chat_id=chat_id,
+                                                     reply=Reply(text=text, buttons=list(buttons or []))))
     return len(chats)

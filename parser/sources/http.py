@@ -12,7 +12,7 @@ Every request made for the import pipeline goes through :class:`SafeFetcher`, wh
 * **robots.txt** per origin (cached; 401/403 = disallow all, 404 = allow all, unreachable =
   disallow);
 * **per-host rate limit**: at least ``min_interval_s`` seconds between requests to one host;
-* **timeouts**, **retries** with exponential backoff on connection errors, 429 and 5xx
+* **timeouts**, **retries** (tenacity) with exponential backoff on connection errors, 429 and 5xx
   (``Retry-After`` honoured, capped), a **size cap** on the body (streamed, aborted past
   ``max_bytes``), a clear **User-Agent**, and at most ``max_redirects`` redirects,
   each hop re-validated.
@@ -35,6 +35,13 @@ from urllib.robotparser import RobotFileParser
 
 import httpcore
 import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+)
 
 from core.errors import ArenaError
 
@@ -262,29 +269,36 @@ class SafeFetcher:
             self.sleep(wait)
 
     def _get_with_retries(self, url: str, accept: str) -> FetchResult:
-        delay = self.policy.backoff_s
-        last_error = "no attempt made"
-        last_status = 0
-        for attempt in range(self.policy.retries + 1):
-            if attempt:
-                self.sleep(delay)
-                delay *= 2
-            try:
-                result = self._get_once(url, accept)
-            except (httpx.TransportError, httpcore.ConnectError) as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
-                continue
-            if result.status == 429 or result.status >= 500:
-                last_error = f"HTTP {result.status}"
-                last_status = result.status
-                retry_after = result.headers.get("retry-after", "")
-                if retry_after.isdigit():
-                    delay = min(float(retry_after), self.policy.max_retry_after_s)
-                continue
-            return result
-        if last_status:
-            raise BadStatus(url, last_status)
-        raise FetchError(f"giving up on {url} after {self.policy.retries + 1} attempts ({last_error})")
+        """GET with tenacity: connection errors, 429 and 5xx are retried ``policy.retries`` times,
+        waiting ``backoff_s`` then doubling, or the server's ``Retry-After`` (capped)."""
+        policy = self.policy
+
+        def wait(state: RetryCallState) -> float:
+            outcome = state.outcome
+            result = outcome.result() if outcome is not None and not outcome.failed else None
+            retry_after = result.headers.get("retry-after", "") if result is not None else ""
+            if retry_after.isdigit():
+                return min(float(retry_after), policy.max_retry_after_s)
+            return float(policy.backoff_s * 2 ** (state.attempt_number - 1))
+
+        retrying = Retrying(
+            retry=retry_if_exception_type((httpx.TransportError, httpcore.ConnectError))
+            | retry_if_result(lambda r: r.status == 429 or r.status >= 500),
+            stop=stop_after_attempt(policy.retries + 1),
+            wait=wait,
+            sleep=self.sleep,
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+            reraise=True,
+        )
+        try:
+            result: FetchResult | None = retrying(self._get_once, url, accept)
+        except (httpx.TransportError, httpcore.ConnectError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            raise FetchError(f"giving up on {url} after {policy.retries + 1} attempts ({reason})") from None
+        assert result is not None
+        if result.status == 429 or result.status >= 500:
+            raise BadStatus(url, result.status)
+        return result
 
     def _get_once(self, url: str, accept: str) -> FetchResult:
         host = urlsplit(url).hostname or ""

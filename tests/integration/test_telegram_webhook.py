@@ -9,7 +9,7 @@ import socket
 import httpx
 import pytest
 
-from bot.serve import start_telegram_updates
+from bot.platforms import start_telegram_updates
 from bot.telegram_bot.adapter import TelegramAdapter
 from bot.telegram_bot.offline import OfflineRequest, UpdateFactory
 from core.db import Database

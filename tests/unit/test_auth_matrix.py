@@ -42,8 +42,14 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "halt": (PA, True),
     "resume": (PA, True),
     "stats": (PA, True),
+    "book": (V, False),
+    "ask": (VM, True),
+    "bid": (VM, True),
+    "orders": (VM, True),
+    "proof": (M, True),
+    "cancel": (V, False),  # typed: an exchange order (owners only); as a button: a pending action
 }
-BUTTON_ONLY = {"confirm", "cancel", "proposal"}
+BUTTON_ONLY = {"confirm", "proposal"}
 
 
 def test_registered_handlers_equal_the_permission_table() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -14,7 +15,10 @@ import pandas as pd
 import pytest
 
 from backtest.data import DataError
-from backtest.data.remote import HttpSource, binance_klines, coingecko_daily, defillama_apr
+from backtest.data.remote import API_POLICY, HttpSource, binance_klines, coingecko_daily, defillama_apr
+
+#: The API policy, allowed to reach the loopback test server, without waits.
+LOCAL = dataclasses.replace(API_POLICY, allowed_networks=("127.0.0.0/8",), min_interval_s=0.0, backoff_s=0.01)
 
 DAY_MS = 86_400_000
 T0 = 1_640_995_200_000  # 2022-01-01T00:00:00Z
@@ -34,10 +38,17 @@ class Replay(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         Replay.hits.append(url.path)
-        if url.path == "/api/v3/klines":
+        if url.path == "/flaky" and Replay.hits.count("/flaky") < 3:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if url.path == "/flaky":
+            body: Any = {"ok": True}
+        elif url.path == "/api/v3/klines":
             start = (int(query["startTime"]) - T0) // DAY_MS
             rows = [kline(i) for i in range(start, min(start + int(query["limit"]), 5))]
-            body: Any = [r for r in rows if r[0] <= int(query["endTime"])]
+            body = [r for r in rows if r[0] <= int(query["endTime"])]
         elif url.path == "/api/v3/coins/ethereum/market_chart":
             body = {
                 "prices": [[T0, 3700.0], [T0 + DAY_MS, 3800.0], [T0 + DAY_MS + 3600_000, 3810.0]],
@@ -79,13 +90,13 @@ def server() -> Iterator[str]:
 
 
 def test_binance_klines_paginate_and_cache(server: str, tmp_path: Path) -> None:
-    source = HttpSource(tmp_path)
+    source = HttpSource(tmp_path, policy=LOCAL)
     start, end = pd.Timestamp("2022-01-01", tz="UTC"), pd.Timestamp("2022-01-05", tz="UTC")
     frame = binance_klines(source, "BTCUSDT", start, end, base_url=server)
     source.close()
     assert len(frame) == 5 and frame["close"].iloc[0] == 101.0
     assert frame.index[-1] == end
-    again = HttpSource(tmp_path)
+    again = HttpSource(tmp_path, policy=LOCAL)
     frame2 = binance_klines(again, "BTCUSDT", start, end, base_url=server)
     again.close()
     assert again.requests_made == 0  # served from the on-disk cache
@@ -93,7 +104,7 @@ def test_binance_klines_paginate_and_cache(server: str, tmp_path: Path) -> None:
 
 
 def test_coingecko_last_price_per_day(server: str, tmp_path: Path) -> None:
-    source = HttpSource(tmp_path)
+    source = HttpSource(tmp_path, policy=LOCAL)
     frame = coingecko_daily(source, "ethereum", 2, base_url=server)
     source.close()
     assert frame["close"].tolist() == [3700.0, 3810.0]
@@ -101,7 +112,7 @@ def test_coingecko_last_price_per_day(server: str, tmp_path: Path) -> None:
 
 
 def test_defillama_percent_to_fraction(server: str, tmp_path: Path) -> None:
-    source = HttpSource(tmp_path)
+    source = HttpSource(tmp_path, policy=LOCAL)
     apr = defillama_apr(source, "pool-1", "aave_v3:USDC", base_url=server)
     source.close()
     assert apr.tolist() == pytest.approx([0.025, 0.03])
@@ -109,9 +120,20 @@ def test_defillama_percent_to_fraction(server: str, tmp_path: Path) -> None:
 
 
 def test_http_errors_are_data_errors(server: str, tmp_path: Path) -> None:
-    source = HttpSource(tmp_path)
+    source = HttpSource(tmp_path, policy=LOCAL)
     with pytest.raises(DataError, match="HTTP 404"):
         defillama_apr(source, "nope", "aave_v3:USDC", base_url=server)
     with pytest.raises(DataError, match="cannot fetch"):
         source.get_json("http://127.0.0.1:9/unreachable")
     source.close()
+
+
+def test_shares_the_crawlers_guarded_retrying_client(server: str, tmp_path: Path) -> None:
+    source = HttpSource(tmp_path / "local", policy=LOCAL)
+    assert source.get_json(server + "/flaky") == {"ok": True}  # two 503s, then an answer
+    assert Replay.hits.count("/flaky") == 3
+    source.close()
+    guarded = HttpSource(tmp_path / "default")  # the production policy refuses internal addresses
+    with pytest.raises(DataError, match="internal"):
+        guarded.get_json(server + "/chart/pool-1")
+    guarded.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import risk, tokens, wallets
+from core import exchange, risk, tokens, wallets
 from core.commands.context import Ctx
 from core.commands.types import OutboundMessage
 from core.errors import ArenaError, PermissionDenied
@@ -62,7 +62,10 @@ def halt_trading(ctx: Ctx, reason: str) -> str:
     """Trip the circuit breaker by hand."""
     if not risk.halt_trading(ctx.session, ctx.now(), admin=f"user:{_user_id(ctx)}", reason=reason):
         return f"Trading is already halted: {risk.risk_state(ctx.session).halt_reason}."
-    return "Trading and rebalancing are halted until /resume."
+    # Open exchange orders are cancelled and their reservations released (owners told).
+    swept = exchange.sweep_in(ctx.session, ctx.now(), notifier=_OutboxNotifier(ctx.outbox))
+    orders = f" {swept.cancelled} open exchange order(s) cancelled." if swept.cancelled else ""
+    return f"Trading and rebalancing are halted until /resume.{orders}"
 
 
 def resume_trading(ctx: Ctx) -> str:

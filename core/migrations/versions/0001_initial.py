@@ -68,8 +68,34 @@ def upgrade() -> None:
         sa.Column("started_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("owner", sa.String(length=80), nullable=True),
+        sa.Column("lease_until", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
         sa.UniqueConstraint("job_id", "scheduled_for", name=op.f("uq_job_runs_job_id")),
+    )
+    op.create_table(
+        "ledger_chain_head",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("transaction_id", sa.Integer(), nullable=True),
+        sa.Column("updated_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_chain_head")),
+    )
+    op.create_table(
+        "liability_publications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("published_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("root_hash", sa.String(length=64), nullable=False),
+        sa.Column("assets", sa.JSON(), nullable=False),
+        sa.Column("totals", sa.JSON(), nullable=False),
+        sa.Column("wallet_count", sa.Integer(), nullable=False),
+        sa.Column("chain_seq", sa.Integer(), nullable=False),
+        sa.Column("chain_hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_liability_publications")),
+        sa.UniqueConstraint("as_of", name=op.f("uq_liability_publications_as_of")),
     )
     op.create_table(
         "organisations",
@@ -101,17 +127,27 @@ def upgrade() -> None:
     op.create_table(
         "outbox_messages",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("chat_type", sa.String(length=20), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("parts_sent", sa.Integer(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=80), nullable=True),
+        sa.Column("lease_until", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_messages_dedupe_key")),
     )
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_outbox_messages_chat_status", ["platform", "chat_id", "status", "id"], unique=False
+        )
         batch_op.create_index("ix_outbox_messages_status_id", ["status", "id"], unique=False)
 
     op.create_table(
@@ -163,6 +199,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_raw_documents_source"), ["source"], unique=False)
 
     op.create_table(
+        "service_components",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance", sa.String(length=80), nullable=False),
+        sa.Column("component", sa.String(length=40), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("detail", sa.String(length=500), nullable=False),
+        sa.Column("since", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_service_components")),
+        sa.UniqueConstraint("instance", "component", name=op.f("uq_service_components_instance")),
+    )
+    op.create_table(
         "treasury_agents",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -199,6 +247,7 @@ def upgrade() -> None:
         ),
         sa.Column("risk_profile", sa.JSON(), nullable=True),
         sa.Column("cash", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("cash_reserved", core.models.base.Money(precision=38, scale=18), nullable=False),
         sa.Column("is_house", sa.Boolean(), nullable=False),
         sa.Column("rebalance_interval_days", sa.Integer(), nullable=False),
         sa.Column("last_rebalanced_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -342,6 +391,56 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_attestations_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "exchange_orders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "side", sa.Enum("ask", "bid", name="order_side", native_enum=False, length=8), nullable=False
+        ),
+        sa.Column("price", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("quantity", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("remaining", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("cash_reserved", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("fee_rate", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "open", "filled", "cancelled", "expired", name="order_status", native_enum=False, length=12
+            ),
+            nullable=False,
+        ),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("close_reason", sa.String(length=200), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("placed_by_user_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_exchange_orders_organisation_id_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["placed_by_user_id"], ["users.id"], name=op.f("fk_exchange_orders_placed_by_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["token_id"], ["strategy_tokens.id"], name=op.f("fk_exchange_orders_token_id_strategy_tokens")
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["ai_wallets.id"], name=op.f("fk_exchange_orders_wallet_id_ai_wallets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_orders")),
+    )
+    with op.batch_alter_table("exchange_orders", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_exchange_orders_book", ["token_id", "status", "side", "price", "id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_exchange_orders_expires_at"), ["expires_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_exchange_orders_wallet_id"), ["wallet_id"], unique=False)
+
+    op.create_table(
         "ledger_accounts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=120), nullable=False),
@@ -359,6 +458,8 @@ def upgrade() -> None:
                 "insurance_fund",
                 "platform_seed",
                 "trading_costs",
+                "wallet_cash_reserved",
+                "wallet_tokens_reserved",
                 name="account_kind",
                 native_enum=False,
                 length=32,
@@ -393,6 +494,8 @@ def upgrade() -> None:
         sa.Column("token_id", sa.Integer(), nullable=True),
         sa.Column("memo", sa.String(length=500), nullable=True),
         sa.Column("details", sa.JSON(), nullable=True),
+        sa.Column("chain_seq", sa.Integer(), nullable=True),
+        sa.Column("hash", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["token_id"], ["strategy_tokens.id"], name=op.f("fk_ledger_transactions_token_id_strategy_tokens")
         ),
@@ -405,6 +508,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_ledger_transactions_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_ledger_transactions_token_id"), ["token_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_ledger_transactions_wallet_id"), ["wallet_id"], unique=False)
+
+    op.create_table(
+        "liability_leaves",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("publication_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("amounts", sa.JSON(), nullable=False),
+        sa.Column("leaf_hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["publication_id"],
+            ["liability_publications.id"],
+            name=op.f("fk_liability_leaves_publication_id_liability_publications"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["ai_wallets.id"], name=op.f("fk_liability_leaves_wallet_id_ai_wallets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_liability_leaves")),
+        sa.UniqueConstraint("publication_id", "wallet_id", name=op.f("uq_liability_leaves_publication_id")),
+    )
+    with op.batch_alter_table("liability_leaves", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_liability_leaves_publication_id"), ["publication_id"], unique=False
+        )
 
     op.create_table(
         "redemption_requests",
@@ -511,6 +638,7 @@ def upgrade() -> None:
         sa.Column("quantity", core.models.base.Money(precision=38, scale=18), nullable=False),
         sa.Column("avg_cost_basis", core.models.base.Money(precision=38, scale=18), nullable=False),
         sa.Column("realized_pnl", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("reserved", core.models.base.Money(precision=38, scale=18), nullable=False),
         sa.Column("updated_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["token_id"], ["strategy_tokens.id"], name=op.f("fk_token_holdings_token_id_strategy_tokens")
@@ -525,6 +653,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_token_holdings_token_id"), ["token_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_token_holdings_wallet_id"), ["wallet_id"], unique=False)
 
+    op.create_table(
+        "wallet_audit_salts",
+        sa.Column("wallet_id", sa.Integer(), nullable=False),
+        sa.Column("salt", sa.String(length=64), nullable=False),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["ai_wallets.id"], name=op.f("fk_wallet_audit_salts_wallet_id_ai_wallets")
+        ),
+        sa.PrimaryKeyConstraint("wallet_id", name=op.f("pk_wallet_audit_salts")),
+    )
     op.create_table(
         "wallet_owners",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -542,12 +680,65 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_wallet_owners_wallet_id"), ["wallet_id"], unique=False)
 
     op.create_table(
+        "exchange_fills",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_id", sa.Integer(), nullable=False),
+        sa.Column("ask_order_id", sa.Integer(), nullable=False),
+        sa.Column("bid_order_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "maker_side",
+            sa.Enum("ask", "bid", name="fill_maker_side", native_enum=False, length=8),
+            nullable=False,
+        ),
+        sa.Column("seller_wallet_id", sa.Integer(), nullable=False),
+        sa.Column("buyer_wallet_id", sa.Integer(), nullable=False),
+        sa.Column("price", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("quantity", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("cash", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("fee", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("seller_realized", core.models.base.Money(precision=38, scale=18), nullable=False),
+        sa.Column("transaction_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ask_order_id"],
+            ["exchange_orders.id"],
+            name=op.f("fk_exchange_fills_ask_order_id_exchange_orders"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["bid_order_id"],
+            ["exchange_orders.id"],
+            name=op.f("fk_exchange_fills_bid_order_id_exchange_orders"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["buyer_wallet_id"], ["ai_wallets.id"], name=op.f("fk_exchange_fills_buyer_wallet_id_ai_wallets")
+        ),
+        sa.ForeignKeyConstraint(
+            ["seller_wallet_id"],
+            ["ai_wallets.id"],
+            name=op.f("fk_exchange_fills_seller_wallet_id_ai_wallets"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["token_id"], ["strategy_tokens.id"], name=op.f("fk_exchange_fills_token_id_strategy_tokens")
+        ),
+        sa.ForeignKeyConstraint(
+            ["transaction_id"],
+            ["ledger_transactions.id"],
+            name=op.f("fk_exchange_fills_transaction_id_ledger_transactions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_fills")),
+    )
+    with op.batch_alter_table("exchange_fills", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_exchange_fills_ask_order_id"), ["ask_order_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_exchange_fills_bid_order_id"), ["bid_order_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_exchange_fills_token_id"), ["token_id"], unique=False)
+
+    op.create_table(
         "fee_accruals",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token_id", sa.Integer(), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum("management", "performance", name="fee_kind", native_enum=False, length=20),
+            sa.Enum("management", "performance", "exchange", name="fee_kind", native_enum=False, length=20),
             nullable=False,
         ),
         sa.Column("period_start", core.models.base.UTCDateTime(timezone=True), nullable=False),
@@ -771,11 +962,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_fee_accruals_token_id"))
 
     op.drop_table("fee_accruals")
+    with op.batch_alter_table("exchange_fills", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_exchange_fills_token_id"))
+        batch_op.drop_index(batch_op.f("ix_exchange_fills_bid_order_id"))
+        batch_op.drop_index(batch_op.f("ix_exchange_fills_ask_order_id"))
+
+    op.drop_table("exchange_fills")
     with op.batch_alter_table("wallet_owners", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_wallet_owners_wallet_id"))
         batch_op.drop_index(batch_op.f("ix_wallet_owners_user_id"))
 
     op.drop_table("wallet_owners")
+    op.drop_table("wallet_audit_salts")
     with op.batch_alter_table("token_holdings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_token_holdings_wallet_id"))
         batch_op.drop_index(batch_op.f("ix_token_holdings_token_id"))
@@ -793,6 +991,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_redemption_requests_status"))
 
     op.drop_table("redemption_requests")
+    with op.batch_alter_table("liability_leaves", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_liability_leaves_publication_id"))
+
+    op.drop_table("liability_leaves")
     with op.batch_alter_table("ledger_transactions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_transactions_wallet_id"))
         batch_op.drop_index(batch_op.f("ix_ledger_transactions_token_id"))
@@ -804,6 +1006,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ledger_accounts_token_id"))
 
     op.drop_table("ledger_accounts")
+    with op.batch_alter_table("exchange_orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_exchange_orders_wallet_id"))
+        batch_op.drop_index(batch_op.f("ix_exchange_orders_expires_at"))
+        batch_op.drop_index("ix_exchange_orders_book")
+
+    op.drop_table("exchange_orders")
     with op.batch_alter_table("attestations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attestations_user_id"))
 
@@ -823,6 +1031,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_treasury_agents_spec_sha256"))
 
     op.drop_table("treasury_agents")
+    op.drop_table("service_components")
     with op.batch_alter_table("raw_documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_raw_documents_source"))
 
@@ -831,9 +1040,12 @@ def downgrade() -> None:
     op.drop_table("pending_confirmations")
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_messages_status_id")
+        batch_op.drop_index("ix_outbox_messages_chat_status")
 
     op.drop_table("outbox_messages")
     op.drop_table("organisations")
+    op.drop_table("liability_publications")
+    op.drop_table("ledger_chain_head")
     op.drop_table("job_runs")
     op.drop_table("idempotency_keys")
     with op.batch_alter_table("chat_preferences", schema=None) as batch_op:
