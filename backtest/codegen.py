@@ -25,8 +25,8 @@ from typing import Any
 
 import backtrader as bt
 
-from backtest import runtime
-from core.spec import Family, PairMode, Rebalance, SizingMethod, StrategySpec, spec_hash
+from backtest import plan, runtime
+from core.spec import Family, PairMode, StrategySpec, spec_hash
 from core.spec.rules import (
     Arith,
     BoolOp,
@@ -92,8 +92,8 @@ class _Renderer:
     # ---- module --------------------------------------------------------------------------
     def module(self) -> str:
         s = self.spec
-        traded = self._traded()
-        warmup = self._warmup()
+        traded = plan.traded_assets(s)
+        warmup = plan.warmup_bars(s)
         body = self._family_methods()
         header = [
             f'"""TreasuryAgent for {s.name!r} (family {s.family.value}).',
@@ -115,58 +115,23 @@ class _Renderer:
             "class TreasuryAgent(AgentBase):",
             f'    family = "{s.family.value}"',
             f"    traded = {traded!r}",
-            f'    rebalance = "{self._rebalance()}"',
+            f'    rebalance = "{plan.cadence(s)}"',
             f"    fraction = {s.sizing.fraction!r}",
-            f"    equal_weight = {s.sizing.method is SizingMethod.EQUAL_WEIGHT!r}",
+            f"    equal_weight = {plan.equal_weight(s)!r}",
+            f"    max_exposure = {s.sizing.max_exposure!r}",
             f"    stop_loss = {s.risk.stop_loss!r}",
             f"    take_profit = {s.risk.take_profit!r}",
             f"    trailing_stop = {s.risk.trailing_stop!r}",
-            f"    cash_market = {self._cash_market()!r}",
+            f"    cash_market = {plan.cash_market(s)!r}",
             f"    warmup = {warmup!r}",
         ]
-        build = ["", "    def build(self):", "        self.sig = {}"]
+        # Every traded asset gets its (possibly empty) signal table: a rule like "close > 0" reads none.
+        build = ["", "    def build(self):", "        self.sig = {}", "        for asset in self.traded:"]
+        build += ["            s = self.sig[asset] = {}"]
         if self.build_lines:
-            build += ["        for asset in self.traded:", "            d = self.feed(asset)"]
-            build += ["            s = self.sig[asset] = {}"]
+            build += ["            d = self.feed(asset)"]
             build += [f"            {line}" for line in self.build_lines]
-        else:
-            build += ["        return"]
         return "\n".join(header + build + body) + "\n"
-
-    def _traded(self) -> tuple[str, ...]:
-        s = self.spec
-        if s.family is Family.PAIR_RATIO and s.pair is not None:
-            legs = [s.pair.numerator]
-            if s.pair.when_off is PairMode.DENOMINATOR:
-                legs.append(s.pair.denominator)
-            return tuple(legs)
-        if s.family is Family.INDEX and s.index is not None:
-            return tuple(sorted(s.index.weights))
-        if s.family in (Family.LENDING, Family.YIELD_ROTATION):
-            return ()
-        return tuple(s.universe.assets)
-
-    def _rebalance(self) -> str:
-        s = self.spec
-        if s.rebalance is Rebalance.ON_SIGNAL and s.family is Family.INDEX:
-            return Rebalance.MONTHLY.value
-        if s.rebalance is Rebalance.ON_SIGNAL and s.family is Family.MOMENTUM:
-            return Rebalance.WEEKLY.value
-        return s.rebalance.value
-
-    def _cash_market(self) -> str | None:
-        s = self.spec
-        if s.family is Family.YIELD_ROTATION:
-            return None  # chosen on the first bar by the rotation itself
-        if s.family is Family.LENDING:
-            return s.idle_cash_market or s.universe.lending_markets[0]
-        return s.idle_cash_market
-
-    def _warmup(self) -> int:
-        s = self.spec
-        rules = [parse_rule(r).lookback for r in (s.entry_rule, s.exit_rule) if r]
-        extra = s.momentum.lookback_days + 1 if s.family is Family.MOMENTUM and s.momentum else 0
-        return max([1, extra, *rules])
 
     # ---- family logic --------------------------------------------------------------------------
     def _family_methods(self) -> list[str]:

@@ -24,6 +24,7 @@ import pandas as pd
 from backtest.data.market import MarketData
 from backtest.engine import run_backtest
 from backtest.metrics import max_drawdown
+from backtest.plan import needed_assets, needed_markets
 from core.clock import Clock
 from core.config import Settings, get_settings
 from core.spec import StrategySpec, load_spec
@@ -97,13 +98,18 @@ class PaperTrader:
         return float(equity.iloc[-1] / equity.iloc[0])
 
     def _has_data(self, stamp: pd.Timestamp) -> bool:
-        from backtest.engine import needed_assets, needed_markets
+        last = self.last_data_day()
+        return last is not None and pd.Timestamp(last, tz="UTC") >= stamp
 
+    def last_data_day(self) -> dt.date | None:
+        """The last day on which every series the spec needs has data."""
         names = needed_assets(self.spec)
         series = [self.market.ohlcv(a).index for a in names] or [
             self.market.rate(m).index for m in needed_markets(self.spec)
         ]
-        return all(len(ix) and ix[-1] >= stamp for ix in series)
+        if not series or not all(len(ix) for ix in series):
+            return None
+        return min(ix[-1] for ix in series).date()
 
     def nav_series(self) -> pd.Series:
         return pd.Series(self.nav, dtype=float).sort_index()

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from backtest.data import MarketData, load_market
-from backtest.engine import BacktestResult, _not_backtestable, needed_assets, needed_markets, run_backtest
+from backtest.engine import BacktestResult, run_backtest
+from backtest.plan import needed_assets, needed_markets
+from backtest.result import not_backtestable
 from core.config import Settings
 from core.errors import ArenaError
 from core.spec import StrategySpec, load_spec
@@ -56,12 +58,9 @@ def _payload(spec: StrategySpec, data: MarketArg) -> MarketData | str | None:
     if not isinstance(data, MarketData):
         return None if data is None else str(data)
     try:
-        assets, markets = needed_assets(spec), needed_markets(spec)
-        prices = {a: data.prices[a] for a in assets if a in data.prices}
-        rates = {m: data.rates[m] for m in markets if m in data.rates}
+        return data.subset(needed_assets(spec), needed_markets(spec))
     except ArenaError:
         return data
-    return MarketData(prices, rates, data.source, data.repairs)
 
 
 def _task(
@@ -76,4 +75,4 @@ def _task(
         market = data if isinstance(data, MarketData) else load_market(data)
         return run_backtest(spec, market, start, end, n_trials=n_trials, settings=settings)
     except ArenaError as exc:
-        return _not_backtestable(spec, str(exc))
+        return not_backtestable(spec, str(exc))

@@ -10,8 +10,13 @@ for every agent:
 * Warm-up: no decision before ``warmup`` bars of history and before ``trade_from`` (the first day
   of the backtest window); equity is recorded from ``trade_from`` on.
 * Cash interest: uninvested cash earns the APR of the current cash market, accrued daily with
-  ``apr[t-1] / 365`` (the rate that prevailed over the elapsed day). Yield rotation switches that
-  market with hysteresis, a minimum hold and a switching cost (a fraction of the cash moved).
+  ``apr[t-1] / 365`` (the rate that prevailed over the elapsed day; 0 where the market has no rate),
+  and is marked at the USD price of the market's coin (``mark[t] / mark[t-1]``: a depeg shows in
+  equity): cash grows by ``(1 + apr[t-1] / 365) * mark[t] / mark[t-1]`` per bar. Yield rotation
+  switches that market with hysteresis, a minimum hold and a switching cost (a fraction of the
+  cash moved).
+* Exposure cap: target weights summing to more than ``max_exposure`` (the spec's
+  ``sizing.max_exposure``, default 0.97) are scaled down to it.
 * Stops: stop-loss / take-profit from the average entry price, trailing stop from the highest close
   since entry, all checked on closes; a stopped asset re-enters only after its entry signal has
   been off once.
@@ -31,9 +36,6 @@ from typing import Any, ClassVar
 import backtrader as bt
 
 DAYS_PER_YEAR = 365.0
-#: Largest sum of target weights: the rest is a cash buffer so buys still fill after commission,
-#: slippage and an overnight gap (fills happen at the next open, sized on today's close).
-MAX_GROSS = 0.97
 
 
 class FractionalCommission(bt.CommInfoBase):
@@ -58,15 +60,18 @@ class AgentBase(bt.Strategy):
     trailing_stop: ClassVar[float | None] = None
     cash_market: ClassVar[str | None] = None
     warmup: ClassVar[int] = 0
+    max_exposure: ClassVar[float] = 0.97  # the spec's sizing.max_exposure
 
     params = (
         ("rates", None),  # dict market -> list of daily APR aligned with the bar calendar
+        ("marks", None),  # dict market -> list of the market coin's USD price per bar (1.0 = par)
         ("trade_from", None),  # datetime.date: first day of the backtest window
         ("recorder", None),  # Recorder collecting equity, exposure and fills
     )
 
     def __init__(self) -> None:
         self.rates: dict[str, list[float]] = self.p.rates or {}
+        self.marks: dict[str, list[float]] = self.p.marks or {}
         self.rec: Recorder = self.p.recorder if self.p.recorder is not None else Recorder()
         self.current: dict[str, float] = {a: 0.0 for a in self.traded}
         self.active: dict[str, bool] = {a: False for a in self.traded}
@@ -163,6 +168,13 @@ class AgentBase(bt.Strategy):
         value = series[min(i, len(series) - 1)]
         return value if math.isfinite(value) else 0.0
 
+    def mark_change(self, market: str, i: int) -> float:
+        """Relative change of the market coin's USD price from bar i-1 to bar i (1.0 = unchanged)."""
+        series = self.marks.get(market)
+        if not series or i < 1 or i >= len(series):
+            return 1.0
+        return series[i] / series[i - 1]
+
     # --- the bar loop --------------------------------------------------------------------------
     def today(self) -> dt.date:
         return self.datas[0].datetime.date(0)
@@ -178,8 +190,9 @@ class AgentBase(bt.Strategy):
         i = len(self) - 1
         self.pending_cash = 0.0
         if self.market is not None and i > 0:
-            interest = max(self.broker.getcash(), 0.0) * self.apr(self.market, i - 1) / DAYS_PER_YEAR
-            self.add_cash(interest)
+            held = max(self.broker.getcash(), 0.0)
+            growth = (1.0 + self.apr(self.market, i - 1) / DAYS_PER_YEAR) * self.mark_change(self.market, i)
+            self.add_cash(held * (growth - 1.0))
         day = self.today()
         live = i >= self.warmup and (self.p.trade_from is None or day >= self.p.trade_from)
         if not live:
@@ -235,8 +248,8 @@ class AgentBase(bt.Strategy):
 
     def apply(self, wanted: dict[str, float], *, force: bool) -> None:
         gross = sum(wanted.values())
-        if gross > MAX_GROSS:
-            wanted = {a: w * MAX_GROSS / gross for a, w in wanted.items()}
+        if gross > self.max_exposure:
+            wanted = {a: w * self.max_exposure / gross for a, w in wanted.items()}
         # Sells first, so their proceeds fund the buys filled at the same open.
         order = sorted(wanted, key=lambda a: (wanted[a] - self.weight_now(a), a))
         for asset in order:

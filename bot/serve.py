@@ -98,7 +98,7 @@ class Service:
         if scheduler:
             policy = RunPolicy(owner=self.instance, lease=timedelta(seconds=settings.job_lease_s))
             self.scheduler = ArenaScheduler(
-                db, self.queue, hooks=job_hooks(settings), policy=policy, health=health
+                db, self.queue, hooks=job_hooks(settings, self.queue), policy=policy, health=health
             )
             self.scheduler.context.outbox_retention_days = settings.outbox_retention_days
         self.runners: list[Runner] = []

@@ -16,6 +16,7 @@ from core.commands.context import Hooks
 from core.config import Settings
 from core.db import Database
 from core.models.pipeline import StrategyCandidate
+from core.notify import Notifier
 from scheduler.jobs import JobHooks
 
 log = logging.getLogger(__name__)
@@ -71,13 +72,14 @@ def command_hooks(db: Database, settings: Settings) -> Hooks:
     return Hooks(import_url=import_url, run_backtest=run_backtest)
 
 
-def job_hooks(settings: Settings) -> JobHooks:
-    """Hooks for the scheduler's NAV marks, paper-trading step and daily import."""
+def job_hooks(settings: Settings, notifier: Notifier | None = None) -> JobHooks:
+    """Hooks for the scheduler's NAV marks (stale tokens are wound down and their holders told
+    through ``notifier``), paper-trading step and daily import."""
 
     def mark_navs(db: Database, day: date) -> dict[str, Any]:
         from backtest.live import mark_token_navs
 
-        return mark_token_navs(db, day, _market(settings))
+        return mark_token_navs(db, day, _market(settings), notifier=notifier, settings=settings)
 
     def paper_step(db: Database, now: datetime) -> dict[str, Any]:
         from parser.pipeline import run_import

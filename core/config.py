@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     gate_min_sharpe: float = 1.5
     gate_max_drawdown: float = 0.15
     paper_days: int = 30
+    # The gate's further checks (issue 9): deflated Sharpe with the real trial count, walk-forward
+    # (in-sample choice judged on the following unseen share of the window) and PBO (CSCV).
+    gate_min_dsr: float = 0.95
+    gate_min_oos_sharpe: float = 0.0  # out-of-sample excess Sharpe must beat T-bills
+    gate_oos_fraction: float = 0.3
+    gate_max_pbo: float = 0.5
+    gate_pbo_partitions: int = 16
+    max_variants_per_text: int = 200
+    # A token whose price/rate data stopped this many days before the marked day is stale.
+    stale_after_days: int = 3
 
     # Platform risk.
     kill_switch_drawdown: Decimal = Decimal("0.20")

@@ -1,9 +1,12 @@
 """``arena parse | import | candidates | parse-eval`` (registered by ``bot/cli.py`` via :func:`register`).
 
 * ``arena parse FILE [--llm|--offline] [--json]``: parse one text file, print the result.
-* ``arena import --source NAME|URL|FILE.jsonl [--examples] [--data DIR] [--paper-mode replay|live]``:
-  run (or resume) the pipeline into the configured database. ``--source`` URLs go through the SSRF
-  guard; without ``--source`` the pipeline only resumes pending candidates.
+* ``arena import --source NAME|URL|FILE.jsonl [--examples] [--data DIR] [--paper-mode forward|replay]``:
+  run (or resume) the pipeline into the configured database and print, per text, its variants
+  (trials), the trial count overall and each gate check with its number. ``--source`` URLs go
+  through the SSRF guard; without ``--source`` the pipeline only resumes pending candidates.
+  Paper trading is ``forward`` by default (on data as it arrives; run the import again to advance);
+  ``replay`` proves on the held-out last 30 days and the token says so.
 * ``arena candidates [--state S] [--json]``: candidates and their states.
 * ``arena parse-eval LABELS.jsonl [--texts FILE] [--llm|--offline] [--json]``: per-field scores.
 
@@ -88,7 +91,12 @@ def import_command(
     source: Annotated[str | None, typer.Option("--source", help="registry NAME, http(s) URL or FILE")] = None,
     examples: Annotated[bool, typer.Option("--examples", help="Import parser/examples/*.txt.")] = False,
     data: Annotated[str | None, typer.Option("--data", help="price/rate folder (default: built-in)")] = None,
-    paper_mode: Annotated[str, typer.Option("--paper-mode", help="replay (offline) or live")] = "replay",
+    paper_mode: Annotated[
+        str,
+        typer.Option(
+            "--paper-mode", help="forward (data as it arrives, default) or replay (held-out history)"
+        ),
+    ] = "forward",
     resume: Annotated[
         bool, typer.Option("--resume", help="Only continue the pending candidates (no new source).")
     ] = False,
@@ -102,8 +110,8 @@ def import_command(
     from core.db import open_database
     from parser.pipeline import documents_from, example_documents, run_import
 
-    if paper_mode not in ("replay", "live"):
-        raise ValidationError("--paper-mode must be replay or live")
+    if paper_mode not in ("forward", "replay", "live"):
+        raise ValidationError("--paper-mode must be forward or replay")
     if not (source or examples or resume):
         raise ValidationError(
             "nothing to import: give --source NAME|URL|FILE.jsonl or --examples, or --resume to "
@@ -132,14 +140,9 @@ def import_command(
     if json_output:
         print(json.dumps(report.to_json(), indent=2))
         return
-    console.print(
-        f"{report.new_documents} new documents ({report.duplicates} duplicates), {report.parsed} parsed, "
-        f"{report.rejected} rejected, {report.backtested} backtested (N={report.n_trials} trials), "
-        f"{report.failed_gate} failed the gate, {report.proving} proving, {report.tokenized} tokenized "
-        f"in {report.seconds:.1f} s"
-    )
-    for symbol in report.tokens:
-        console.print(f"  [green]tokenized[/] {symbol}")
+    from parser.report import print_import_report
+
+    print_import_report(console, report)
 
 
 def candidates_command(
@@ -167,15 +170,19 @@ def candidates_command(
     if json_output:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("id", "state", "family", "asset", "sharpe", "dsr", "token", "title / reason")
+    table = Table(
+        "id", "state", "family", "asset", "variants", "sharpe", "dsr", "proof", "token", "title / reason"
+    )
     for row in rows:
         table.add_row(
             str(row["id"]),
             row["state"],
             row["family"] or "",
             row["asset"] or "",
+            str(row["variants"] or ""),
             _fmt(row["sharpe"]),
             _fmt(row["dsr"]),
+            row["paper_mode"] or "",
             row["token"] or "",
             formatting.shorten(row["reason"] or row["title"] or "", 40),
         )
@@ -197,6 +204,9 @@ def _candidate_row(c: Any) -> dict[str, Any]:
         "sharpe": metrics.get("sharpe"),
         "dsr": metrics.get("dsr"),
         "trial": c.trial_number,
+        "variants": c.variants,
+        "paper_mode": c.paper_mode,
+        "gate_passed": (c.gate_report or {}).get("passed"),
         "token": c.token_symbol,
         "reason": c.reject_reason,
         "title": c.document.title,

@@ -1,23 +1,29 @@
 """The import pipeline: discover -> parse -> implement -> backtest -> gate -> prove -> tokenize.
 
-Every step reads candidates by their persisted state and commits after each candidate (or each
-backtest batch), so a re-run resumes where the last one stopped and never duplicates: documents are
-unique by URL and content hash, each document has one candidate, each candidate one agent, and the
-tokenization carries the idempotency key ``import:candidate:<id>:tokenize``.
+Every step reads candidates by their persisted state and commits after each candidate, so a re-run
+resumes where the last one stopped and never duplicates: documents are unique by URL and content
+hash, each document has one candidate, each candidate its variants (trials) and at most one agent,
+and the tokenization carries the idempotency key ``import:candidate:<id>:tokenize``.
 
-* **Deflated Sharpe**: every candidate sent to a backtest gets a ``trial_number``; the backtest's
-  ``n_trials`` is the number of candidates ever tried (all runs), so the DSR deflates for real.
-* **Proving** (``paper_mode``): ``"replay"`` (default, offline) backtests up to the spec's last data
-  day minus ``settings.paper_days`` and paper-trades the held-out days on a simulated clock;
-  ``"live"`` backtests up to the last data day and paper-trades day by day on the injected clock
-  (call :func:`run_import` again, e.g. from the scheduler, to advance it).
+* **Implement** (:mod:`parser.trials`): a parsed text becomes a bounded family of variants
+  (:mod:`parser.variants`), each stored as a trial.
+* **Backtest and gate**: the variants are screened by the vector engine on one common window, the
+  best is confirmed by the Backtrader agent, and the gate report (:mod:`backtest.gate`) decides:
+  the brief's three checks, DSR >= 0.95 with the real trial count (every trial ever run, per text
+  and overall, both reported), walk-forward, PBO. Only the best variant of a text can move on.
+* **Prove** (:mod:`parser.proving`): ``paper_mode="forward"`` (default) paper-trades on data as it
+  arrives; ``"replay"`` on the held-out last ``paper_days`` of history, and says so on the token.
 * Passing candidates are tokenized as ``STRAT-<FAMILY>-<ASSET>-<NNN>`` with the configured fixed
   supply, through :func:`core.ledger.tokenize`.
+
+:class:`ImportReport` has one entry per text handled in the run (``texts``): its trial counts and
+each gate check with its number, or why it was rejected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
@@ -27,30 +33,25 @@ from typing import Any
 
 import pandas as pd
 from rich.progress import Progress
+from sqlalchemy import func, select
 
-from backtest import MarketData, PaperTrader, generate, run_many
-from backtest import code_hash as agent_code_hash
-from backtest.engine import needed_assets, needed_markets
-from core.clock import Clock, SimulatedClock
+from backtest import MarketData
+from backtest.plan import needed_assets, needed_markets
+from core.clock import Clock
 from core.config import Settings, get_settings
 from core.db import UnitOfWork
 from core.errors import ArenaError
-from core.ledger import tokenize
 from core.models import TreasuryAgent
 from core.models.pipeline import CandidateState, StrategyCandidate
 from core.spec import load_spec
+from parser.proving import paper_mode_name, paper_status, proof_label, tokenize_candidate
 from parser.result import StrategyParser
 from parser.sources.base import RawDocument
-from parser.store import (
-    candidates_in,
-    next_symbol,
-    record_parse,
-    save_documents,
-    trials_so_far,
-)
+from parser.store import candidates_in, next_symbol, record_parse, save_documents
+from parser.trials import backtest_candidate, implement, mark_not_run, trial_statistics
 
+log = logging.getLogger(__name__)
 UowFactory = Callable[[], UnitOfWork]
-BATCH = 8  # backtests per run_many call (one progress tick each)
 
 
 @dataclass
@@ -64,9 +65,11 @@ class ImportReport:
     failed_gate: int = 0
     proving: int = 0
     tokenized: int = 0
-    n_trials: int = 0
+    n_trials: int = 0  # trials ever run (all texts, all runs): the deflated Sharpe's N
     tokens: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    texts: list[dict[str, Any]] = field(default_factory=list)
+    paper_mode: str = "forward"
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -94,15 +97,19 @@ def run_import(
     clock: Clock,
     parser: StrategyParser | None = None,
     executor: Executor | None = None,
-    paper_mode: str = "replay",
+    paper_mode: str = "forward",
     settings: Settings | None = None,
     progress: bool = False,
 ) -> ImportReport:
-    """Run (or resume) the whole pipeline; ``documents=None`` only resumes pending candidates."""
+    """Run (or resume) the whole pipeline; ``documents=None`` only resumes pending candidates.
+
+    ``executor`` is accepted for compatibility; variants are screened in-process (they are fast).
+    """
+    del executor
     started = time.perf_counter()
     settings = settings or get_settings()
     parser = parser or default_parser()
-    report = ImportReport()
+    report = ImportReport(paper_mode=paper_mode_name(paper_mode))
     with Progress(disable=not progress, transient=True) as bars:
         if documents is not None:
             with uow_factory() as uow:
@@ -110,9 +117,11 @@ def run_import(
                 uow.commit()
             report.new_documents, report.duplicates = outcome.new, outcome.duplicates
         _parse_all(uow_factory, parser, clock, report, bars)
-        _implement_all(uow_factory, clock, report)
-        _backtest_all(uow_factory, market, clock, settings, paper_mode, executor, report, bars)
-        _prove_all(uow_factory, market, clock, settings, paper_mode, report, bars)
+        _implement_all(uow_factory, market, clock, settings, report)
+        _backtest_all(uow_factory, market, clock, settings, report, bars)
+        _prove_all(uow_factory, market, clock, settings, report, bars)
+    with uow_factory() as uow:
+        report.n_trials = trial_statistics(uow.session)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -136,48 +145,43 @@ def _parse_all(
                 report.parsed += 1
             else:
                 report.rejected += 1
+                report.texts.append(_text_row(candidate))
             uow.commit()
         bars.advance(task)
 
 
-def _implement_all(uow_factory: UowFactory, clock: Clock, report: ImportReport) -> None:
+def _implement_all(
+    uow_factory: UowFactory, market: MarketData, clock: Clock, settings: Settings, report: ImportReport
+) -> None:
     with uow_factory() as uow:
-        for candidate in candidates_in(uow.session, CandidateState.PARSED):
+        ids = [c.id for c in candidates_in(uow.session, CandidateState.PARSED)]
+    for cid in ids:
+        with uow_factory() as uow:
+            candidate = uow.session.get(StrategyCandidate, cid)
+            if candidate is None or candidate.state is not CandidateState.PARSED:
+                continue
             now = clock.now()
             try:
-                spec = load_spec(candidate.spec or {})
-                code = generate(spec)
+                implement(uow.session, candidate, market, settings, now)
             except ArenaError as exc:
                 _reject(candidate, f"could not implement: {exc}", now)
                 report.rejected += 1
-                continue
-            agent = TreasuryAgent(
-                name=spec.name,
-                family=spec.family.value,
-                spec_version=spec.spec_version,
-                spec=candidate.spec or {},
-                spec_sha256=candidate.spec_sha256 or "",
-                code=code,
-                code_sha256=agent_code_hash(code),
-                source_url=candidate.document.url,
-                backtest_metrics=None,
-                paper_metrics=None,
-                created_at=now,
-            )
-            uow.session.add(agent)
-            uow.session.flush()
-            candidate.agent_id = agent.id
-            candidate.state = CandidateState.IMPLEMENTED
-            candidate.updated_at = now
-            report.implemented += 1
-        uow.commit()
+                report.texts.append(_text_row(candidate))
+            else:
+                candidate.state = CandidateState.IMPLEMENTED
+                candidate.updated_at = now
+                report.implemented += 1
+            uow.commit()
 
 
-def _backtest_end(market: MarketData, spec: Any, paper_days: int, paper_mode: str) -> dt.date | None:
-    try:
-        _lo, hi = market.span(needed_assets(spec), needed_markets(spec))
-    except ArenaError:
-        return None
+def _backtest_end(market: MarketData, spec: Any, paper_days: int, paper_mode: str) -> dt.date:
+    """Last day of the backtest: the data's last day (forward), or ``paper_days`` before (replay),
+    and never after the risk-free series ends (excess returns need it). Raises
+    :class:`core.errors.ArenaError` naming the series that is missing."""
+    _lo, hi = market.span(needed_assets(spec), needed_markets(spec))
+    rf_last = market.riskfree().last_day
+    if rf_last is not None:
+        hi = min(hi, rf_last)
     end = hi - pd.Timedelta(days=paper_days) if paper_mode == "replay" else hi
     return end.date()
 
@@ -187,72 +191,71 @@ def _backtest_all(
     market: MarketData,
     clock: Clock,
     settings: Settings,
-    paper_mode: str,
-    executor: Executor | None,
     report: ImportReport,
     bars: Progress,
 ) -> None:
     with uow_factory() as uow:
-        pending = candidates_in(uow.session, CandidateState.IMPLEMENTED)
-        base = trials_so_far(uow.session)
-        # Number the trials before running them: a crash mid-batch still counts them as tried.
-        for i, candidate in enumerate(c for c in pending if c.trial_number is None):
-            candidate.trial_number = base + i + 1
-        uow.commit()
-        n_trials = trials_so_far(uow.session)
-        jobs = [(c.id, load_spec(c.spec or {})) for c in pending]
-    report.n_trials = n_trials
-    groups: dict[dt.date | None, list[tuple[int, Any]]] = {}
-    for cid, spec in jobs:
-        groups.setdefault(_backtest_end(market, spec, settings.paper_days, paper_mode), []).append(
-            (cid, spec)
-        )
-    task = bars.add_task("backtest", total=len(jobs))
-    for end, members in groups.items():
-        for start in range(0, len(members), BATCH):
-            batch = members[start : start + BATCH]
-            results = run_many(
-                [s for _, s in batch],
-                market,
-                executor,
-                end=end.isoformat() if end else None,
-                n_trials=n_trials,
-                settings=settings,
-            )
-            with uow_factory() as uow:
-                for (cid, _spec), result in zip(batch, results, strict=True):
-                    _store_backtest(uow, cid, result, end, clock.now(), report)
-                uow.commit()
-            bars.advance(task, len(batch))
+        ids = [c.id for c in candidates_in(uow.session, CandidateState.IMPLEMENTED)]
+    task = bars.add_task("backtest variants", total=len(ids))
+    for cid in ids:
+        with uow_factory() as uow:
+            candidate = uow.session.get(StrategyCandidate, cid)
+            if candidate is None or candidate.state is not CandidateState.IMPLEMENTED:
+                continue
+            _backtest_one(uow, candidate, market, clock, settings, report)
+            report.texts.append(_text_row(candidate))
+            uow.commit()
+        bars.advance(task)
 
 
-def _store_backtest(
-    uow: UnitOfWork, cid: int, result: Any, end: dt.date | None, now: dt.datetime, report: ImportReport
+def _backtest_one(
+    uow: UnitOfWork,
+    candidate: StrategyCandidate,
+    market: MarketData,
+    clock: Clock,
+    settings: Settings,
+    report: ImportReport,
 ) -> None:
-    candidate = uow.session.get(StrategyCandidate, cid)
-    if candidate is None or candidate.state is not CandidateState.IMPLEMENTED:
+    now = clock.now()
+    mode = report.paper_mode
+    if candidate.trial_number is None:  # the order in which texts reached the backtest
+        last = uow.session.scalar(select(func.max(StrategyCandidate.trial_number)))
+        candidate.trial_number = int(last or 0) + 1
+    try:
+        end = _backtest_end(market, load_spec(candidate.spec or {}), settings.paper_days, mode)
+        outcome = backtest_candidate(uow.session, candidate, market, end, settings, now)
+    except ArenaError as exc:
+        log.info("candidate %s cannot be backtested: %s", candidate.id, exc)
+        mark_not_run(uow.session, candidate, f"not run: {exc}", now)
+        _reject(candidate, f"backtest impossible: {exc}", now)
+        report.rejected += 1
         return
-    metrics = dict(result.metrics)
-    metrics["backtest_end"] = end.isoformat() if end else None
-    candidate.backtest_metrics = metrics
-    candidate.updated_at = now
-    if candidate.agent_id is not None:
-        agent = uow.session.get(TreasuryAgent, candidate.agent_id)
-        if agent is not None:
-            agent.backtest_metrics = metrics
-    if not getattr(result, "backtestable", True) or end is None:
-        reasons = "; ".join(result.gate_reasons) or "no data for this spec"
-        _reject(candidate, f"backtest impossible: {reasons}", now)
+    if outcome.report is None:
+        _reject(candidate, f"backtest impossible: {outcome.reason}", now)
         report.rejected += 1
         return
     report.backtested += 1
-    if result.passed_gate:
+    variants = (candidate.gate_report or {}).get("variants")
+    candidate.gate_report = {**outcome.report.to_json(), "variants": variants, "proof": mode}
+    candidate.backtest_metrics = outcome.metrics
+    candidate.agent_id = outcome.agent_id
+    candidate.paper_mode = mode
+    candidate.updated_at = now
+    if outcome.report.passed:
         candidate.state = CandidateState.PROVING
         candidate.paper_started_at = now
     else:
         candidate.state = CandidateState.FAILED_GATE
-        candidate.reject_reason = ("gate: " + "; ".join(result.gate_reasons))[:1000]
+        candidate.reject_reason = ("gate: " + "; ".join(outcome.report.reasons))[:1000]
         report.failed_gate += 1
+
+
+def candidates_in_all(uow: UnitOfWork) -> list[StrategyCandidate]:
+    from sqlalchemy import select
+
+    return list(
+        uow.session.scalars(select(StrategyCandidate).where(StrategyCandidate.trial_number.is_not(None)))
+    )
 
 
 def _prove_all(
@@ -260,7 +263,6 @@ def _prove_all(
     market: MarketData,
     clock: Clock,
     settings: Settings,
-    paper_mode: str,
     report: ImportReport,
     bars: Progress,
 ) -> None:
@@ -273,8 +275,14 @@ def _prove_all(
             candidate = uow.session.get(StrategyCandidate, cid)
             if candidate is None or candidate.state is not CandidateState.PROVING:
                 continue
-            status = _paper_status(candidate, market, clock, settings, paper_mode)
-            candidate.paper_metrics = status.as_dict()
+            agent = uow.session.get(TreasuryAgent, candidate.agent_id) if candidate.agent_id else None
+            spec = dict(agent.spec) if agent is not None else dict(candidate.spec or {})
+            status, extra = paper_status(candidate, spec, market, clock, settings)
+            candidate.paper_metrics = {
+                **status.as_dict(),
+                **extra,
+                "label": proof_label(candidate.paper_mode),
+            }
             candidate.updated_at = clock.now()
             if status.state == "running":
                 report.proving += 1
@@ -292,53 +300,38 @@ def _prove_all(
                     )
             uow.commit()
         if passed:
-            report.tokens.append(_tokenize(uow_factory, cid, settings, clock))
+            report.tokens.append(tokenize_candidate(uow_factory, cid, settings, clock))
             report.tokenized += 1
         bars.advance(task)
 
 
-def _paper_status(
-    candidate: StrategyCandidate, market: MarketData, clock: Clock, settings: Settings, paper_mode: str
-) -> Any:
-    end = dt.date.fromisoformat(str((candidate.backtest_metrics or {})["backtest_end"]))
-    paper_clock: Clock = clock
-    if paper_mode == "replay":
-        # The held-out days are already history: replay them on a simulated clock.
-        paper_clock = SimulatedClock(
-            dt.datetime.combine(end + dt.timedelta(days=settings.paper_days + 1), dt.time(1), dt.UTC)
-        )
-    trader = PaperTrader(candidate.spec or {}, market, end, paper_clock, settings=settings)
-    trader.advance()
-    return trader.status()
-
-
-def _tokenize(uow_factory: UowFactory, cid: int, settings: Settings, clock: Clock) -> str:
-    with uow_factory() as uow:
-        candidate = uow.session.get(StrategyCandidate, cid)
-        assert candidate is not None and candidate.token_symbol is not None
-        symbol, agent_id = candidate.token_symbol, candidate.agent_id
-        name = str((candidate.spec or {}).get("name", symbol))[:200]
-    created = tokenize(
-        uow_factory(),
-        agent_id=agent_id,
-        symbol=symbol,
-        total_supply=settings.default_total_supply,
-        idempotency_key=f"import:candidate:{cid}:tokenize",
-        name=name,
-        status="active",
-    )
-    with uow_factory() as uow:
-        candidate = uow.session.get(StrategyCandidate, cid)
-        assert candidate is not None
-        if candidate.agent_id is not None:
-            agent = uow.session.get(TreasuryAgent, candidate.agent_id)
-            if agent is not None:
-                agent.paper_metrics = candidate.paper_metrics
-        candidate.token_id = created.token_id
-        candidate.state = CandidateState.TOKENIZED
-        candidate.updated_at = clock.now()
-        uow.commit()
-    return created.symbol
+def _text_row(candidate: StrategyCandidate) -> dict[str, Any]:
+    """One text's line in the import report: state, trials and gate checks (or the reason)."""
+    gate = candidate.gate_report or {}
+    return {
+        "candidate": candidate.id,
+        "title": candidate.document.title[:120],
+        "family": candidate.family,
+        "state": candidate.state.value,
+        "variants": candidate.variants,
+        "trials_text": gate.get("trials_text"),
+        "trials_total": gate.get("trials_total"),
+        "best_variant": gate.get("best_variant"),
+        "window": gate.get("window"),
+        "risk_free": (gate.get("risk_free") or {}).get("name"),
+        "checks": [
+            {
+                "name": c["name"],
+                "value": c["value"],
+                "threshold": c["threshold"],
+                "passed": c["passed"],
+                "applicable": c["applicable"],
+                "detail": c["detail"],
+            }
+            for c in gate.get("checks", [])
+        ],
+        "reason": candidate.reject_reason,
+    }
 
 
 def _reject(candidate: StrategyCandidate, reason: str, now: dt.datetime) -> None:

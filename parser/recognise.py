@@ -6,7 +6,8 @@ Everything here is plain regular expressions over the cleaned text (see :mod:`pa
   to the more specific family (``FAMILY_PRIORITY``).
 * **assets**: known tickers/names (:mod:`parser.vocabulary`) that are *principal* - held, traded or
   deposited. Mentions that only describe rewards ("earn CRV and CVX", "LQTY rewards"), holders of a
-  token, backtest data sources or benchmarks, and anything inside a URL, do not count.
+  token, infrastructure the text uses ("Chainlink oracles"), backtest data sources or benchmarks,
+  and anything inside a URL, do not count.
 * **parameters**: moving-average periods (with the asset they belong to), RSI period and
   thresholds, Bollinger settings, stop loss / take profit / trailing stop (fractions, 0.015 =
   1.5 %), rebalance cadence, lookback days, ratio pairs (``ETH/BTC``), idle-cash lending.
@@ -149,7 +150,8 @@ UNSUPPORTED_CUES: dict[str, str] = {
     "staking_rewards": r"\bstak(e|es|ed|ing)\b",
     "token_incentives": r"\brewards?\b|liquidity mining|incentiv|\bearn (crv|cvx|comp|lqty|bal)\b",
     "futures": r"perpetual|futures",
-    "intraday": r"rebalanc\w*\s+every\s+(\d+|one|two|four|six|twelve)\s+hours|hourly",
+    "intraday": r"rebalanc\w*\s+every\s+(\d+|one|two|four|six|twelve)\s+hours|hourly"
+    r"|\b\d+[- ]?(minute|min|hour|h)[- ](candle|bar|chart|timeframe)s?\b|intrabar",
     "governance": r"\b(mip|tdp|mccp|proposal|governors?)\b",
     "discretionary": r"discretion",
 }
@@ -164,6 +166,10 @@ _HOLDERS_AFTER = re.compile(
     r"(?i)^[^.\n]{0,25}\b(holders|(liquidity )?providers|users)\b|^[^.\n]{0,30}(`|\.sol\b)"
 )
 _PRODUCT_BEFORE = re.compile(r"(?i)interest[- ]bearing\s+$")
+#: Infrastructure a text uses, not an asset it trades ("Chainlink oracles", "Chainlink price feeds").
+_INFRA_AFTER = re.compile(
+    r"(?i)^[^.\n]{0,15}\b(oracles?|price feeds?|data feeds?|keepers?|automation|vrf|ccip)\b"
+)
 _NEGATED = re.compile(r"(?i)\b(no|not|without|never|zero|excluded?)\b[^.\n]{0,25}$")
 #: Chain names are not holdings ("built on Ethereum", "specifically Ethereum").
 _CHAIN_NAMES = frozenset({"ethereum", "solana"})
@@ -259,6 +265,7 @@ def principal_assets(text: str) -> list[str]:
             or _REWARD_BEFORE.search(before)
             or _REWARD_AFTER.search(after)
             or _HOLDERS_AFTER.search(after)
+            or _INFRA_AFTER.search(after)
             or _NOISE_SENTENCE.search(masked[s:e])
         ):
             continue

@@ -9,6 +9,8 @@ Recognised layout of a data folder (the shared-data layout; see ``../shared/data
     rates/usdc_compound_aave_v1_v2_hourly_*.csv   hourly -> daily mean: compound/aave_v1/aave_v2:USDC
     rates/usdc_lending_rates_daily_mean_*.csv     used only if the hourly file is absent
     rates/aave_v3_daily_rates_*.csv  Ethereum rows -> aave_v3:<SYMBOL> (instantaneous daily APR)
+    rates/risk_free.csv              the risk-free rate (``date,rate`` annual decimal yields), else
+    rates/us_tbill_3m_daily_fred_dtb3_*.csv   FRED DTB3 (see :mod:`backtest.data.riskfree`)
 
 Tickers are upper-cased (CoinGecko's ``stETH`` becomes ``STETH``). Units are documented in
 :mod:`backtest.data.market`; every series passes its validation.
@@ -24,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from backtest.data.market import DataError, MarketData, clean_prices, clean_rate, to_utc_days
+from backtest.data.riskfree import folder_risk_free, zero_risk_free
 
 _BINANCE = re.compile(r"^([A-Z0-9]+)USDT_1d\.csv$")
 _YAHOO = re.compile(r"^yahoo_([A-Z0-9]+)-USD_1d\.csv$")
@@ -204,7 +207,8 @@ def load_folder(path: str | Path, *, repair: bool = True) -> MarketData:
             rates.update(read_aave_v3(f, repair=repair, repairs=repairs))
     if not prices and not rates:
         raise DataError(f"no recognised price or rate files in {root}")
-    return MarketData(prices, rates, source=str(root), repairs=tuple(repairs))
+    risk_free = folder_risk_free(root) or zero_risk_free(f"none found in {root.name}/rates: 0 %")
+    return MarketData(prices, rates, source=str(root), repairs=tuple(repairs), risk_free=risk_free)
 
 
 def _header(path: Path) -> list[str]:

@@ -6,6 +6,8 @@ Conventions (floats: this is simulation input, never a ledger amount):
   volume in base units), indexed by a tz-aware UTC ``DatetimeIndex`` of calendar days named ``date``.
 * Rates: one Series per lending market (``aave_v2:USDC``), the **supply APR as a decimal fraction**
   per UTC day (0.035 = 3.5 %).
+* Risk-free: :attr:`MarketData.risk_free` (:mod:`backtest.data.riskfree`), the 3-month T-bill where
+  the data has it; ``None`` means none is known and excess returns equal returns (0 %).
 * A rate becomes a price-like series by accruing daily: ``index[t] = index[t-1] * (1 + apr[t-1] / 365)``
   (the APR seen on a day earns over that day; simple daily compounding, 365-day year).
 
@@ -26,11 +28,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from backtest.data.riskfree import RiskFree
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,26 @@ class MarketData:
     rates: dict[str, pd.Series]
     source: str = "unknown"
     repairs: tuple[str, ...] = field(default=())
+    risk_free: RiskFree | None = None
+
+    def riskfree(self) -> RiskFree:
+        """The risk-free series to compute excess returns against (0 % when none is known)."""
+        from backtest.data.riskfree import zero_risk_free
+
+        if self.risk_free is not None:
+            return self.risk_free
+        return zero_risk_free(f"none in {self.source}: 0 %")
+
+    def with_risk_free(self, risk_free: RiskFree | None) -> MarketData:
+        return MarketData(self.prices, self.rates, self.source, self.repairs, risk_free)
+
+    def subset(self, assets: Sequence[str], markets: Sequence[str]) -> MarketData:
+        """Only the named series, the prices of the coins the markets hold (``compound:USDC`` ->
+        ``USDC``) and the risk-free rate: what one backtest task needs to carry."""
+        coins = [m.partition(":")[2] for m in markets]
+        prices = {a: self.prices[a] for a in [*assets, *coins] if a in self.prices}
+        rates = {m: self.rates[m] for m in markets if m in self.rates}
+        return MarketData(prices, rates, self.source, self.repairs, self.risk_free)
 
     @property
     def assets(self) -> list[str]:
@@ -103,6 +129,7 @@ class MarketData:
             {m: s for m, s in rates.items() if len(s)},
             self.source,
             self.repairs,
+            self.risk_free.window(start, end) if self.risk_free is not None else None,
         )
 
     def merged(self, other: MarketData) -> MarketData:
@@ -112,6 +139,7 @@ class MarketData:
             {**other.rates, **self.rates},
             f"{self.source}+{other.source}",
             self.repairs + other.repairs,
+            self.risk_free if self.risk_free is not None else other.risk_free,
         )
 
 

@@ -6,6 +6,7 @@ plus rare crash days (-20 % to -45 %) and fat-tailed noise. Stablecoin supply AP
 mean-reverting around a cycle (a slow sine plus an Ornstein-Uhlenbeck deviation), never negative,
 with protocol-specific levels so that yield rotation has something to rotate between.
 
+There is no risk-free rate on this market: excess returns equal returns, and reports say so.
 Same seed -> byte-identical data. Units as in :mod:`backtest.data.market` (USD prices, APR fractions).
 This is simulation input only: floats throughout, nothing here touches a balance.
 """
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.data.market import MarketData
+from backtest.data.riskfree import zero_risk_free
 
 DEFAULT_SEED = 20240501
 DEFAULT_START = "2019-01-01"
@@ -64,7 +66,12 @@ def synthetic_market(
         close = 1.0 + np.clip(rng.normal(0.0, 0.0007, days), -0.004, 0.004)
         prices[coin] = _ohlcv_from_close(rng, index, close, 0.0005)
     rates = {m: _rate_series(rng, index, *p) for m, p in MARKETS.items()}
-    return MarketData(prices, rates, source=f"synthetic(seed={seed})")
+    return MarketData(
+        prices,
+        rates,
+        source=f"synthetic(seed={seed})",
+        risk_free=zero_risk_free("none (synthetic market): 0 %"),
+    )
 
 
 def _market_factor(rng: np.random.Generator, days: int) -> np.ndarray:

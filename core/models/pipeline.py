@@ -9,6 +9,12 @@
   backtest: the deflated Sharpe ratio counts every trial made so far.
 * :class:`ParseRecord` is one parser invocation: parser kind, model, prompt version hash, token
   usage, attempts (LLM validation retries), outcome. Appended, never updated.
+* :class:`StrategyTrial` is one variant of a candidate's text (issue 9): its spec, and once
+  screened its result on the common window. Every trial that ran counts in the deflated Sharpe
+  ratio's N (per text and overall); ``number`` is its 1-based order among all trials ever run.
+  The candidate keeps the gate report (``gate_report``: named checks with their numbers, trial
+  counts, risk-free rate, walk-forward windows, PBO) and how it is proved (``paper_mode``:
+  ``forward`` on data as it arrives, or ``replay`` on held-out history).
 
 Times are aware UTC (``UTCDateTime``); ``confidence`` is a plain probability in [0, 1] (not money).
 """
@@ -16,10 +22,10 @@ Times are aware UTC (``UTCDateTime``); ``confidence`` is a plain probability in 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Enum, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, enum_column
@@ -86,10 +92,33 @@ class StrategyCandidate(Base):
     backtest_metrics: Mapped[dict[str, Any] | None]
     paper_started_at: Mapped[datetime | None]
     paper_metrics: Mapped[dict[str, Any] | None]
+    variants: Mapped[int | None] = mapped_column(Integer)
+    gate_report: Mapped[dict[str, Any] | None]
+    paper_mode: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
     document: Mapped[SourceDocument] = relationship()
+
+
+class StrategyTrial(Base):
+    __tablename__ = "strategy_trials"
+    __table_args__ = (UniqueConstraint("candidate_id", "variant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("strategy_candidates.id"), index=True)
+    variant: Mapped[int] = mapped_column(Integer)  # 0-based within the candidate
+    label: Mapped[str] = mapped_column(String(300))
+    spec: Mapped[dict[str, Any]]
+    spec_sha256: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int | None] = mapped_column(Integer, unique=True)  # order among all trials run
+    engine: Mapped[str | None] = mapped_column(String(20))
+    metrics: Mapped[dict[str, Any] | None]  # sharpe (annual, excess), sharpe_per_day, return, drawdown
+    error: Mapped[str | None] = mapped_column(String(1000))
+    window_start: Mapped[date | None] = mapped_column(Date)
+    window_end: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    backtested_at: Mapped[datetime | None]
 
 
 class ParseRecord(Base):

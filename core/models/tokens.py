@@ -41,6 +41,7 @@ class TreasuryAgent(Base):
     source_url: Mapped[str | None] = mapped_column(String(1000))
     backtest_metrics: Mapped[dict[str, Any] | None]
     paper_metrics: Mapped[dict[str, Any] | None]
+    gate_report: Mapped[dict[str, Any] | None]  # the birth gate's named checks (backtest.gate)
     created_at: Mapped[datetime]
 
 

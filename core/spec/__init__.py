@@ -25,6 +25,7 @@ from core.spec.io import (
 )
 from core.spec.model import (
     BACKTESTABLE_FAMILIES,
+    DEFAULT_MAX_EXPOSURE,
     RULE_FAMILIES,
     SPEC_VERSION,
     Family,
@@ -48,6 +49,7 @@ from core.spec.rules import FUNCTIONS, MAX_WINDOW, Rule, RuleError, parse_rule
 
 __all__ = [
     "BACKTESTABLE_FAMILIES",
+    "DEFAULT_MAX_EXPOSURE",
     "FUNCTIONS",
     "MAX_WINDOW",
     "RULE_FAMILIES",

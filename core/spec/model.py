@@ -182,9 +182,22 @@ class Universe(_Strict):
         return _unique(v, "entries")
 
 
+#: Default exposure cap: the largest sum of target weights. The rest (3 %) is a cash buffer so buys
+#: still fill after commission, slippage and an overnight gap (orders are sized on today's close and
+#: fill at tomorrow's open); a spec may raise it to 1.0 and accept rejected buys on gap-up days.
+DEFAULT_MAX_EXPOSURE = 0.97
+
+
 class Sizing(_Strict):
+    """How much of equity a strategy invests. Issue 15 adds methods (volatility targeting) here."""
+
     method: SizingMethod = SizingMethod.FIXED_FRACTION
     fraction: Fraction = Field(default=0.95, description="share of equity invested when fully in")
+    max_exposure: Fraction = Field(
+        default=DEFAULT_MAX_EXPOSURE,
+        description="exposure cap: targets summing to more are scaled down to this share of equity "
+        "(default 0.97 keeps a cash buffer for costs and overnight gaps)",
+    )
 
 
 class Risk(_Strict):

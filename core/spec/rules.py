@@ -49,6 +49,7 @@ import ast
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from core.errors import ValidationError
 from core.spec.rule_nodes import (  # noqa: F401 - re-exported: the tree is part of this API
@@ -164,9 +165,17 @@ class Rule:
 
 
 def parse_rule(text: str) -> Rule:
-    """Parse and validate ``text``; raise :class:`RuleError` on anything outside the language."""
+    """Parse and validate ``text``; raise :class:`RuleError` on anything outside the language.
+
+    Results are cached (a :class:`Rule` is immutable): screening thousands of variants reads the
+    same rules many times."""
     if not isinstance(text, str):
         raise RuleError(f"a rule must be text, not {type(text).__name__}")
+    return _parse_cached(text)
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: str) -> Rule:
     if not text.strip():
         raise RuleError("a rule must not be empty")
     if len(text) > MAX_RULE_CHARS:
@@ -279,7 +288,7 @@ class _Validator:
         if len(args) > len(sig.params):
             raise _err(node, f"{name} takes at most {len(sig.params)} arguments, got {len(args)}")
         source = self.numeric(args[0], depth + 1) if args else None
-        if source is None:
+        if source is None or not any(isinstance(n, Series | Ratio | Indicator) for n in walk(source)):
             raise _err(node, f"{name} needs a series as its first argument, e.g. {name}(close, 20)")
         params: list[float] = []
         for i, p in enumerate(sig.params[1:], start=1):

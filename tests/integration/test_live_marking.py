@@ -115,7 +115,7 @@ def test_days_without_market_data_are_skipped_not_invented(sqlite_db: Database) 
     assert isinstance(sqlite_db.clock, SimulatedClock)
     sqlite_db.clock.set(dt.datetime.combine(last - dt.timedelta(days=3), dt.time(9), dt.UTC))
     _token_with_agent(sqlite_db, _spec("ma_crossover"), "STRAT-TEST-B-001")
-    beyond = last + dt.timedelta(days=5)
+    beyond = last + dt.timedelta(days=2)  # within the stale grace (3 days): the token stays live
     sqlite_db.clock.set(dt.datetime.combine(beyond, dt.time(23), dt.UTC))
     mark_token_navs(sqlite_db, beyond, market)
     marked_days = [d for d, _ in _navs(sqlite_db, "STRAT-TEST-B-001")]

@@ -42,16 +42,17 @@ def shocked(market: MarketData, after: pd.Timestamp) -> MarketData:
         df.loc[mask, "low"] = df.loc[mask, ["open", "high", "low", "close"]].min(axis=1)
         prices[asset] = df
     rates = {m: s.where(s.index <= after, 0.45) for m, s in market.rates.items()}
-    return MarketData(prices, rates, "shocked")
+    return MarketData(prices, rates, "shocked", risk_free=market.risk_free)
 
 
+@pytest.mark.parametrize("engine", ["backtrader", "vector"])
 @pytest.mark.parametrize("example", [s.name for s in example_specs(backtestable_only=True)])
-def test_no_look_ahead(market: MarketData, example: str) -> None:
+def test_no_look_ahead(market: MarketData, example: str, engine: str) -> None:
     """Changing every price/rate after day t never changes equity or fills up to day t."""
     chosen = next(s for s in example_specs() if s.name == example)
     t = pd.Timestamp("2021-06-15", tz="UTC")
-    a = run_backtest(chosen, market, "2020-06-01", "2022-06-01")
-    b = run_backtest(chosen, shocked(market, t), "2020-06-01", "2022-06-01")
+    a = run_backtest(chosen, market, "2020-06-01", "2022-06-01", engine=engine)
+    b = run_backtest(chosen, shocked(market, t), "2020-06-01", "2022-06-01", engine=engine)
     pd.testing.assert_series_equal(a.equity.loc[:t], b.equity.loc[:t])
     # A decision on day t fills at t+1's open: fills through day t are identical too.
     assert [f for f in a.trades if f["date"] <= "2021-06-15"] == [
@@ -81,12 +82,18 @@ def test_costs_reduce_returns(market: MarketData) -> None:
         assert fill["price"] == pytest.approx(bar["open"] * (1.0005 if fill["side"] == "buy" else 0.9995))
 
 
-def test_lending_equals_accrual(market: MarketData) -> None:
+def test_lending_accrues_and_is_marked_at_usdc(market: MarketData) -> None:
     r = run_backtest({"name": "l", "family": "lending", "universe": {"lending_markets": ["compound:USDC"]}},
                      market, "2020-01-01", "2020-12-31")  # fmt: skip
-    index = accrue(market.rate("compound:USDC").loc["2020-01-01":"2020-12-31"])
-    np.testing.assert_allclose((r.equity / r.equity.iloc[0]).to_numpy(), index.to_numpy(), rtol=1e-9)
+    # Independently: day t grows by (1 + apr[t-1] / 365) * usdc[t] / usdc[t-1].
+    apr = market.rate("compound:USDC").loc["2019-12-31":"2020-12-31"]
+    usdc = market.close("USDC").loc["2019-12-31":"2020-12-31"]
+    growth = ((1 + apr.shift(1) / 365) * usdc / usdc.shift(1)).iloc[2:]
+    expected = np.concatenate([[1.0], np.cumprod(growth.to_numpy())])
+    np.testing.assert_allclose((r.equity / r.equity.iloc[0]).to_numpy(), expected, rtol=1e-9)
     assert r.metrics["total_return"] == pytest.approx(r.metrics["hodl_return"], abs=1e-9)
+    plain = accrue(apr.loc["2020-01-01":])
+    assert r.metrics["total_return"] != pytest.approx(plain.iloc[-1] / plain.iloc[0] - 1, abs=1e-6)
 
 
 def test_yield_rotation_hysteresis_and_cost(market: MarketData) -> None:
@@ -110,14 +117,6 @@ def test_idle_cash_earns_interest(market: MarketData) -> None:
     plain = run_backtest(spec(), market, "2020-01-01", "2021-12-31")
     parked = run_backtest(spec(idle_cash_market="aave_v2:USDC"), market, "2020-01-01", "2021-12-31")
     assert parked.metrics["total_return"] > plain.metrics["total_return"]
-
-
-def test_stop_loss_limits_losses(market: MarketData) -> None:
-    loose = run_backtest(spec(family="mean_reversion", entry_rule="rsi(close, 14) < 40",
-                              exit_rule="rsi(close, 14) > 70"), market)  # fmt: skip
-    tight = run_backtest(spec(family="mean_reversion", entry_rule="rsi(close, 14) < 40",
-                              exit_rule="rsi(close, 14) > 70", risk={"stop_loss": 0.03}), market)  # fmt: skip
-    assert tight.metrics["n_trades"] != loose.metrics["n_trades"]
 
 
 def test_momentum_holds_top_k(market: MarketData) -> None:
@@ -159,19 +158,27 @@ def test_bad_inputs(market: MarketData) -> None:
 
 
 def test_gate_thresholds_come_from_settings() -> None:
-    good = {"days": 200, "sharpe": 2.0, "max_drawdown": 0.1}
-    assert evaluate_gate(good, Settings()).passed
-    reasons = evaluate_gate({"days": 100, "sharpe": 1.5, "max_drawdown": 0.15}, Settings()).reasons
-    assert len(reasons) == 3 and "180" in reasons[0]
-    strict = Settings(gate_min_sharpe=3.0)
-    assert not evaluate_gate(good, strict).passed
-    assert evaluate_gate({"days": None, "sharpe": None, "max_drawdown": None}).reasons == (
-        "no backtest metrics",
-    )
+    from backtest.gate import WalkForward
+
+    walk = WalkForward(("2024-01-01", "2024-06-30"), ("2024-07-01", "2024-09-30"), 0, "v", 2.0, 0.4, 1)
+    good = {"days": 200, "sharpe": 2.0, "max_drawdown": 0.1, "dsr": 0.97}
+    report = evaluate_gate(good, Settings(), walk=walk)
+    assert report.passed and [c.name for c in report.checks] == [
+        "history", "excess_sharpe", "max_drawdown", "deflated_sharpe", "walk_forward", "overfitting"
+    ]  # fmt: skip
+    assert report.checks[-1].applicable is False  # one variant: PBO is not applicable
+    bad = evaluate_gate({"days": 100, "sharpe": 1.5, "max_drawdown": 0.15, "dsr": 0.9}, Settings(), walk=walk)
+    assert len(bad.reasons) == 4 and "180" in bad.reasons[0] and "0.900" in bad.reasons[3]
+    assert not evaluate_gate(good, Settings(gate_min_sharpe=3.0), walk=walk).passed
+    assert not evaluate_gate(good, Settings(gate_min_oos_sharpe=0.5), walk=walk).passed
+    assert not evaluate_gate(good, Settings()).passed  # no walk-forward split: cannot pass
+    missing = evaluate_gate({"days": None, "sharpe": None, "max_drawdown": None, "dsr": None}, walk=walk)
+    assert all("could not be computed" in r for r in missing.reasons[:4])
 
 
 def test_gate_applied_to_result(market: MarketData) -> None:
-    lenient = Settings(gate_min_days=10, gate_min_sharpe=-10.0, gate_max_drawdown=1.0)
+    lenient = Settings(gate_min_days=10, gate_min_sharpe=-10.0, gate_max_drawdown=1.0, gate_min_dsr=0.0,
+                       gate_min_oos_sharpe=-100.0)  # fmt: skip
     r = run_backtest(spec(), market, "2020-01-01", "2020-12-31", settings=lenient)
     assert r.passed_gate and r.metrics["passed_gate"] and r.gate_reasons == []
 

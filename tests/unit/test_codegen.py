@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from backtest import code_hash, generate, load_agent, load_market, run_backtest
 from backtest.codegen import CodegenError
 from backtest.examples import example_specs
 from backtest.runtime import AgentBase
-from core.spec import load_spec
+from core.spec import load_spec, parse_rule
 
 SPEC = {
     "name": "golden",
@@ -77,35 +80,109 @@ def test_builtins_are_restricted_at_runtime() -> None:
         load_agent(sneaky, code_hash(sneaky))
 
 
-RULES = [
-    "sma(close, 10) > ema(close, 20)",
-    "rsi(close, 14) < 40",
-    "crosses_above(macd(close), macd_signal(close))",
-    "macd_hist(close, 8, 21, 5) > 0",
-    "close < bb_lower(close, 20, 2) or close > bb_upper(close, 20, 2.5)",
-    "close > bb_mid(close, 20)",
-    "atr(14) / close < 0.08",
-    'atr("ETH", 10) > 0',
-    "close > highest(high, 20)",
-    "close < lowest(low, 10) * 1.2",
-    "roc(close, 30) > 0.05",
-    "momentum(close, 10) > 0",
-    'ratio("ETH", "BTC") > sma(ratio("ETH", "BTC"), 20)',
-    'crosses_below(close("ETH"), sma(close("ETH"), 30))',
-    "volume > sma(volume, 20) and not (open > close)",
-    "-close < -sma(close, 20)",
-    "sma((high + low) / 2, 10) > sma(close - 0, 30)",
-    "rsi(sma(close, 5), 14) > 50",
-]
+# Each rule with its signal computed independently, with pandas, from the textbook definitions
+# (Backtrader's conventions: EMA and Wilder smoothing seeded with the first window's mean, RSI 50
+# when nothing moved, Bollinger deviation of the population, highest/lowest over the bars *before*).
 
 
-@pytest.mark.parametrize("rule", RULES)
-def test_every_rule_function_compiles_and_runs(rule: str) -> None:
+def _ema(x: pd.Series, n: int, alpha: float | None = None) -> pd.Series:
+    a = 2 / (n + 1) if alpha is None else alpha
+    out = pd.Series(np.nan, index=x.index)
+    valid = x.dropna()
+    prev = valid.iloc[:n].mean()
+    out[valid.index[n - 1]] = prev
+    for day, value in valid.iloc[n:].items():
+        prev = prev * (1 - a) + value * a
+        out[day] = prev
+    return out
+
+
+def _rsi(x: pd.Series, n: int) -> pd.Series:
+    diff = x.diff()
+    up = _ema(diff.clip(lower=0), n, 1 / n)
+    down = _ema((-diff).clip(lower=0), n, 1 / n)
+    rs = (up / down).where(down != 0, np.where(up == 0, 1.0, np.inf))
+    return 100 - 100 / (1 + rs)
+
+
+def _macd(x: pd.Series, f: int = 12, s: int = 26, g: int = 9) -> tuple[pd.Series, pd.Series]:
+    line = _ema(x, f) - _ema(x, s)
+    return line, _ema(line, g)
+
+
+def _bb(x: pd.Series, n: int, k: float) -> tuple[pd.Series, pd.Series, pd.Series]:
+    mid = x.rolling(n).mean()
+    dev = k * np.sqrt(((x**2).rolling(n).mean() - mid**2).abs())
+    return mid, mid + dev, mid - dev
+
+
+def _atr(d: pd.DataFrame, n: int) -> pd.Series:
+    prev = d["close"].shift(1)
+    tr = np.maximum(d["high"], prev) - np.minimum(d["low"], prev)
+    return _ema(tr, n, 1 / n)
+
+
+def _cross(a: pd.Series, b: pd.Series, above: bool) -> pd.Series:
+    if above:
+        return (a.shift(1) <= b.shift(1)) & (a > b)
+    return (a.shift(1) >= b.shift(1)) & (a < b)
+
+
+B, E = "BTC", "ETH"
+RULES: dict[str, Callable[[dict[str, pd.DataFrame]], pd.Series]] = {
+    "sma(close, 10) > ema(close, 20)": lambda m: m[B].close.rolling(10).mean() > _ema(m[B].close, 20),
+    "rsi(close, 14) < 40": lambda m: _rsi(m[B].close, 14) < 40,
+    "crosses_above(macd(close), macd_signal(close))": lambda m: _cross(*_macd(m[B].close), above=True),
+    "macd_hist(close, 8, 21, 5) > 0": lambda m: (lambda ls: ls[0] - ls[1])(_macd(m[B].close, 8, 21, 5)) > 0,
+    "close < bb_lower(close, 20, 2) or close > bb_upper(close, 20, 2.5)": lambda m: (
+        (m[B].close < _bb(m[B].close, 20, 2)[2]) | (m[B].close > _bb(m[B].close, 20, 2.5)[1])
+    ),
+    "close > bb_mid(close, 20)": lambda m: m[B].close > m[B].close.rolling(20).mean(),
+    "atr(14) / close < 0.08": lambda m: _atr(m[B], 14) / m[B].close < 0.08,
+    'atr("ETH", 10) > 15': lambda m: _atr(m[E], 10) > 15,
+    "close > highest(high, 20)": lambda m: m[B].close > m[B].high.shift(1).rolling(20).max(),
+    "close < lowest(low, 10) * 1.2": lambda m: m[B].close < m[B].low.shift(1).rolling(10).min() * 1.2,
+    "roc(close, 30) > 0.05": lambda m: m[B].close / m[B].close.shift(30) - 1 > 0.05,
+    "momentum(close, 10) > 0": lambda m: m[B].close - m[B].close.shift(10) > 0,
+    'ratio("ETH", "BTC") > sma(ratio("ETH", "BTC"), 20)': lambda m: (
+        (m[E].close / m[B].close) > (m[E].close / m[B].close).rolling(20).mean()
+    ),
+    'crosses_below(close("ETH"), sma(close("ETH"), 30))': lambda m: _cross(
+        m[E].close, m[E].close.rolling(30).mean(), above=False
+    ),
+    "volume > sma(volume, 20) and not (open > close)": lambda m: (
+        (m[B].volume > m[B].volume.rolling(20).mean()) & ~(m[B].open > m[B].close)
+    ),
+    "-close < -sma(close, 20)": lambda m: -m[B].close < -m[B].close.rolling(20).mean(),
+    "sma((high + low) / 2, 10) > sma(close - 0, 30)": lambda m: (
+        ((m[B].high + m[B].low) / 2).rolling(10).mean() > m[B].close.rolling(30).mean()
+    ),
+    "rsi(sma(close, 5), 14) > 50": lambda m: _rsi(m[B].close.rolling(5).mean(), 14) > 50,
+}
+
+
+@pytest.mark.parametrize("engine", ["backtrader", "vector"])
+@pytest.mark.parametrize("rule", list(RULES))
+def test_every_rule_function_trades_on_its_independently_computed_signal(rule: str, engine: str) -> None:
+    """Hold BTC exactly while the rule is true: every fill is the day after the signal changes."""
     universe = {"assets": ["BTC"], "signal_assets": ["ETH"]}
     spec = load_spec({"name": "r", "family": "breakout", "universe": universe, "entry_rule": rule})
     market = load_market(None)
-    result = run_backtest(spec, market, "2020-01-01", "2021-06-30")
-    assert result.backtestable and result.metrics["days"] > 300
+    result = run_backtest(spec, market, "2020-01-01", "2021-06-30", engine=engine)
+    # The agent sees history from `lookback` days before the window (its warm-up), like here.
+    first = pd.Timestamp("2020-01-01", tz="UTC") - pd.Timedelta(
+        days=parse_rule(spec.entry_rule or "").lookback
+    )
+    last = pd.Timestamp("2021-06-30", tz="UTC")
+    frames = {a: market.ohlcv(a).loc[first:last] for a in (B, E)}
+    signal = RULES[rule](frames).loc["2020-01-01":].fillna(False).astype(bool)
+    expected, holding = [], False
+    for i in range(len(signal) - 1):
+        if bool(signal.iloc[i]) != holding:
+            holding = bool(signal.iloc[i])
+            expected.append((signal.index[i + 1].date().isoformat(), "buy" if holding else "sell"))
+    assert [(f["date"], f["side"]) for f in result.trades] == expected
+    assert result.metrics["days"] == len(signal)
 
 
 def test_all_examples_generate() -> None:

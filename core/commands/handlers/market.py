@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlparse
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from core.commands.parsing import expect_args, id_arg, symbol_arg
 from core.commands.registry import handles
 from core.commands.types import Command, Reply
 from core.errors import UnknownToken, ValidationError
+from core.formatting import count, percent, ratio
 from core.models.pipeline import StrategyCandidate
 from core.models.tokens import NavMark, StrategyToken, TokenStatus
 from core.money import div
@@ -74,6 +76,7 @@ def token(ctx: Ctx, cmd: Command) -> Reply:
         lines.append(
             f"Strategy: {row.agent.name} ({row.agent.family}), code hash {row.agent.code_sha256[:12]}"
         )
+        lines += gate_report_lines(row.agent.gate_report)
     if row.retire_reason:
         lines.append(f"Retired: {row.retire_reason}")
     elif row.status is TokenStatus.ACTIVE:
@@ -125,3 +128,44 @@ def import_(ctx: Ctx, cmd: Command) -> Reply:
     if ctx.hooks.import_url is None:
         return Reply(UNAVAILABLE)
     return Reply(ctx.hooks.import_url(url, cmd.idempotency_key))
+
+
+def gate_report_lines(report: dict[str, Any] | None) -> list[str]:
+    """The birth gate as the token page shows it: each check with its number, the trial counts, the
+    risk-free rate used and how the token was proved (forward, or on replayed history)."""
+    if not report or not report.get("checks"):
+        return ["Birth gate: no gate report recorded for this token."]
+    rf = report.get("risk_free") or {}
+    mean = rf.get("mean_annual_rate")
+    rate = f", mean {percent(mean)} a year" if isinstance(mean, int | float) else ""
+    lines = [
+        f"Birth gate: {'passed' if report.get('passed') else 'failed'}"
+        f" (risk-free rate: {rf.get('name', 'unknown')}{rate})",
+        f"Trials: {count(int(report.get('trials_text') or 0))} variant(s) of this strategy, "
+        f"{count(int(report.get('trials_total') or 0))} overall; "
+        f"chosen: {report.get('best_variant', 'as parsed')}",
+    ]
+    for check in report["checks"]:
+        mark = "n/a" if not check.get("applicable", True) else ("pass" if check.get("passed") else "FAIL")
+        lines.append(f"  [{mark}] {_gate_figure(check)}")
+    proof = report.get("proof")
+    if proof == "replay":
+        lines.append("Proof: proved on replayed history (30 held-out days), not forward")
+    elif proof == "forward":
+        lines.append("Proof: proved forward, on market data as it arrived")
+    return lines
+
+
+def _gate_figure(check: dict[str, Any]) -> str:
+    """``excess Sharpe 2.10 (needs > 1.50)`` from one stored check."""
+    value, threshold, name = check.get("value"), check.get("threshold"), check.get("name")
+    label = str(check.get("label") or name)
+    if value is None or threshold is None:
+        return str(check.get("detail") or label)
+    if name == "history":
+        shown, needed = f"{count(int(value))} days", count(int(threshold))
+    elif name in ("max_drawdown", "overfitting"):
+        shown, needed = percent(value, 1), percent(threshold, 1)
+    else:
+        shown, needed = ratio(value), ratio(threshold)
+    return f"{label} {shown} (needs {check.get('comparison', '')} {needed})"

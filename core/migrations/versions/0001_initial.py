@@ -223,6 +223,7 @@ def upgrade() -> None:
         sa.Column("source_url", sa.String(length=1000), nullable=True),
         sa.Column("backtest_metrics", sa.JSON(), nullable=True),
         sa.Column("paper_metrics", sa.JSON(), nullable=True),
+        sa.Column("gate_report", sa.JSON(), nullable=True),
         sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_treasury_agents")),
     )
@@ -606,6 +607,9 @@ def upgrade() -> None:
         sa.Column("backtest_metrics", sa.JSON(), nullable=True),
         sa.Column("paper_started_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("paper_metrics", sa.JSON(), nullable=True),
+        sa.Column("variants", sa.Integer(), nullable=True),
+        sa.Column("gate_report", sa.JSON(), nullable=True),
+        sa.Column("paper_mode", sa.String(length=10), nullable=True),
         sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -862,6 +866,34 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_rebalance_proposals_wallet_id"), ["wallet_id"], unique=False)
 
     op.create_table(
+        "strategy_trials",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("candidate_id", sa.Integer(), nullable=False),
+        sa.Column("variant", sa.Integer(), nullable=False),
+        sa.Column("label", sa.String(length=300), nullable=False),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("spec_sha256", sa.String(length=64), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=True),
+        sa.Column("engine", sa.String(length=20), nullable=True),
+        sa.Column("metrics", sa.JSON(), nullable=True),
+        sa.Column("error", sa.String(length=1000), nullable=True),
+        sa.Column("window_start", sa.Date(), nullable=True),
+        sa.Column("window_end", sa.Date(), nullable=True),
+        sa.Column("created_at", core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("backtested_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["candidate_id"],
+            ["strategy_candidates.id"],
+            name=op.f("fk_strategy_trials_candidate_id_strategy_candidates"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_strategy_trials")),
+        sa.UniqueConstraint("candidate_id", "variant", name=op.f("uq_strategy_trials_candidate_id")),
+        sa.UniqueConstraint("number", name=op.f("uq_strategy_trials_number")),
+    )
+    with op.batch_alter_table("strategy_trials", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_strategy_trials_candidate_id"), ["candidate_id"], unique=False)
+
+    op.create_table(
         "rebalance_executions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("wallet_id", sa.Integer(), nullable=False),
@@ -904,6 +936,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_rebalance_executions_executed_at"))
 
     op.drop_table("rebalance_executions")
+    with op.batch_alter_table("strategy_trials", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_strategy_trials_candidate_id"))
+
+    op.drop_table("strategy_trials")
     with op.batch_alter_table("rebalance_proposals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rebalance_proposals_wallet_id"))
         batch_op.drop_index(batch_op.f("ix_rebalance_proposals_status"))

@@ -1,0 +1,56 @@
+"""The human ``arena import`` report: per text, its trials and each gate check with its number.
+
+Every number goes through :mod:`core.formatting`; ``--json`` prints the full report instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from core.formatting import count, shorten
+from parser.pipeline import ImportReport
+from parser.proving import proof_label
+
+
+def print_import_report(console: Console, report: ImportReport) -> None:
+    console.print(
+        f"{count(report.new_documents)} new documents ({count(report.duplicates)} duplicates), "
+        f"{count(report.parsed)} parsed, {count(report.rejected)} rejected, {count(report.backtested)} "
+        f"backtested, {count(report.failed_gate)} failed the gate, {count(report.proving)} proving "
+        f"({report.paper_mode} paper trading), {count(report.tokenized)} tokenized"
+    )
+    console.print(f"Trials run so far (the deflated Sharpe's N, all texts): {count(report.n_trials)}")
+    tested = [t for t in report.texts if t.get("checks")]
+    for text in tested:
+        console.print(_text_table(text))
+    others = [t for t in report.texts if not t.get("checks")]
+    if others:
+        table = Table("id", "text", "family", "state", "why", title="Texts that did not reach the gate")
+        for text in others:
+            table.add_row(
+                str(text["candidate"]),
+                shorten(text["title"], 40),
+                text["family"] or "",
+                text["state"],
+                shorten(text["reason"] or "", 70),
+            )
+        console.print(table)
+    for symbol in report.tokens:
+        console.print(f"  [green]tokenized[/] {symbol} ({proof_label(report.paper_mode)})")
+
+
+def _text_table(text: dict[str, Any]) -> Table:
+    window = text.get("window") or ["?", "?"]
+    title = (
+        f"#{text['candidate']} {shorten(text['title'], 60)} — {text['family']}, "
+        f"{count(text.get('trials_text') or 0)} variant(s) run (of {count(text.get('variants') or 0)}), "
+        f"best: {text.get('best_variant')}; window {window[0]}..{window[1]}; {text['state']}"
+    )
+    table = Table("check", "result", "detail", title=title, title_justify="left")
+    for check in text["checks"]:
+        verdict = "n/a" if not check["applicable"] else ("pass" if check["passed"] else "FAIL")
+        table.add_row(check["name"], verdict, check["detail"])
+    return table
