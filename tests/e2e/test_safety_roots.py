@@ -34,17 +34,16 @@ SYM = "STRAT-YIELD-USDC-001"
 SCRIPT = """\
 /start
 press 1
-press 1
-press 1
-press 1
-press 1
+press 2
+press 3
+press 4
+press 5
 Grace Chapel
 @admin /verify 1
 /deposit 1000
-press 1
+press 8
 @admin /halt
 /buy STRAT-YIELD-USDC-001 250
-press 1
 /wallet
 """
 
@@ -69,6 +68,7 @@ def test_arena_chat_trades_with_the_checks(sqlite_db: Database, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "trading is halted" in done.stdout.lower(), done.stdout[-2000:]
     assert "Bought " not in done.stdout
+    assert "Deposited $1,000.00" in done.stdout and "Total: $1,000.00" in done.stdout
 
 
 @pytest.mark.usefixtures("unconfigured_ledger")
