@@ -125,6 +125,7 @@ class _Renderer:
             f"    cash_market = {plan.cash_market(s)!r}",
             f"    warmup = {warmup!r}",
         ]
+        header += self._risk_attributes()
         # Every traded asset gets its (possibly empty) signal table: a rule like "close > 0" reads none.
         build = ["", "    def build(self):", "        self.sig = {}", "        for asset in self.traded:"]
         build += ["            s = self.sig[asset] = {}"]
@@ -132,6 +133,28 @@ class _Renderer:
             build += ["            d = self.feed(asset)"]
             build += [f"            {line}" for line in self.build_lines]
         return "\n".join(header + build + body) + "\n"
+
+    def _risk_attributes(self) -> list[str]:
+        """Issue 15's risk tools, rendered only when the spec uses them (older agents keep their bytes)."""
+        s, out = self.spec, []
+        target = plan.vol_target(s)
+        if target is not None:
+            out += [
+                "    # volatility targeting: slot * min(max_leverage, vol_target / realised vol)",
+                f"    vol_target = {target!r}",
+                f"    vol_lookback = {s.sizing.lookback_days!r}",
+                f"    max_leverage = {s.sizing.max_leverage!r}",
+            ]
+        stop = plan.drawdown_stop(s)
+        if stop is not None:
+            threshold, rule, days = stop
+            out += [
+                "    # drawdown stop: all to cash at equity <= peak * (1 - dd_stop), back by dd_reentry",
+                f"    dd_stop = {threshold!r}",
+                f'    dd_reentry = "{rule}"',
+                f"    dd_days = {days!r}",
+            ]
+        return out
 
     # ---- family logic --------------------------------------------------------------------------
     def _family_methods(self) -> list[str]:
@@ -147,12 +170,15 @@ class _Renderer:
             out.append("        return self.rule_targets()")
         elif f is Family.PAIR_RATIO and s.pair is not None:
             num, den = s.pair.numerator, s.pair.denominator
+            vol = plan.vol_target(s) is not None
+            held_num = f'self.vol_scale("{num}")' if vol else "self.fraction"
+            held_den = f'self.vol_scale("{den}")' if vol else "self.fraction"
             out += [
                 f'        on = self.pair_state("{num}")',
-                f'        weights = {{"{num}": self.fraction if on else 0.0}}',
+                f'        weights = {{"{num}": {held_num} if on else 0.0}}',
             ]
             if s.pair.when_off is PairMode.DENOMINATOR:
-                out.append(f'        weights["{den}"] = 0.0 if on else self.fraction')
+                out.append(f'        weights["{den}"] = 0.0 if on else {held_den}')
             out.append("        return weights")
             out += [
                 "",

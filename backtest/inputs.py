@@ -28,7 +28,7 @@ from backtest.data.market import DataError, MarketData, accrue
 from backtest.data.riskfree import RiskFree
 from backtest.plan import LENDING_FAMILIES, largest_target, needed_assets, needed_markets
 from core.formatting import count, percent
-from core.spec import StrategySpec
+from core.spec import TBILL_MARKET, StrategySpec
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,8 @@ def _rate(
     try:
         series = market.rate(name)
     except DataError:
-        notes.append(f"{name}: no lending rates in the data; cash parked there earned nothing")
+        what = "no T-bill (risk-free) series" if name == TBILL_MARKET else "no lending rates"
+        notes.append(f"{name}: {what} in the data; cash parked there earned nothing")
         return np.zeros(len(calendar))
     values = series.reindex(calendar).to_numpy(dtype=float)
     missing = ~np.isfinite(values)
@@ -140,6 +141,8 @@ def _marks(
     market: MarketData, name: str, calendar: pd.DatetimeIndex, lo: pd.Timestamp, notes: list[str]
 ) -> np.ndarray:
     coin = name.partition(":")[2]
+    if name == TBILL_MARKET:  # a dollar claim: the T-bill leg is at par by definition
+        return np.ones(len(calendar))
     if coin not in market.prices:
         notes.append(
             f"{name}: no USD price for {coin} in the data; positions there are marked at par (1 USD)"

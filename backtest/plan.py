@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from core.spec import Family, PairMode, Rebalance, SizingMethod, StrategySpec, parse_rule
 
+#: Days per year of the volatility annualisation: the metrics' convention (crypto trades every day).
+VOL_DAYS_PER_YEAR = 365.0
+
 LENDING_FAMILIES = (Family.LENDING, Family.YIELD_ROTATION)
 
 
@@ -48,7 +51,23 @@ def warmup_bars(spec: StrategySpec) -> int:
     """Bars of history needed before the first decision (a conservative bound on every indicator)."""
     rules = [parse_rule(r).lookback for r in (spec.entry_rule, spec.exit_rule) if r]
     extra = spec.momentum.lookback_days + 1 if spec.family is Family.MOMENTUM and spec.momentum else 0
-    return max([1, extra, *rules])
+    vol = spec.sizing.lookback_days if vol_target(spec) is not None else 0  # n returns need n + 1 closes
+    return max([1, extra, vol, *rules])
+
+
+def vol_target(spec: StrategySpec) -> float | None:
+    """The annual volatility each held asset is sized to, or None (not volatility targeting)."""
+    if spec.sizing.method is SizingMethod.VOLATILITY_TARGET:
+        return spec.sizing.target_vol
+    return None
+
+
+def drawdown_stop(spec: StrategySpec) -> tuple[float, str, int] | None:
+    """(threshold, re-entry rule, cooldown days) of the strategy drawdown stop, or None."""
+    r = spec.risk
+    if r.max_drawdown_stop is None or r.reentry is None:
+        return None
+    return r.max_drawdown_stop, r.reentry.rule.value, r.reentry.days
 
 
 def equal_weight(spec: StrategySpec) -> bool:

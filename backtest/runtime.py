@@ -20,6 +20,16 @@ for every agent:
 * Stops: stop-loss / take-profit from the average entry price, trailing stop from the highest close
   since entry, all checked on closes; a stopped asset re-enters only after its entry signal has
   been off once.
+* Volatility targeting (``vol_target`` set): a held asset's slot (1 / traded assets; 1 / top_k for
+  momentum; 1 for a pair leg) is scaled by ``min(max_leverage, vol_target / vol)``, ``vol`` the
+  sample standard deviation of its last ``vol_lookback`` daily simple returns ending at this bar's
+  close (known when the decision is taken; the order fills at the next open), times sqrt(365).
+  A zero volatility gives ``max_leverage``; a non-finite one gives 0 (no position).
+* Drawdown stop (``dd_stop`` set): checked on every live bar's equity (after interest, before the
+  decision). At ``equity <= peak * (1 - dd_stop)`` every target becomes 0 (sold at the next open)
+  and the agent stays out until, on a rebalance day, its re-entry rule holds: ``cooldown`` after
+  ``dd_days`` bars, ``signal`` when its targets want a position after having wanted none once.
+  The peak restarts at the equity of the re-entry bar.
 * Rebalance cadence: targets are recomputed on rebalance days (daily, Mondays, first day of month
   or quarter) or every bar for ``on_signal``; orders are sent only for assets whose target changed,
   except on periodic rebalance days of index and momentum agents, which re-weight everything.
@@ -61,6 +71,12 @@ class AgentBase(bt.Strategy):
     cash_market: ClassVar[str | None] = None
     warmup: ClassVar[int] = 0
     max_exposure: ClassVar[float] = 0.97  # the spec's sizing.max_exposure
+    vol_target: ClassVar[float | None] = None  # sizing.target_vol of volatility_target sizing
+    vol_lookback: ClassVar[int] = 30
+    max_leverage: ClassVar[float] = 1.0
+    dd_stop: ClassVar[float | None] = None  # risk.max_drawdown_stop
+    dd_reentry: ClassVar[str] = "cooldown"  # risk.reentry.rule
+    dd_days: ClassVar[int] = 30  # risk.reentry.days
 
     params = (
         ("rates", None),  # dict market -> list of daily APR aligned with the bar calendar
@@ -80,6 +96,10 @@ class AgentBase(bt.Strategy):
         self.market = self.cash_market
         self.last_switch = -(10**9)
         self.pending_cash = 0.0  # add_cash() lands on the next bar; count it in today's equity
+        self.dd_peak = 0.0
+        self.halted = False
+        self.halted_at = 0
+        self.dd_armed = False
         self.build()
 
     # --- hooks for generated code -----------------------------------------------------------
@@ -116,8 +136,36 @@ class AgentBase(bt.Strategy):
     def weights_for(self, chosen: list[str]) -> dict[str, float]:
         if not chosen:
             return {a: 0.0 for a in self.traded}
+        if self.vol_target is not None:
+            n = len(self.traded)
+            return {a: (self.vol_scale(a) / n if a in chosen else 0.0) for a in self.traded}
         each = self.fraction / (len(chosen) if self.equal_weight else len(self.traded))
         return {a: (each if a in chosen else 0.0) for a in self.traded}
+
+    def realised_vol(self, asset: str) -> float:
+        """Annualised sample std of the last ``vol_lookback`` daily returns up to this bar's close."""
+        close = self.feed(asset).close
+        n = self.vol_lookback
+        returns = [close[k - n + 1] / close[k - n] - 1.0 for k in range(n)]  # oldest first
+        total = 0.0
+        for r in returns:
+            total += r
+        mean = total / n
+        squares = 0.0
+        for r in returns:
+            squares += (r - mean) * (r - mean)
+        return math.sqrt(squares / (n - 1)) * math.sqrt(DAYS_PER_YEAR)
+
+    def vol_scale(self, asset: str) -> float:
+        """``min(max_leverage, vol_target / vol)`` (``max_leverage`` at zero vol, 0 if not finite)."""
+        assert self.vol_target is not None
+        vol = self.realised_vol(asset)
+        if not math.isfinite(vol):
+            return 0.0
+        if vol == 0.0:
+            return self.max_leverage
+        scale = self.vol_target / vol
+        return self.max_leverage if scale > self.max_leverage else scale
 
     def momentum_targets(self, lookback: int, top_k: int, min_return: float | None) -> dict[str, float]:
         scores: list[tuple[float, str]] = []
@@ -129,6 +177,8 @@ class AgentBase(bt.Strategy):
                 scores.append((ret, asset))
         scores.sort(key=lambda s: (-s[0], s[1]))  # ties broken by ticker: deterministic
         chosen = [a for _, a in scores[:top_k]]
+        if self.vol_target is not None:
+            return {a: (self.vol_scale(a) / top_k if a in chosen else 0.0) for a in self.traded}
         each = self.fraction / top_k
         return {a: (each if a in chosen else 0.0) for a in self.traded}
 
@@ -197,15 +247,50 @@ class AgentBase(bt.Strategy):
         live = i >= self.warmup and (self.p.trade_from is None or day >= self.p.trade_from)
         if not live:
             return
+        equity = self.broker.getvalue() + self.pending_cash
         if self.is_rebalance_day(day):
             wanted = self.targets()
             self.check_stops(wanted)
+            self.drawdown_gate(equity, wanted)
             periodic = self.rebalance != "on_signal" and self.family in ("index", "momentum")
             self.apply(wanted, force=periodic)
         else:
             self.check_stops()
+            self.drawdown_gate(equity, None)
         # Recorded after today's decision (which only affects tomorrow's open): same value.
         self.rec.record(day, self.broker.getvalue() + self.pending_cash, self.invested_value())
+
+    def drawdown_gate(self, equity: float, wanted: dict[str, float] | None) -> None:
+        """The strategy drawdown stop (see the module docstring); ``wanted`` is None off rebalance days."""
+        if self.dd_stop is None:
+            return
+        i = len(self) - 1
+        if self.halted:
+            if wanted is None:
+                return
+            total = sum(wanted.values())
+            if self.dd_reentry == "cooldown":
+                back = i - self.halted_at >= self.dd_days
+            else:
+                if total <= 0.0:
+                    self.dd_armed = True
+                back = self.dd_armed and total > 0.0
+            if back:
+                self.halted = False
+                self.dd_peak = equity
+                return
+            for asset in wanted:
+                wanted[asset] = 0.0
+            return
+        if equity > self.dd_peak:
+            self.dd_peak = equity
+        if equity <= self.dd_peak * (1.0 - self.dd_stop):
+            self.halted, self.halted_at, self.dd_armed = True, i, False
+            if wanted is not None:
+                for asset in wanted:
+                    wanted[asset] = 0.0
+            else:
+                self.apply({a: 0.0 for a in self.traded}, force=False)
 
     def is_rebalance_day(self, day: dt.date) -> bool:
         if self.rebalance in ("on_signal", "daily") or not self.rec.days:  # first live bar too

@@ -7,7 +7,9 @@ Conventions (floats: this is simulation input, never a ledger amount):
 * Rates: one Series per lending market (``aave_v2:USDC``), the **supply APR as a decimal fraction**
   per UTC day (0.035 = 3.5 %).
 * Risk-free: :attr:`MarketData.risk_free` (:mod:`backtest.data.riskfree`), the 3-month T-bill where
-  the data has it; ``None`` means none is known and excess returns equal returns (0 %).
+  the data has it; ``None`` means none is known and excess returns equal returns (0 %). The cash
+  market ``tbill:USD`` reads it as its APR (investment yield, ``y / 365`` a day), so cash parked
+  there earns exactly the risk-free rate the metrics subtract.
 * A rate becomes a price-like series by accruing daily: ``index[t] = index[t-1] * (1 + apr[t-1] / 365)``
   (the APR seen on a day earns over that day; simple daily compounding, 365-day year).
 
@@ -34,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ValidationError
+from core.spec.model import TBILL_MARKET
 
 if TYPE_CHECKING:
     from backtest.data.riskfree import RiskFree
@@ -101,6 +104,14 @@ class MarketData:
             raise DataError(f"no price data for {asset} in {self.source} (have: {have})") from None
 
     def rate(self, market: str) -> pd.Series:
+        """A market's APR series; ``tbill:USD`` (the T-bill cash leg) is the risk-free yield series."""
+        if market == TBILL_MARKET:
+            if self.risk_free is None or self.risk_free.is_zero:
+                raise DataError(
+                    f"no T-bill (risk-free) series in {self.source} for {TBILL_MARKET}; give the data "
+                    "folder a rates/us_tbill_3m_daily_fred_dtb3_*.csv or pass --risk-free FILE"
+                )
+            return self.risk_free.yields.rename(TBILL_MARKET)
         try:
             return self.rates[market]
         except KeyError:

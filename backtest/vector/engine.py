@@ -2,8 +2,9 @@
 
 :func:`supports` says which specs it can run exactly; anything else is refused with
 :class:`VectorUnsupported` (never approximated). Today that is every backtestable family (rule
-families, pair ratio, momentum, index, lending, yield rotation) with the two existing sizing methods;
-a sizing method or family added later is refused until the engine learns it.
+families, pair ratio, momentum, index, lending, yield rotation) with every sizing method (fixed
+fraction, equal weight, volatility targeting), the drawdown stop and the T-bill cash leg; a sizing
+method or family added later is refused until the engine learns it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ CADENCES = {
     "monthly": MONTHLY,
     "quarterly": QUARTERLY,
 }
-SIZING = (SizingMethod.FIXED_FRACTION, SizingMethod.EQUAL_WEIGHT)
+SIZING = (SizingMethod.FIXED_FRACTION, SizingMethod.EQUAL_WEIGHT, SizingMethod.VOLATILITY_TARGET)
 NONE = float("nan")
 
 
@@ -231,6 +232,7 @@ def _opt(value: float | None) -> float:
 
 def _params(spec: StrategySpec) -> np.ndarray:
     m, y, pair = spec.momentum, spec.yield_rotation, spec.pair
+    stop = plan.drawdown_stop(spec)
     return np.array(
         [
             spec.sizing.fraction,
@@ -243,6 +245,12 @@ def _params(spec: StrategySpec) -> np.ndarray:
             y.switching_cost if y else 0.0,
             y.min_hold_days if y else 0,
             1.0 if pair is not None and pair.when_off.value == "denominator" else 0.0,
+            _opt(plan.vol_target(spec)),
+            spec.sizing.lookback_days,
+            spec.sizing.max_leverage,
+            stop[0] if stop else NONE,
+            1.0 if stop and stop[1] == "signal" else 0.0,
+            stop[2] if stop else 0,
         ],
         dtype=float,
     )

@@ -41,6 +41,7 @@ from backtest.vector.broker import (
     _pop_additions,
     _portfolio_value,
 )
+from backtest.vector.risk import drawdown_gate, vol_scale
 
 
 @njit(cache=True)
@@ -59,8 +60,9 @@ def _rebalance_day(cadence: int, first_live: bool, weekday: int, dom: int, month
 @njit(cache=True)
 def _rule_targets(
     t: int, entry: np.ndarray, exit_: np.ndarray, active: np.ndarray, stopped: np.ndarray,
-    fraction: float, equal_weight: bool, wanted: np.ndarray,
+    fraction: float, equal_weight: bool, wanted: np.ndarray, close: np.ndarray, vol: np.ndarray,
 ) -> None:  # fmt: skip
+    """AgentBase.rule_targets; ``vol`` = (target, lookback, max leverage), target NaN = not targeting."""
     n = entry.shape[0]
     chosen = 0
     for j in range(n):
@@ -75,6 +77,10 @@ def _rule_targets(
     for j in range(n):
         if active[j]:
             chosen += 1
+    if chosen and not math.isnan(vol[0]):
+        for j in range(n):
+            wanted[j] = vol_scale(close, j, t, int(vol[1]), vol[0], vol[2]) / n if active[j] else 0.0
+        return
     each = 0.0
     if chosen:
         each = fraction / (chosen if equal_weight else n)
@@ -85,7 +91,7 @@ def _rule_targets(
 @njit(cache=True)
 def _momentum_targets(
     t: int, close: np.ndarray, allowed: np.ndarray, rank: np.ndarray, lookback: int, top_k: int,
-    min_return: float, fraction: float, wanted: np.ndarray,
+    min_return: float, fraction: float, wanted: np.ndarray, vol: np.ndarray,
 ) -> None:  # fmt: skip
     n = close.shape[0]
     scores = np.empty(n)
@@ -110,7 +116,27 @@ def _momentum_targets(
     for j in range(n):
         wanted[j] = 0.0
     for a in range(min(m, top_k)):
-        wanted[ids[a]] = each
+        if math.isnan(vol[0]):
+            wanted[ids[a]] = each
+        else:
+            wanted[ids[a]] = vol_scale(close, ids[a], t, int(vol[1]), vol[0], vol[2]) / top_k
+
+
+@njit(cache=True)
+def _pair_targets(
+    t: int, close: np.ndarray, wanted: np.ndarray, fraction: float, den_mode: bool, vol: np.ndarray
+) -> None:
+    """The pair agent's targets from the numerator's rule state (``wanted[0] > 0`` = on)."""
+    on = wanted[0] > 0.0
+    targeted = not math.isnan(vol[0])
+    held = fraction
+    if on and targeted:
+        held = vol_scale(close, 0, t, int(vol[1]), vol[0], vol[2])
+    wanted[0] = held if on else 0.0
+    if den_mode:
+        if not on and targeted:
+            held = vol_scale(close, 1, t, int(vol[1]), vol[0], vol[2])
+        wanted[1] = 0.0 if on else held
 
 
 @njit(cache=True)
@@ -183,7 +209,9 @@ def run_bars(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Simulate one spec. ``calendar``: (T, 3) weekday, day of month, month.
     ``params``: fraction, equal_weight, max_exposure, lookback, top_k, min_return (NaN = none),
-    hysteresis, switching cost, min hold days, pair-denominator mode.
+    hysteresis, switching cost, min hold days, pair-denominator mode, vol target (NaN = off),
+    vol lookback, max leverage, drawdown stop (NaN = off), re-entry rule (0 cooldown, 1 signal),
+    cooldown days.
     Returns equity and invested value per bar (NaN before ``live_from``), the fill log
     (floats: size, price, value, commission; ints: bar, asset or market, side, switch target) and
     the state vector (rejected orders, fill count)."""
@@ -191,6 +219,9 @@ def run_bars(
     fraction, equal_weight, max_exposure = params[0], params[1] != 0.0, params[2]
     lookback, top_k, min_return = int(params[3]), int(params[4]), params[5]
     hysteresis, switch_cost, min_hold, den_mode = params[6], params[7], int(params[8]), params[9] != 0.0
+    vol = params[10:13].copy()  # target (NaN = off), lookback, max leverage
+    dd_stop, dd_reentry, dd_days = params[13], int(params[14]), int(params[15])
+    dd = np.zeros(4)
     st = np.zeros(STATE_SIZE)
     st[S_CASH] = cash
     st[S_VALUE] = cash
@@ -233,22 +264,24 @@ def run_bars(
             _add_cash(st, held * (growth - 1.0))
         if t < live_from:
             continue
+        now = st[S_VALUE] + st[S_PENDING]
         if _rebalance_day(cadence, not recorded, calendar[t, 0], calendar[t, 1], calendar[t, 2]):
             if family == YIELD:
                 _rotate(st, t, rates, market_rank, hysteresis, switch_cost, min_hold, fills, kinds)
             elif family == MOMENTUM:
-                _momentum_targets(t, closes, allowed, rank, lookback, top_k, min_return, fraction, wanted)
+                _momentum_targets(
+                    t, closes, allowed, rank, lookback, top_k, min_return, fraction, wanted, vol
+                )
             elif family == INDEX:
                 wanted[:] = index_weights
             elif family != LENDING:
-                _rule_targets(t, entry, exit_, active, stopped, fraction, equal_weight, wanted)
+                _rule_targets(t, entry, exit_, active, stopped, fraction, equal_weight, wanted, closes, vol)
                 if family == PAIR:
-                    on = wanted[0] > 0.0
-                    wanted[0] = fraction if on else 0.0
-                    if den_mode:
-                        wanted[1] = 0.0 if on else fraction
+                    _pair_targets(t, closes, wanted, fraction, den_mode, vol)
             _check_stops(st, pos, closes, t, peak, active, stopped, stops, wanted, True, current, rank,
                          max_exposure, orders, oasset)  # fmt: skip
+            if not math.isnan(dd_stop):
+                drawdown_gate(dd, now, t, dd_stop, dd_reentry, dd_days, wanted, True)
             periodic = cadence != ON_SIGNAL and (family in (INDEX, MOMENTUM))
             if n:
                 _apply(
@@ -257,6 +290,11 @@ def run_bars(
         else:
             _check_stops(st, pos, closes, t, peak, active, stopped, stops, wanted, False, current, rank,
                          max_exposure, orders, oasset)  # fmt: skip
+            if not math.isnan(dd_stop) and drawdown_gate(
+                dd, now, t, dd_stop, dd_reentry, dd_days, wanted, False
+            ):
+                zero = np.zeros(n)  # AgentBase.apply({every asset: 0.0}, force=False), right away
+                _apply(st, pos, closes, t, zero, present, current, rank, False, max_exposure, orders, oasset)
         recorded = True
         equity[t] = st[S_VALUE] + st[S_PENDING]
         value = 0.0

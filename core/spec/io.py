@@ -68,14 +68,30 @@ def _to_spec_error(exc: pydantic.ValidationError) -> SpecError:
 
 def _problem(err: Any) -> str:
     where = ".".join(str(p) for p in err["loc"]) or "spec"
-    what = "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix(
-        "Value error, ")
+    what = (
+        "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
+    )
     return f"{where}: {what}"
 
 
+#: Fields added after spec 1.0 was first hashed (issue 15's risk tools). At their default they are
+#: left out of the canonical JSON, so every spec written before them keeps its hash (tokens and
+#: stored trials refer to specs by hash); set to anything else they are hashed like every field.
+_LATER_FIELDS: dict[str, tuple[str, ...]] = {
+    "sizing": ("target_vol", "lookback_days", "max_leverage"),
+    "risk": ("max_drawdown_stop", "reentry"),
+}
+
+
 def canonical_json(spec: StrategySpec) -> str:
-    """Deterministic JSON of the full spec (defaults included, keys sorted)."""
-    return json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Deterministic JSON of the full spec (defaults included, keys sorted; see ``_LATER_FIELDS``)."""
+    data = spec.model_dump(mode="json")
+    for part, names in _LATER_FIELDS.items():
+        model = getattr(spec, part)
+        for name in names:
+            if getattr(model, name) == type(model).model_fields[name].default:
+                data[part].pop(name)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def spec_hash(spec: StrategySpec) -> str:

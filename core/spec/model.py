@@ -121,6 +121,16 @@ class Rebalance(StrEnum):
 class SizingMethod(StrEnum):
     FIXED_FRACTION = "fixed_fraction"  # each active asset gets fraction / number of traded assets
     EQUAL_WEIGHT = "equal_weight"  # active assets share fraction equally (only the active ones)
+    # each held asset's slot (1 / traded assets; 1 / top_k for momentum; 1 for a pair) is scaled by
+    # min(max_leverage, target_vol / realised volatility of the asset's own past returns)
+    VOLATILITY_TARGET = "volatility_target"
+
+
+class ReentryRule(StrEnum):
+    """How a strategy halted by ``risk.max_drawdown_stop`` comes back."""
+
+    COOLDOWN = "cooldown"  # after ``days`` days in cash, on the next rebalance day
+    SIGNAL = "signal"  # when its rules want a position again after having wanted none once
 
 
 class PairMode(StrEnum):
@@ -137,13 +147,25 @@ def _ticker(value: str) -> str:
     return value
 
 
+#: The 3-month US T-bill as a cash market (a tokenized-treasury stand-in): idle cash parked there
+#: earns the data's risk-free yield, so it adds no excess return. Only valid as ``idle_cash_market``.
+TBILL_MARKET = "tbill:USD"
+
+
 def _market(value: str) -> str:
+    if value == TBILL_MARKET:
+        return value
     match = _MARKET_RE.match(value)
     protocols = ", ".join(p.value for p in LendingProtocol)
     if not match:
-        raise ValueError(f"{value!r} is not a lending market like aave_v2:USDC ({protocols})")
+        raise ValueError(
+            f"{value!r} is not a lending market like aave_v2:USDC ({protocols}) or {TBILL_MARKET}"
+        )
     if match.group(1) not in {p.value for p in LendingProtocol}:
-        raise ValueError(f"unknown lending protocol {match.group(1)!r}; one of {protocols}")
+        raise ValueError(
+            f"unknown lending protocol {match.group(1)!r}; one of {protocols} "
+            f"(or {TBILL_MARKET}, the T-bill leg)"
+        )
     return value
 
 
@@ -188,8 +210,19 @@ class Universe(_Strict):
 DEFAULT_MAX_EXPOSURE = 0.97
 
 
+#: Default lookback of volatility targeting: 30 daily returns (about a month of crypto trading).
+DEFAULT_VOL_LOOKBACK = 30
+
+
 class Sizing(_Strict):
-    """How much of equity a strategy invests. Issue 15 adds methods (volatility targeting) here."""
+    """How much of equity a strategy invests.
+
+    ``volatility_target`` (Moskowitz, Ooi & Pedersen 2012; Harvey et al. 2018): a held asset's
+    weight is its slot times ``min(max_leverage, target_vol / vol)`` where ``vol`` is the sample
+    standard deviation of its last ``lookback_days`` daily simple returns up to and including the
+    decision bar's close, times sqrt(365) (the annualisation of :mod:`backtest.metrics`). ``fraction``
+    is not used by it; the exposure cap still applies to the sum.
+    """
 
     method: SizingMethod = SizingMethod.FIXED_FRACTION
     fraction: Fraction = Field(default=0.95, description="share of equity invested when fully in")
@@ -198,12 +231,99 @@ class Sizing(_Strict):
         description="exposure cap: targets summing to more are scaled down to this share of equity "
         "(default 0.97 keeps a cash buffer for costs and overnight gaps)",
     )
+    target_vol: float | None = Field(
+        default=None,
+        gt=0,
+        le=2,
+        allow_inf_nan=False,
+        description="volatility_target: annualised volatility each held asset is sized to (0.10 = 10 %)",
+    )
+    lookback_days: int = Field(
+        default=DEFAULT_VOL_LOOKBACK,
+        ge=5,
+        le=365,
+        description="volatility_target: daily returns in the realised-volatility estimate",
+    )
+    max_leverage: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="volatility_target: largest scale of a slot (at most 1: the engine never borrows)",
+    )
+
+    @model_validator(mode="after")
+    def _vol_fields(self) -> Self:
+        targeted = self.method is SizingMethod.VOLATILITY_TARGET
+        if targeted and self.target_vol is None:
+            raise _FieldError(
+                "sizing.target_vol",
+                "method volatility_target needs target_vol, the annual volatility to aim for "
+                "(e.g. 0.10 for 10 %)",
+            )
+        if not targeted and self.target_vol is not None:
+            raise _FieldError(
+                "sizing.target_vol",
+                f"only used by method volatility_target; set method to volatility_target or remove "
+                f"target_vol (method is {self.method.value})",
+            )
+        changed = {"lookback_days", "max_leverage"} & self.model_fields_set
+        if not targeted and changed:
+            raise _FieldError(
+                f"sizing.{sorted(changed)[0]}", "only used by method volatility_target; remove it"
+            )
+        return self
+
+
+class DrawdownReentry(_Strict):
+    """The re-entry rule after ``risk.max_drawdown_stop`` (see :class:`ReentryRule`)."""
+
+    rule: ReentryRule
+    days: int = Field(default=30, ge=1, le=365, description="cooldown: days in cash before re-entry")
+
+    @model_validator(mode="after")
+    def _days_for_cooldown(self) -> Self:
+        if self.rule is ReentryRule.SIGNAL and "days" in self.model_fields_set:
+            raise _FieldError("risk.reentry.days", "only used by rule cooldown; remove days for rule signal")
+        return self
 
 
 class Risk(_Strict):
+    """Per-asset stops (fractions of the entry price / peak close) and the strategy drawdown stop.
+
+    ``max_drawdown_stop``: when the strategy's equity at a close is this fraction or more below its
+    peak since the start (or the last re-entry), every position is sold at the next open and the
+    strategy stays in cash (idle cash still earns its market) until ``reentry`` lets it back in.
+    """
+
     stop_loss: float | None = Field(default=None, gt=0, le=0.9, allow_inf_nan=False)
     take_profit: float | None = Field(default=None, gt=0, le=10, allow_inf_nan=False)
     trailing_stop: float | None = Field(default=None, gt=0, le=0.9, allow_inf_nan=False)
+    max_drawdown_stop: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="go to cash when equity falls this fraction below its peak (0.10 = 10 %)",
+    )
+    reentry: DrawdownReentry | None = Field(
+        default=None,
+        description='after max_drawdown_stop: {"rule": "cooldown", "days": 30} or {"rule": "signal"}',
+    )
+
+    @model_validator(mode="after")
+    def _reentry(self) -> Self:
+        if self.max_drawdown_stop is not None and self.reentry is None:
+            raise _FieldError(
+                "risk.reentry",
+                'max_drawdown_stop needs a re-entry rule: {"rule": "cooldown", "days": 30} '
+                'or {"rule": "signal"}',
+            )
+        if self.max_drawdown_stop is None and self.reentry is not None:
+            raise _FieldError(
+                "risk.reentry", "only used with max_drawdown_stop; set it (e.g. 0.10) or remove reentry"
+            )
+        return self
 
 
 class MomentumSettings(_Strict):
@@ -345,6 +465,7 @@ class StrategySpec(_Strict):
             extra = sorted(set(self.index.weights) - assets)
             if extra:
                 raise _FieldError("index.weights", f"{', '.join(extra)} not in universe.assets")
+        _check_risk_tools(self)
         if self.timeframe is not Timeframe.D1:
             raise _FieldError(
                 "timeframe",
@@ -352,6 +473,44 @@ class StrategySpec(_Strict):
                 "and list the unsupported feature intraday",
             )
         return self
+
+
+#: Families whose held assets can be sized by volatility (index keeps its stated weights).
+VOL_TARGET_FAMILIES = frozenset(
+    {Family.MA_CROSSOVER, Family.MEAN_REVERSION, Family.BREAKOUT, Family.PAIR_RATIO, Family.MOMENTUM}
+)
+
+
+def _check_risk_tools(spec: StrategySpec) -> None:
+    """Volatility targeting, the drawdown stop and the T-bill leg, where they make sense."""
+    family = spec.family
+    if spec.sizing.method is SizingMethod.VOLATILITY_TARGET and family not in VOL_TARGET_FAMILIES:
+        names = ", ".join(sorted(f.value for f in VOL_TARGET_FAMILIES))
+        raise _FieldError(
+            "sizing.method",
+            f"volatility_target sizes traded assets of families {names}; family {family.value} "
+            "cannot use it (use fixed_fraction)",
+        )
+    lending = family in (Family.LENDING, Family.YIELD_ROTATION)
+    if spec.risk.max_drawdown_stop is not None and lending:
+        raise _FieldError(
+            "risk.max_drawdown_stop", f"family {family.value} holds no assets to sell; remove the stop"
+        )
+    reentry = spec.risk.reentry
+    if reentry is not None and reentry.rule is ReentryRule.SIGNAL and family is Family.INDEX:
+        raise _FieldError(
+            "risk.reentry",
+            "family index always wants its weights, so rule signal would never re-enter; use "
+            '{"rule": "cooldown", "days": 30}',
+        )
+    markets = [*spec.universe.lending_markets]
+    if spec.yield_rotation is not None:
+        markets += spec.yield_rotation.markets
+    if TBILL_MARKET in markets:
+        raise _FieldError(
+            "universe.lending_markets",
+            f"{TBILL_MARKET} is the T-bill cash leg, not a lending market; name it in idle_cash_market",
+        )
 
 
 def _check_backtestable(spec: StrategySpec) -> None:

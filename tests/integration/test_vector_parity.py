@@ -81,3 +81,42 @@ def test_hypothesis_specs_on_synthetic_data(data: st.DataObject) -> None:
             run_backtest(spec, market, start, "2023-06-30", engine="vector")
         return
     assert_parity(a, run_backtest(spec, market, start, "2023-06-30", engine="vector"))
+
+
+# ---- issue 15: volatility targeting, the drawdown stop and the T-bill leg ------------------------
+
+RISK_FAMILIES = ("ma_crossover", "mean_reversion", "breakout", "pair_ratio", "momentum", "index")
+
+
+def with_risk(spec: dict[str, Any], k: int) -> dict[str, Any]:
+    """``spec`` with the risk tools switched on in a pattern that cycles through every option."""
+    out = {**spec, "name": f"{spec['name']} (risk {k})", "idle_cash_market": "tbill:USD"}
+    if out["family"] != "index":
+        out["sizing"] = {
+            "method": "volatility_target",
+            "target_vol": (0.1, 0.2, 0.4)[k % 3],
+            "lookback_days": (10, 30, 60)[k % 3],
+            "max_leverage": (1.0, 0.5)[k % 2],
+        }
+    reentry = {"rule": "cooldown", "days": (5, 20)[k % 2]} if k % 4 < 2 or out["family"] == "index" else {
+        "rule": "signal"}  # fmt: skip
+    out["risk"] = {**spec.get("risk", {}), "max_drawdown_stop": (0.05, 0.1, 0.2)[k % 3], "reentry": reentry}
+    return out
+
+
+RISKY = [with_risk(s, k) for k, s in enumerate(s for s in GENERATED if s["family"] in RISK_FAMILIES)][:24]
+
+
+def test_the_risk_sample_covers_every_new_field() -> None:
+    specs = [load_spec(s) for s in RISKY]
+    assert {s.family.value for s in specs} == set(RISK_FAMILIES)
+    assert {s.sizing.method.value for s in specs} >= {"volatility_target"}
+    assert {s.risk.reentry.rule.value for s in specs if s.risk.reentry} == {"cooldown", "signal"}
+    assert {s.sizing.max_leverage for s in specs} == {1.0, 0.5}
+
+
+@pytest.mark.parametrize("index", range(len(RISKY)), ids=lambda i: f"{i}-{RISKY[i]['family']}")
+def test_risk_managed_specs_on_real_data(real: MarketData, index: int) -> None:
+    a, b = both(RISKY[index], real, "2020-01-01", "2023-12-31")
+    assert_parity(a, b)
+    assert "tbill:USD" not in " ".join(a.notes)  # the T-bill series covers the window: no gap notes
