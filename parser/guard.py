@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.spec import StrategySpec, parse_rule
+from core.spec import TBILL_MARKET, StrategySpec, parse_rule
+from parser.risk_phrases import TBILL_WORDS
 from parser.vocabulary import lending_protocol_mentioned, mentions_asset
 
 _FENCED = re.compile(r"(?ms)^[ \t]*(```|~~~).*?(?:^[ \t]*\1[ \t]*$|\Z)")
@@ -96,6 +97,10 @@ def check_spec_against_text(spec: StrategySpec, clean_text: str) -> list[str]:
         if not mentions_asset(clean_text, asset):
             problems.append(f"asset {asset} does not appear in the source text")
     for market in sorted(spec_markets(spec)):
+        if market == TBILL_MARKET:
+            if not TBILL_WORDS.search(clean_text):
+                problems.append(f"the T-bill cash leg ({market}) is not named in the source text")
+            continue
         protocol, _, symbol = market.partition(":")
         if not lending_protocol_mentioned(clean_text, protocol):
             problems.append(f"protocol {protocol} (market {market}) does not appear in the source text")

@@ -18,6 +18,7 @@ from core.spec.rules import TICKER_RE
 from parser.guard import check_spec_against_text, clean_source_text, verbatim_evidence
 from parser.recognise import HARD_UNSUPPORTED, Features, recognise
 from parser.result import ParseResult, ParseUsage
+from parser.risk_phrases import apply_risk
 from parser.vocabulary import STABLECOINS, lending_protocol_mentioned
 
 DEFAULTS = {"fast": 50, "slow": 200, "breakout": 20, "bb": 20, "rsi": 14, "lookback": 30}
@@ -50,6 +51,8 @@ def _rule_for(features: Features, family: str, asset: str) -> tuple[str | None, 
             entry = entry or f"close > sma(close, {fast})"
         elif own:
             entry = f"close > sma(close, {own[0]})"
+        elif features.risk.regime_ma is not None:  # "only hold while above the 200-day average"
+            return " and ".join([f"close > sma(close, {features.risk.regime_ma})", *filters]), None, False
         else:
             entry = f"sma(close, {DEFAULTS['fast']}) > sma(close, {DEFAULTS['slow']})"
         if features.pair and asset in features.pair:
@@ -151,6 +154,8 @@ def build_spec_data(features: Features, text: str, title: str, source_ref: str |
     ):
         protocol, symbol = features.idle_cash
         data["idle_cash_market"] = f"{protocol}:{symbol}"
+    apply_risk(data, features.risk)
+    data["evidence"] = list(dict.fromkeys([*data["evidence"], *features.risk.evidence]))[:20]
     quote = next((a for a in stables if a in ("USDC", "USDT", "DAI")), None)
     if quote and family not in ("lending", "yield_rotation"):
         data["quote_currency"] = quote

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from parser.risk_phrases import RiskFeatures, extract_risk
 from parser.vocabulary import (
     ASSETS,
     STABLECOINS,
@@ -107,6 +108,7 @@ FAMILY_CUES: dict[str, list[tuple[str, float]]] = {
         (r"\b[SE]?MA\b", 1),
         (r"\bMACD\b", 2),
         (r"golden cross", 2),
+        (r"above (?:its |the )?\d{1,3}[- ]day (?:simple )?average", 2),  # a regime filter on an MA
     ],
     "momentum": [
         (r"momentum", 2),
@@ -201,6 +203,7 @@ class Features:
     pair: tuple[str, str] | None = None
     long_asset: str | None = None
     idle_cash: tuple[str, str] | None = None  # (lending protocol id, asset)
+    risk: RiskFeatures = field(default_factory=RiskFeatures)  # issue 15's risk tools
     unsupported: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
 
@@ -360,6 +363,7 @@ def recognise(text: str, title: str = "") -> Features:
     scores, spans = score_families(text, title)
     features = Features(scores, principal_assets(title + "\n" + text), find_protocols(text))
     extract_parameters(text, features)
+    features.risk = extract_risk(text)
     lower = text.lower()
     for name, (regex, original) in _UNSUPPORTED_RES.items():
         for m in regex.finditer(text if original else lower):
