@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     gate_max_pbo: float = 0.5
     gate_pbo_partitions: int = 16
     max_variants_per_text: int = 200
+    # Issue 15: also try risk-managed versions (volatility target, T-bill leg) of market strategies.
+    import_risk_variants: bool = True
     # A token whose price/rate data stopped this many days before the marked day is stale.
     stale_after_days: int = 3
 

@@ -330,6 +330,7 @@ def _text_row(candidate: StrategyCandidate) -> dict[str, Any]:
             }
             for c in gate.get("checks", [])
         ],
+        "groups": gate.get("groups"),  # as written / risk-managed, each with its gate (issue 15)
         "reason": candidate.reject_reason,
     }
 

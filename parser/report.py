@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from core.formatting import count, shorten
+from core.formatting import count, drawdown, percent, ratio, shorten
 from parser.pipeline import ImportReport
 from parser.proving import proof_label
 
@@ -26,6 +26,8 @@ def print_import_report(console: Console, report: ImportReport) -> None:
     tested = [t for t in report.texts if t.get("checks")]
     for text in tested:
         console.print(_text_table(text))
+        for line in _group_lines(text):
+            console.print(line)
     others = [t for t in report.texts if not t.get("checks")]
     if others:
         table = Table("id", "text", "family", "state", "why", title="Texts that did not reach the gate")
@@ -54,3 +56,25 @@ def _text_table(text: dict[str, Any]) -> Table:
         verdict = "n/a" if not check["applicable"] else ("pass" if check["passed"] else "FAIL")
         table.add_row(check["name"], verdict, check["detail"])
     return table
+
+
+GROUP_NAMES = {"as_written": "as written", "risk_managed": "risk-managed (vol target, T-bill leg)"}
+
+
+def _group_lines(text: dict[str, Any]) -> list[str]:
+    """One line per variant group (issue 15): its best variant, key figures and each gate check."""
+    lines = []
+    for name, group in (text.get("groups") or {}).items():
+        checks = ", ".join(
+            f"{c['name']} {'n/a' if not c['applicable'] else ('pass' if c['passed'] else 'FAIL')}"
+            for c in group["checks"]
+        )
+        verdict = "PASSES the gate" if group["passed"] else "fails the gate"
+        chosen = " (moves on)" if group.get("chosen") and group["passed"] else ""
+        lines.append(
+            f"  {GROUP_NAMES.get(name, name)}: {count(group.get('trials') or 0)} variant(s), best "
+            f"{shorten(str(group['best_variant']), 70)} — excess Sharpe {ratio(group.get('sharpe') or 0.0)}, "
+            f"max drawdown {drawdown(group.get('max_drawdown') or 0.0)}, volatility "
+            f"{percent(group.get('volatility') or 0.0, 1)}; {verdict}{chosen}: {checks}"
+        )
+    return lines

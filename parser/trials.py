@@ -38,6 +38,7 @@ from core.errors import ArenaError
 from core.models import TreasuryAgent
 from core.models.pipeline import StrategyCandidate, StrategyTrial
 from core.spec import StrategySpec, load_spec, spec_hash
+from parser.risk_variants import is_risk_managed
 from parser.variants import build_variants
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,11 @@ def implement(
     """Store the candidate's variants as trials; returns how many."""
     spec = load_spec(candidate.spec or {})
     family = build_variants(
-        spec, candidate.document.text, market.prices.keys(), settings.max_variants_per_text
+        spec,
+        candidate.document.text,
+        market.prices.keys(),
+        settings.max_variants_per_text,
+        risk_managed=settings.import_risk_variants,
     )
     variants = family.variants or []
     if not variants:
@@ -103,25 +108,21 @@ def backtest_candidate(
     if not ran or result.start is None or result.end is None:
         errors = sorted({t.error or "" for t in result.trials})
         return Outcome(None, None, None, "; ".join(errors)[:900] or "no variant could be backtested")
-    best = result.best()
-    assert best is not None
     n_total = trial_statistics(session)
-    confirm = run_backtest(
-        specs[best.index],
-        market,
-        result.start.date(),
-        result.end.date(),
-        n_trials=n_total,
-        sharpe_variance=result.sharpe_variance(),
-        settings=settings,
-    )
-    report = _report(result, confirm, best.index, n_total, settings)
+    groups = {
+        name: _gate_group(result, specs, indices, market, n_total, settings)
+        for name, indices in _groups(trials, result).items()
+    }
+    chosen = _choose(groups)
+    best, confirm, report = groups[chosen]
+    if len(groups) > 1:  # risk-managed versions beside the variants as written, each with its gate
+        report.extra["groups"] = {name: _group_json(g, name == chosen) for name, g in groups.items()}
     metrics = {**confirm.metrics, "backtest_end": end.isoformat() if end else None}
     agent = TreasuryAgent(
-        name=specs[best.index].name,
-        family=specs[best.index].family.value,
-        spec_version=specs[best.index].spec_version,
-        spec=specs[best.index].model_dump(mode="json"),
+        name=specs[best].name,
+        family=specs[best].family.value,
+        spec_version=specs[best].spec_version,
+        spec=specs[best].model_dump(mode="json"),
         spec_sha256=confirm.spec_hash,
         code=confirm.code,
         code_sha256=confirm.code_hash,
@@ -134,6 +135,63 @@ def backtest_candidate(
     session.add(agent)
     session.flush()
     return Outcome(report, metrics, agent.id, None)
+
+
+Group = tuple[int, Any, GateReport]  # best trial index, its Backtrader confirmation, its gate report
+
+
+def _groups(trials: list[StrategyTrial], result: Screen) -> dict[str, list[int]]:
+    """Indices of the trials that ran: as written, and (when there are any) risk-managed."""
+    ran = {t.index for t in result.ran}
+    out: dict[str, list[int]] = {"as_written": [], "risk_managed": []}
+    for i, trial in enumerate(trials):
+        if i in ran:
+            out["risk_managed" if is_risk_managed(trial.label) else "as_written"].append(i)
+    return {name: indices for name, indices in out.items() if indices}
+
+
+def _gate_group(
+    result: Screen, specs: list[StrategySpec], indices: list[int], market: MarketData, n_total: int,
+    settings: Settings,
+) -> Group:  # fmt: skip
+    """The best of ``indices`` by excess Sharpe, confirmed by Backtrader and gated. The deflated
+    Sharpe counts every trial (``n_total``); walk-forward and PBO choose among the group's own."""
+    best = max((result.trials[i] for i in indices), key=lambda t: (t.sharpe or 0.0, -t.index)).index
+    confirm = run_backtest(
+        specs[best],
+        market,
+        result.start.date() if result.start is not None else None,
+        result.end.date() if result.end is not None else None,
+        n_trials=n_total,
+        sharpe_variance=result.sharpe_variance(),
+        settings=settings,
+    )
+    return best, confirm, _report(result, confirm, best, n_total, settings, indices)
+
+
+def _choose(groups: dict[str, Group]) -> str:
+    """The group whose best moves on: a passing one (the higher excess Sharpe if both pass), else
+    the one with the higher excess Sharpe (its report says why it failed)."""
+
+    def sharpe(name: str) -> float:
+        return float(groups[name][1].metrics.get("sharpe") or 0.0)
+
+    passing = [name for name, g in groups.items() if g[2].passed]
+    return max(passing or list(groups), key=lambda name: (sharpe(name), name == "as_written"))
+
+
+def _group_json(group: Group, chosen: bool) -> dict[str, Any]:
+    _best, confirm, report = group
+    return {
+        "best_variant": report.extra.get("best_variant"),
+        "passed": report.passed,
+        "chosen": chosen,
+        "trials": report.extra.get("trials_group"),
+        "sharpe": confirm.metrics.get("sharpe"),
+        "max_drawdown": confirm.metrics.get("max_drawdown"),
+        "volatility": confirm.metrics.get("volatility"),
+        "checks": [c.to_json() for c in report.checks],
+    }
 
 
 def _store_trials(session: Session, trials: list[StrategyTrial], result: Screen, now: dt.datetime) -> None:
@@ -163,11 +221,14 @@ def trial_statistics(session: Session) -> int:
     return int(session.scalar(select(func.count()).where(StrategyTrial.number.is_not(None))) or 0)
 
 
-def _report(result: Screen, confirm: Any, best: int, n_total: int, settings: Settings) -> GateReport:
+def _report(
+    result: Screen, confirm: Any, best: int, n_total: int, settings: Settings, indices: list[int]
+) -> GateReport:
     labels = {t.index: t.label for t in result.trials}
-    excess = result.excess.rename(columns=labels)
+    columns = [i for i in result.excess.columns if i in set(indices)]
+    excess = result.excess[columns].rename(columns=labels)
     walk = walk_forward(excess, settings.gate_oos_fraction)
-    pbo = _pbo(result, settings)
+    pbo = _pbo(result.excess[columns].to_numpy(), settings)
     n_text = len(result.ran)
     best_excess = result.excess[best].to_numpy()
     dsr_text = deflated_sharpe(best_excess, n_text, result.sharpe_variance())
@@ -196,15 +257,16 @@ def _report(result: Screen, confirm: Any, best: int, n_total: int, settings: Set
         engines_max_daily_difference=parity,
         agent_sha256=confirm.code_hash,
         notes=list(confirm.notes),
+        trials_group=len(columns),
     )
     return report
 
 
-def _pbo(result: Screen, settings: Settings) -> PboResult | None:
-    if result.excess.shape[1] < 2:
+def _pbo(excess: np.ndarray, settings: Settings) -> PboResult | None:
+    if excess.shape[1] < 2:
         return None
     try:
-        return probability_of_backtest_overfitting(result.excess.to_numpy(), settings.gate_pbo_partitions)
+        return probability_of_backtest_overfitting(excess, settings.gate_pbo_partitions)
     except ValueError as exc:
         log.info("PBO not computed: %s", exc)
         return None

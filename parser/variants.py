@@ -18,6 +18,9 @@ roc / momentum      10, 30, 90
 momentum family     lookback 7, 14, 30, 60, 90; top k 1 .. min(3, assets)
 yield rotation      hysteresis 0.25 %, 0.5 %, 1 % APR; minimum hold 1, 7, 30 days
 index               rebalance weekly, monthly, quarterly
+vol targeting       target volatility 5 %, 10 %, 15 %, 20 %; lookback 20, 30, 60, 90 (a text that
+                    states volatility targeting; others get risk-managed versions, see
+                    :mod:`parser.risk_variants`, with ``risk_managed=True``)
 ==================  ===========================================
 """
 
@@ -31,9 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from core.spec import Family, StrategySpec, load_spec, parse_rule
+from core.spec import Family, SizingMethod, StrategySpec, load_spec, parse_rule
 from core.spec.rule_nodes import Arith, BoolOp, Compare, Cross, Indicator, Neg, Node, Not, Num, render, walk
 from parser.recognise import principal_assets
+from parser.risk_variants import risk_managed_versions
 from parser.vocabulary import STABLECOINS
 
 GRIDS: dict[str, tuple[float, ...]] = {
@@ -48,6 +52,8 @@ GRIDS: dict[str, tuple[float, ...]] = {
     "lookback": (7, 14, 30, 60, 90),
     "hysteresis": (0.0025, 0.005, 0.01),
     "min_hold": (1, 7, 30),
+    "target_vol": (0.05, 0.10, 0.15, 0.20),
+    "vol_lookback": (20, 30, 60, 90),
 }
 _KIND = {"sma": "ma", "ema": "ma", "rsi": "rsi", "bb_upper": "bb", "bb_lower": "bb", "bb_mid": "bb",
          "highest": "extreme", "lowest": "extreme", "roc": "change", "momentum": "change"}  # fmt: skip
@@ -70,6 +76,7 @@ class VariantFamily:
     defaulted: list[str]  # parameters taken from the family's default grid
     assets: list[str]  # traded-asset alternatives (the text's, with data)
     missing_assets: list[str]  # assets the text trades that the data lacks
+    risk_managed: int = 0  # how many of ``variants`` are risk-managed versions (parser.risk_variants)
 
     @property
     def capped(self) -> bool:
@@ -84,6 +91,7 @@ class VariantFamily:
             "defaulted": self.defaulted,
             "assets": self.assets,
             "missing_assets": self.missing_assets,
+            "risk_managed": self.risk_managed,
         }
 
 
@@ -113,9 +121,10 @@ def stated_in(text: str, value: float, kind: str = "window") -> bool:
 
 
 def build_variants(
-    spec: StrategySpec, text: str, data_assets: Iterable[str], limit: int = 200
+    spec: StrategySpec, text: str, data_assets: Iterable[str], limit: int = 200, *, risk_managed: bool = False
 ) -> VariantFamily:
-    """The variants of ``spec`` for the text it was parsed from (see the module docstring)."""
+    """The variants of ``spec`` for the text it was parsed from (see the module docstring); with
+    ``risk_managed``, followed by their risk-managed versions (:mod:`parser.risk_variants`)."""
     have = set(data_assets)
     axes, stated, defaulted = _axes(spec, text)
     assets, missing = _asset_alternatives(spec, text, have)
@@ -133,7 +142,14 @@ def build_variants(
             continue
         seen.add(built.label)
         variants.append(built)
-    return VariantFamily(variants, len(combos), limit, stated, defaulted, assets, missing)
+    extra: list[Variant] = []
+    if risk_managed:
+        written = [(v.spec, v.label) for v in variants]
+        extra = [
+            Variant(s, label, params) for s, label, params in risk_managed_versions(spec, written, limit)
+        ]
+    family = VariantFamily(variants + extra, len(combos), limit, stated, defaulted, assets, missing)
+    return replace(family, risk_managed=len(extra))
 
 
 def _evenly(combos: list[tuple[Any, ...]], limit: int) -> list[tuple[Any, ...]]:
@@ -172,6 +188,9 @@ def _axes(spec: StrategySpec, text: str) -> tuple[list[tuple[str, tuple[Any, ...
     if spec.family is Family.YIELD_ROTATION and spec.yield_rotation is not None:
         axis("hysteresis", spec.yield_rotation.hysteresis_apr, GRIDS["hysteresis"], "fraction")
         axis("min_hold", spec.yield_rotation.min_hold_days, GRIDS["min_hold"])
+    if spec.sizing.method is SizingMethod.VOLATILITY_TARGET and spec.sizing.target_vol is not None:
+        axis("target_vol", spec.sizing.target_vol, GRIDS["target_vol"], "fraction")
+        axis("vol_lookback", spec.sizing.lookback_days, GRIDS["vol_lookback"])
     if spec.family is Family.INDEX and spec.rebalance.value == "on_signal":
         defaulted.append("rebalance")
         axes.append(("rebalance", ("weekly", "monthly", "quarterly")))
@@ -250,6 +269,10 @@ def _apply(spec: StrategySpec, params: dict[str, Any]) -> Variant | None:
         data["yield_rotation"]["min_hold_days"] = int(params["min_hold"])
     if "rebalance" in params:
         data["rebalance"] = params["rebalance"]
+    if "target_vol" in params:
+        data["sizing"]["target_vol"] = float(params["target_vol"])
+    if "vol_lookback" in params:
+        data["sizing"]["lookback_days"] = int(params["vol_lookback"])
     if "asset" in params:
         data["universe"]["assets"] = [params["asset"]]
         data["universe"]["signal_assets"] = [

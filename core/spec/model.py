@@ -185,6 +185,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def _default(model: type[BaseModel], name: str) -> object:
+    return model.model_fields[name].default
+
+
 def _unique(values: list[str], what: str) -> list[str]:
     if len(set(values)) != len(values):
         raise ValueError(f"{what} must not repeat")
@@ -267,11 +271,10 @@ class Sizing(_Strict):
                 f"only used by method volatility_target; set method to volatility_target or remove "
                 f"target_vol (method is {self.method.value})",
             )
-        changed = {"lookback_days", "max_leverage"} & self.model_fields_set
+        # Compared with the defaults (not "was it given"): a full dump of any spec reloads.
+        changed = [n for n in ("lookback_days", "max_leverage") if getattr(self, n) != _default(Sizing, n)]
         if not targeted and changed:
-            raise _FieldError(
-                f"sizing.{sorted(changed)[0]}", "only used by method volatility_target; remove it"
-            )
+            raise _FieldError(f"sizing.{changed[0]}", "only used by method volatility_target; remove it")
         return self
 
 
@@ -283,7 +286,7 @@ class DrawdownReentry(_Strict):
 
     @model_validator(mode="after")
     def _days_for_cooldown(self) -> Self:
-        if self.rule is ReentryRule.SIGNAL and "days" in self.model_fields_set:
+        if self.rule is ReentryRule.SIGNAL and self.days != _default(DrawdownReentry, "days"):
             raise _FieldError("risk.reentry.days", "only used by rule cooldown; remove days for rule signal")
         return self
 

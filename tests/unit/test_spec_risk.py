@@ -119,3 +119,10 @@ def test_an_example_spec_keeps_the_hash_it_had_before_the_risk_fields() -> None:
     assert (
         spec_hash(load_spec_file(path)) == "9705938452eed8dd01ae8ac98bb86287cd55d8cff0adcdbea98ea7d59affa98d"
     )
+
+
+def test_a_full_dump_of_any_spec_loads_again() -> None:
+    for data in (base(), base(sizing={"method": "volatility_target", "target_vol": 0.1}),
+                 base(risk={"max_drawdown_stop": 0.1, "reentry": {"rule": "signal"}})):  # fmt: skip
+        spec = load_spec(data)
+        assert load_spec(spec.model_dump(mode="json")) == spec
