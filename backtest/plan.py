@@ -7,7 +7,7 @@ the two engines cannot drift apart on *what* a spec means, only (and testably) o
 
 from __future__ import annotations
 
-from core.spec import Family, PairMode, Rebalance, SizingMethod, StrategySpec, parse_rule
+from core.spec import TBILL_MARKET, Family, PairMode, Rebalance, SizingMethod, StrategySpec, parse_rule
 
 #: Days per year of the volatility annualisation: the metrics' convention (crypto trades every day).
 VOL_DAYS_PER_YEAR = 365.0
@@ -60,6 +60,18 @@ def vol_target(spec: StrategySpec) -> float | None:
     if spec.sizing.method is SizingMethod.VOLATILITY_TARGET:
         return spec.sizing.target_vol
     return None
+
+
+def risk_tools(spec: StrategySpec) -> list[str]:
+    """Which of issue 15's tools a spec uses: volatility_target, drawdown_stop, tbill_leg."""
+    tools = []
+    if vol_target(spec) is not None:
+        tools.append("volatility_target")
+    if spec.risk.max_drawdown_stop is not None:
+        tools.append("drawdown_stop")
+    if spec.idle_cash_market == TBILL_MARKET:
+        tools.append("tbill_leg")
+    return tools
 
 
 def drawdown_stop(spec: StrategySpec) -> tuple[float, str, int] | None:

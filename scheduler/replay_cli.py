@@ -94,6 +94,14 @@ def _summary(report: dict[str, Any]) -> list[str]:
         f"gate looks {count(report['gate_evaluations'])} at "
         f"{count(report['gate_trials'])} strategies (trials)"
     )
+    tools = report.get("risk_tools")
+    if tools:
+        without, with_ = tools["without"], tools["with"]
+        lines.append(
+            f"  honest gate: {count(without['tokenized'])} of {count(without['strategies'])} strategies "
+            f"without the risk tools and {count(with_['tokenized'])} of {count(with_['strategies'])} with "
+            "them (volatility target, drawdown stop, T-bill leg) became tokens"
+        )
     if report.get("daily_csv"):
         lines.append(f"  daily series: {report['daily_csv']}")
     return lines

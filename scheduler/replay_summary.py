@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from backtest.data.riskfree import RiskFree
 from backtest.metrics import max_drawdown
+from backtest.plan import risk_tools
 from core.db import Database
 from core.models import AuditLog, NavMark, StrategyToken
 from core.models.wallets_ext import RebalanceExecution, RebalanceProposal
@@ -108,7 +109,23 @@ def build_report(
         "verdict": verdict(measured),
         "cash_periods": cash_periods(daily),
         "skipped": state.skipped + list(gatekeeper.refused.values()),
+        "risk_tools": risk_tools_summary(state.strategies, state.skipped),
     }
+
+
+def risk_tools_summary(strategies: list[Any], skipped: list[dict[str, str]]) -> dict[str, Any]:
+    """How many strategies passed the honest gate (became tokens) without and with issue 15's risk
+    tools (volatility targeting, drawdown stop, T-bill leg); skipped ones never reached the gate."""
+    out: dict[str, Any] = {}
+    for key, wanted in (("without", False), ("with", True)):
+        group = [s for s in strategies if bool(risk_tools(s.spec)) is wanted]
+        out[key] = {
+            "strategies": len(group),
+            "tokenized": sum(s.symbol is not None for s in group),
+            "passed": sorted(s.name for s in group if s.symbol is not None),
+        }
+    out["skipped"] = len(skipped)
+    return out
 
 
 def _token_row(session: Any, token: StrategyToken, risk_free: RiskFree) -> dict[str, Any] | None:
