@@ -120,3 +120,22 @@ def test_risk_managed_specs_on_real_data(real: MarketData, index: int) -> None:
     a, b = both(RISKY[index], real, "2020-01-01", "2023-12-31")
     assert_parity(a, b)
     assert "tbill:USD" not in " ".join(a.notes)  # the T-bill series covers the window: no gap notes
+
+
+@settings(max_examples=60 if DEEP else 8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_hypothesis_risk_managed_specs_on_synthetic_data(data: st.DataObject) -> None:
+    """Generated specs of the risk families with the tools switched on (the synthetic market has no
+    T-bill series: the leg earns nothing there, in both engines alike)."""
+    spec = spec_for(lambda options: data.draw(st.sampled_from(list(options))), 0)
+    if spec["family"] not in RISK_FAMILIES:
+        return
+    risky = with_risk(spec, data.draw(st.integers(0, 11)))
+    market = load_market(None)
+    try:
+        a = run_backtest(risky, market, "2021-03-01", "2023-06-30", engine="backtrader")
+    except ArenaError as exc:
+        with pytest.raises(type(exc)):
+            run_backtest(risky, market, "2021-03-01", "2023-06-30", engine="vector")
+        return
+    assert_parity(a, run_backtest(risky, market, "2021-03-01", "2023-06-30", engine="vector"))
