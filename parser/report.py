@@ -23,6 +23,13 @@ def print_import_report(console: Console, report: ImportReport) -> None:
         f"({report.paper_mode} paper trading), {count(report.tokenized)} tokenized"
     )
     console.print(f"Trials run so far (the deflated Sharpe's N, all texts): {count(report.n_trials)}")
+    risk = risk_summary(report.texts)
+    if risk is not None:
+        console.print(
+            f"Risk tools (volatility target, drawdown stop, T-bill leg): as written "
+            f"{count(risk['as_written'][0])} of {count(risk['as_written'][1])} texts pass the gate, "
+            f"risk-managed {count(risk['risk_managed'][0])} of {count(risk['risk_managed'][1])}"
+        )
     tested = [t for t in report.texts if t.get("checks")]
     for text in tested:
         console.print(_text_table(text))
@@ -78,3 +85,14 @@ def _group_lines(text: dict[str, Any]) -> list[str]:
             f"{percent(group.get('volatility') or 0.0, 1)}; {verdict}{chosen}: {checks}"
         )
     return lines
+
+
+def risk_summary(texts: list[dict[str, Any]]) -> dict[str, tuple[int, int]] | None:
+    """(texts whose best of the group passes, texts with the group) per group; None without groups."""
+    grouped = [t["groups"] for t in texts if t.get("groups")]
+    if not grouped:
+        return None
+    return {
+        name: (sum(bool(g[name]["passed"]) for g in grouped if name in g), sum(name in g for g in grouped))
+        for name in ("as_written", "risk_managed")
+    }

@@ -52,3 +52,15 @@ def test_a_text_stating_volatility_targeting_varies_what_it_leaves_open() -> Non
     assert {v.spec.sizing.target_vol for v in family.variants} == {0.1}
     open_target = build_variants(spec, TEXT + " Scale position by volatility.", {"BTC"})
     assert {v.spec.sizing.target_vol for v in open_target.variants} == {0.05, 0.10, 0.15, 0.20}
+
+
+def test_the_import_report_counts_passes_per_group() -> None:
+    from parser.report import risk_summary
+
+    texts = [
+        {"groups": {"as_written": {"passed": False}, "risk_managed": {"passed": True}}},
+        {"groups": {"as_written": {"passed": False}, "risk_managed": {"passed": False}}},
+        {"groups": None},
+    ]
+    assert risk_summary(texts) == {"as_written": (0, 2), "risk_managed": (1, 2)}
+    assert risk_summary([{"groups": None}]) is None
