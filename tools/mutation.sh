@@ -3,7 +3,8 @@
 # Not part of CI: it takes minutes to hours. Figures and survivors go to docs/TESTING.md.
 #
 #   tools/mutation.sh MODULE            e.g. core/ledger, core/optimizer, core/risk,
-#                                       core/commands/permissions.py, backtest/codegen.py
+#                                       core/commands/permissions.py, backtest/codegen.py,
+#                                       backtest/metrics
 #   MUTATION_JOBS=2 tools/mutation.sh core/risk     (parallel mutant workers; default 1)
 #
 # It runs in a scratch copy of the tracked files (so the work tree never holds a mutants/ folder),
@@ -35,8 +36,9 @@ case "$MODULE" in
     ISOLATION="forkserver"
     TESTS="tests/unit/test_auth_matrix.py tests/unit/test_permissions.py" ;;
   backtest/codegen.py)
-    TESTS="tests/unit/test_codegen.py" ;;
-  backtest/metrics.py)
+    # The exact-semantics tests run the generated code (crosses, stops) through Backtrader.
+    TESTS="tests/unit/test_codegen.py tests/unit/test_engine_semantics.py" ;;
+  backtest/metrics|backtest/metrics/)
     TESTS="tests/unit/test_metrics.py" ;;
   *) echo "no test selection for $MODULE; add one to tools/mutation.sh" >&2; exit 2 ;;
 esac
