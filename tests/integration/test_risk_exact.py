@@ -367,3 +367,56 @@ def test_drawdown_is_zero_at_or_above_the_peak_and_without_one() -> None:
     assert drawdown(token) == Decimal("0.25")  # 1 - 0.9 / 1.2
     token.peak_nav = Decimal("0")
     assert drawdown(token) == 0
+
+
+# ---- wiring, replays and the insurance fund ------------------------------------------------------
+
+
+def test_install_registers_both_checks_under_their_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.risk
+    from core.ledger import guards
+    from core.risk import circuit, redemption
+
+    monkeypatch.setattr(guards, "_CHECKS", {})
+    monkeypatch.setitem(guards._STATE, "configured", False)
+    core.risk.install()
+    assert guards._STATE["configured"] is True
+    assert guards.installed() == ["risk.circuit_breaker", "risk.redemption_limit"]
+    assert guards._CHECKS["risk.circuit_breaker"] is circuit._halt_check
+    assert guards._CHECKS["risk.redemption_limit"] is redemption._limit_check
+    core.risk.install()  # idempotent
+    assert guards.installed() == ["risk.circuit_breaker", "risk.redemption_limit"]
+
+
+@pytest.mark.parametrize("quantity", ["500", "3000"])
+def test_a_replayed_redemption_returns_the_stored_outcome(any_db: Database, quantity: str) -> None:
+    _org, wallet = _world(any_db)
+    k = key()
+    first = redeem_or_queue(any_db.uow(), wallet, SYM, quantity, idempotency_key=k)
+    again = redeem_or_queue(any_db.uow(), wallet, SYM, quantity, idempotency_key=k)
+    assert again == first
+    assert (first.request_id is None) == (quantity == "500")
+    assert holding_of(any_db, wallet, SYM)[0] == Decimal("10000") - first.redeemed_now
+    assert first.to_dict() == {
+        "symbol": SYM,
+        "redeemed_now": format(first.redeemed_now, "f"),
+        "cash_now": format(first.cash_now, "f"),
+        "queued": format(first.queued, "f"),
+        "request_id": first.request_id,
+        "message": first.message,
+    }
+
+
+def test_the_insurance_fund_is_five_percent_of_fees(any_db: Database, monkeypatch: pytest.MonkeyPatch,
+                                                    clock: SimulatedClock) -> None:  # fmt: skip
+    from core.risk import insurance_fund_balance
+
+    with any_db.uow(read_only=True) as uow:
+        assert insurance_fund_balance(uow.session) == 0  # no fee yet: no account at all
+    monkeypatch.setenv("ARENA_MANAGEMENT_FEE_RATE", "0.01")
+    get_settings.cache_clear()
+    _world(any_db)
+    clock.advance(timedelta(days=365))
+    ledger.accrue_fees(any_db.uow(), SYM, idempotency_key=key())  # 1 % of 10,100 = 101
+    with any_db.uow(read_only=True) as uow:
+        assert insurance_fund_balance(uow.session) == Decimal("5.05")
