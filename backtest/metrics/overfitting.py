@@ -44,11 +44,16 @@ def block_sharpes(returns: np.ndarray, partitions: int) -> np.ndarray:
 
 
 def _sharpe(stats: np.ndarray) -> np.ndarray:
-    """Sharpe ratios (ddof=1) from stacked (count, sum, sum of squares) per trial."""
+    """Sharpe ratios (ddof=1) from stacked (count, sum, sum of squares) per trial.
+
+    ``q / n - mean^2`` cancels: for a constant block it leaves float noise of order ``eps * q / n``
+    (a std near 1e-10 for 1 % daily returns, far above :data:`NOISE_FLOOR`), which would give a
+    constant block a Sharpe ratio of ~1e8. A variance within a few ulps of that noise counts as 0.
+    """
     n, s, q = stats
     mean = s / n
     var = np.maximum(q / n - mean**2, 0.0) * n / (n - 1)
-    std = np.sqrt(var)
+    std = np.sqrt(np.where(var > 8.0 * np.finfo(float).eps * q / (n - 1), var, 0.0))
     return np.where(std > NOISE_FLOOR, mean / np.where(std > 0, std, 1.0), 0.0)
 
 

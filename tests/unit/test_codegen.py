@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from backtest import code_hash, generate, load_agent, load_market, run_backtest
-from backtest.codegen import CodegenError
+from backtest.codegen import CodegenError, is_backtestable
 from backtest.examples import example_specs
 from backtest.runtime import AgentBase
 from core.spec import load_spec, parse_rule
@@ -195,3 +196,118 @@ def test_not_backtestable_has_no_code() -> None:
     spec = next(s for s in example_specs() if not s.backtestable)
     with pytest.raises(ValueError, match="not backtestable"):
         generate(spec)
+
+
+# ---- the generated class, attribute by attribute and family by family (values read off each spec) --
+
+
+def _agent(name: str) -> Any:
+    spec = next(s for s in example_specs() if s.name == name)
+    code = generate(spec)
+    return load_agent(code, code_hash(code))
+
+
+class _Stub:
+    """Stands in for a running agent: records what the generated ``targets`` asks of its base."""
+
+    def __init__(self, agent: Any, rule: dict[str, float] | None = None) -> None:
+        self.agent, self.rule, self.fraction = agent, rule or {}, agent.fraction
+        self.calls: list[tuple[str, tuple[object, ...]]] = []
+
+    def rule_targets(self) -> dict[str, float]:
+        return self.rule
+
+    def pair_state(self, asset: str) -> bool:
+        return bool(self.agent.pair_state(self, asset))
+
+    def momentum_targets(self, *args: object) -> dict[str, float]:
+        self.calls.append(("momentum", args))
+        return {"picked": 1.0}
+
+    def rotate_yield(self, *args: object) -> None:
+        self.calls.append(("rotate", args))
+
+
+def test_breakout_attributes_come_from_the_spec() -> None:
+    agent = _agent("BTC/ETH 20-day breakout")
+    assert (agent.family, agent.traded, agent.rebalance) == ("breakout", ("BTC", "ETH"), "on_signal")
+    assert (agent.fraction, agent.equal_weight, agent.max_exposure) == (0.9, False, 0.97)
+    assert (agent.stop_loss, agent.take_profit, agent.trailing_stop) == (None, None, 0.15)
+    assert agent.cash_market is None and agent.warmup == 21  # 20 bars before this one
+    assert agent.targets(_Stub(agent, {"BTC": 0.45})) == {"BTC": 0.45}
+
+
+def test_generated_module_header_states_the_spec() -> None:
+    import sys
+
+    from core.spec import spec_hash
+
+    spec = next(s for s in example_specs() if s.name == "BTC/ETH 20-day breakout")
+    code = generate(spec)
+    module = sys.modules[load_agent(code, code_hash(code)).__module__]
+    assert spec_hash(spec) == module.SPEC_SHA256 and module.CODEGEN_VERSION == "1"
+    assert code_hash(code) == module.CODE_SHA256
+    lines = code.splitlines()
+    assert lines[0] == f'"""TreasuryAgent for {spec.name!r} (family breakout).'
+    assert "Entry rule: close > highest(high, 20)" in lines
+    assert "Exit rule:  close < lowest(low, 10)" in lines
+    assert "Exit rule:  not entry" in generate(load_spec(SPEC)).splitlines()
+    index = generate(next(s for s in example_specs() if s.family.value == "index")).splitlines()
+    assert "Entry rule: -" in index and "Exit rule:  -" in index
+
+
+def test_pair_ratio_holds_the_numerator_when_on_and_the_denominator_when_off() -> None:
+    agent = _agent("ETH/BTC ratio trend")
+    assert agent.traded == ("ETH", "BTC") and agent.warmup == 31
+    on = agent.targets(_Stub(agent, {"ETH": 0.95, "BTC": 0.0}))
+    off = agent.targets(_Stub(agent, {"ETH": 0.0, "BTC": 0.0}))
+    assert on == {"ETH": 0.95, "BTC": 0.0} and off == {"ETH": 0.0, "BTC": 0.95}
+    to_cash = load_spec({"name": "p", "family": "pair_ratio", "universe": {"assets": ["ETH", "BTC"]},
+                         "pair": {"numerator": "ETH", "denominator": "BTC", "when_off": "cash"},
+                         "entry_rule": 'ratio("ETH", "BTC") > 0.05'})  # fmt: skip
+    code = generate(to_cash)
+    cash_agent: Any = load_agent(code, code_hash(code))
+    assert cash_agent.targets(_Stub(cash_agent, {"ETH": 0.0})) == {"ETH": 0.0}
+
+
+def test_momentum_index_lending_and_yield_rotation_targets() -> None:
+    momentum = _agent("Top-2 30-day momentum rotation")
+    stub = _Stub(momentum)
+    assert momentum.targets(stub) == {"picked": 1.0} and stub.calls == [("momentum", (30, 2, 0.0))]
+    assert (momentum.rebalance, momentum.equal_weight, momentum.fraction) == ("weekly", True, 0.95)
+    index = _agent("BTC/ETH 60/40 index")
+    assert index.targets(_Stub(index)) == {"BTC": 0.6, "ETH": 0.4} and index.rebalance == "monthly"
+    lending = _agent("USDC supplied to Compound")
+    assert lending.targets(_Stub(lending)) == {} and lending.cash_market == "compound:USDC"
+    assert lending.traded == ()
+    rotation = _agent("USDC Aave/Compound yield rotation")
+    stub = _Stub(rotation)
+    assert rotation.targets(stub) == {}
+    assert stub.calls == [("rotate", (("compound:USDC", "aave_v2:USDC"), 0.005, 0.0005, 3))]
+
+
+def test_restricted_load_checks_each_rule() -> None:
+    base = generate(load_spec(SPEC))
+    cases = {
+        "from . import runtime\n": "imports",  # a relative import names no allowed module
+        "import backtrader, os\n": "imports",
+        "q = getattr\n": "forbidden name getattr",
+        "r = type\n": "forbidden name type",
+        "s = bt.__dict__\n": "dunder attribute __dict__",
+        "TreasuryAgent = 1\n": "defines no TreasuryAgent",
+    }
+    for tail, message in cases.items():
+        code = base + tail
+        with pytest.raises(CodegenError, match=message):
+            load_agent(code, code_hash(code))
+    fine = base + "from backtest.runtime import AgentBase as Base\nimport backtrader as bt2\n"
+    assert issubclass(load_agent(fine, code_hash(fine)), AgentBase)
+
+
+def test_not_backtestable_reason_names_the_features() -> None:
+    spec = next(s for s in example_specs() if not s.backtestable)
+    ok, why = is_backtestable(spec)
+    assert not ok and why.startswith("not backtestable: ")
+    feats = ", ".join(f.value for f in spec.unsupported_features) or "none listed"
+    assert why.endswith(f"(unsupported features: {feats})")
+    assert is_backtestable(load_spec(SPEC)) == (True, "")

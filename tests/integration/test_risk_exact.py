@@ -1,0 +1,422 @@
+"""Platform risk to the cent and at its boundaries, on real databases, with fees switched off so
+that every NAV is the product of the marked returns and every figure below is worked out by hand.
+
+World: one token seeded with 100 house units at NAV 1; a Basic wallet buys 10,000 units for
+$10,000 (AUM 10,100). Limits: redemption 10 % of AUM per day, circuit breaker > 10 % loss in 24 h,
+kill switch > 20 % below the peak NAV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from core import ledger
+from core.clock import SimulatedClock
+from core.config import get_settings
+from core.db import Database
+from core.errors import InsufficientTokens, LimitExceeded, TradingHalted
+from core.models import AuditLog, StrategyToken, TokenStatus
+from core.models.wallets_ext import RedemptionRequest
+from core.risk import (
+    check_circuit_breaker,
+    check_kill_switch,
+    drawdown,
+    halt_trading,
+    is_halted,
+    platform_loss_24h,
+    process_queue_in,
+    redeem_or_queue,
+    remaining_capacity,
+    resume_trading,
+    risk_state,
+)
+from core.risk.redemption import peek_capacity
+from tests.support.ledger_world import (
+    holding_of,
+    key,
+    make_org,
+    make_token,
+    make_user,
+    make_wallet,
+    violations,
+)
+
+SYM = "STRAT-TEST-EXACT-001"
+OTHER = "STRAT-TEST-OTHER-001"
+
+
+@pytest.fixture(autouse=True)
+def no_fees(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("ARENA_MANAGEMENT_FEE_RATE", "0")
+    monkeypatch.setenv("ARENA_PERFORMANCE_FEE_RATE", "0")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _world(db: Database, buy: str = "10000") -> tuple[int, int]:
+    org = make_org(db)
+    owner = make_user(db, 777, org)
+    make_token(db, SYM, supply="10000000")
+    wallet = make_wallet(db, org, cash="20000", owner_user_ids=[owner], tier="basic")
+    ledger.buy(db.uow(), wallet, SYM, buy, idempotency_key=key())
+    return org, wallet
+
+
+def _mark(db: Database, clock: SimulatedClock, returns: dict[str, str]) -> None:
+    """Advance one day and mark each token's return for it."""
+    clock.advance(timedelta(days=1))
+    for symbol, r in returns.items():
+        ledger.mark_nav(db.uow(), symbol, clock.now().date(), r)
+
+
+def _request(db: Database) -> RedemptionRequest:
+    with db.uow(read_only=True) as uow:
+        request = uow.session.scalars(select(RedemptionRequest)).one()
+        uow.session.expunge(request)
+        return request
+
+
+def _release(db: Database, clock: SimulatedClock) -> list[object]:
+    with db.uow() as uow:
+        out: list[object] = list(process_queue_in(uow.session, clock.now()))
+        uow.commit()
+    return out
+
+
+# ---- redemption limit and queue ------------------------------------------------------------------
+
+
+def test_exactly_the_days_limit_may_leave_and_not_a_unit_more(
+    any_db: Database, clock: SimulatedClock
+) -> None:
+    _org, wallet = _world(any_db)
+    with pytest.raises(LimitExceeded) as refused:
+        ledger.redeem(any_db.uow(), wallet, SYM, "1010.01", idempotency_key=key())
+    assert str(refused.value) == (
+        f"{SYM} can pay out only $1,010.00 more today (10 % of its AUM per day); redeem less, "
+        "or use a queued redemption for the rest"
+    )
+    assert holding_of(any_db, wallet, SYM)[0] == Decimal("10000")  # nothing left the wallet
+    first = ledger.redeem(any_db.uow(), wallet, SYM, "1000", idempotency_key=key())
+    assert first.cash == Decimal("1000")
+    with any_db.uow() as uow:
+        token = uow.session.scalars(select(StrategyToken)).one()
+        assert remaining_capacity(uow.session, token, clock.now().date()) == Decimal("10")
+        assert peek_capacity(uow.session, token, clock.now().date()) == Decimal("10")
+        # Another day has no usage row yet: its limit is 10 % of today's AUM (9,100).
+        tomorrow = clock.now().date() + timedelta(days=1)
+        assert peek_capacity(uow.session, token, tomorrow) == Decimal("910")
+    with pytest.raises(LimitExceeded, match=r"only \$10\.00 more today"):
+        ledger.redeem(any_db.uow(), wallet, SYM, "10.01", idempotency_key=key())
+    ledger.redeem(any_db.uow(), wallet, SYM, "10", idempotency_key=key())  # exactly the rest
+    with pytest.raises(LimitExceeded, match=r"only \$0\.00 more today"):
+        ledger.redeem(any_db.uow(), wallet, SYM, "0.01", idempotency_key=key())
+    clock.advance(timedelta(days=1))  # a new UTC day: 10 % of 9,090
+    with pytest.raises(LimitExceeded, match=r"only \$909\.00 more today"):
+        ledger.redeem(any_db.uow(), wallet, SYM, "909.01", idempotency_key=key())
+    ledger.redeem(any_db.uow(), wallet, SYM, "909", idempotency_key=key())
+    assert violations(any_db) == []
+
+
+def test_queued_redemption_is_paid_in_daily_parts_to_the_cent(
+    any_db: Database, clock: SimulatedClock
+) -> None:
+    _org, wallet = _world(any_db)
+    out = redeem_or_queue(any_db.uow(), wallet, SYM, "3000", idempotency_key=key())
+    # Day 1: 10 % of 10,100 = 1,010 now, 1,990 queued for tomorrow.
+    assert (out.redeemed_now, out.cash_now, out.queued) == (Decimal("1010"), Decimal("1010"), Decimal("1990"))
+    assert out.message == (
+        f"Redeemed 1,010 {SYM} for $1,010.00 now. The remaining 1,990 are queued (#{out.request_id}) "
+        "for tomorrow: a token pays out at most 10 % of its AUM per day, first come first served."
+    )
+    request = _request(any_db)
+    assert (request.status, request.quantity, request.wallet_id) == ("queued", Decimal("1990"), wallet)
+    assert request.available_on == clock.now().date() + timedelta(days=1)
+    assert _release(any_db, clock) == []  # not due today
+    # Day 2: AUM 9,090 -> 909 paid, 1,081 left, still first in line.
+    clock.advance(timedelta(days=1))
+    day2 = _release(any_db, clock)
+    assert [(o.redeemed_now, o.cash_now, o.queued) for o in day2] == [  # type: ignore[attr-defined]
+        (Decimal("909"), Decimal("909"), Decimal("1081"))
+    ]
+    assert day2[0].message == (  # type: ignore[attr-defined]
+        f"Queued redemption #{request.id}: paid 909 {SYM} for $909.00; the remaining 1,081 wait for tomorrow."
+    )
+    request = _request(any_db)
+    assert (request.status, request.quantity, request.cash_out) == ("queued", Decimal("1081"), Decimal("909"))
+    assert request.available_on == clock.now().date() + timedelta(days=1)
+    assert request.note == f"partly paid on {clock.now().date()}"
+    # The release used the day's capacity: a direct redeem the same day is refused.
+    with pytest.raises(LimitExceeded, match=r"only \$0\.00 more today"):
+        ledger.redeem(any_db.uow(), wallet, SYM, "1", idempotency_key=key())
+    # Day 3: AUM 8,181 -> 818.1 paid, 262.9 left. Day 4: AUM 7,362.9 (limit 736.29) -> the rest.
+    clock.advance(timedelta(days=1))
+    assert [o.redeemed_now for o in _release(any_db, clock)] == [Decimal("818.1")]  # type: ignore[attr-defined]
+    clock.advance(timedelta(days=1))
+    day4 = _release(any_db, clock)
+    assert [(o.redeemed_now, o.cash_now, o.queued) for o in day4] == [  # type: ignore[attr-defined]
+        (Decimal("262.9"), Decimal("262.9"), Decimal("0"))
+    ]
+    assert day4[0].message == f"Queued redemption #{request.id} paid $262.90."  # type: ignore[attr-defined]
+    request = _request(any_db)
+    assert (request.status, request.cash_out) == ("done", Decimal("1990"))
+    assert request.executed_at is not None and request.executed_at.date() == clock.now().date()
+    assert holding_of(any_db, wallet, SYM)[0] == Decimal("7000")
+    clock.advance(timedelta(days=1))
+    assert _release(any_db, clock) == []
+    assert violations(any_db) == []
+
+
+def test_the_queue_is_first_come_first_served_across_wallets(any_db: Database, clock: SimulatedClock) -> None:
+    org, first = _world(any_db)
+    second = make_wallet(any_db, org, cash="1000", owner_user_ids=[make_user(any_db, 778, org)], tier="basic")
+    ledger.buy(any_db.uow(), second, SYM, "1000", idempotency_key=key())  # AUM 11,100: limit 1,110
+    a = redeem_or_queue(any_db.uow(), first, SYM, "3000", idempotency_key=key())
+    b = redeem_or_queue(any_db.uow(), second, SYM, "5", idempotency_key=key())
+    assert (a.redeemed_now, a.queued) == (Decimal("1110"), Decimal("1890"))
+    assert (b.redeemed_now, b.cash_now, b.queued) == (Decimal("0"), Decimal("0"), Decimal("5"))
+    # Day 2: AUM 9,990 -> 999 for the head of the queue; the small later request waits behind it.
+    clock.advance(timedelta(days=1))
+    day2 = _release(any_db, clock)
+    assert [(o.request_id, o.redeemed_now) for o in day2] == [(a.request_id, Decimal("999"))]  # type: ignore[attr-defined]
+    with any_db.uow(read_only=True) as uow:
+        waiting = uow.session.get(RedemptionRequest, b.request_id)
+        assert waiting is not None and waiting.status == "queued" and waiting.quantity == Decimal("5")
+    # Day 3: AUM 8,991 -> 899.1 paid of the 891 left: the head is done, then the second is paid.
+    clock.advance(timedelta(days=1))
+    day3 = _release(any_db, clock)
+    assert [(o.request_id, o.redeemed_now) for o in day3] == [  # type: ignore[attr-defined]
+        (a.request_id, Decimal("891")),
+        (b.request_id, Decimal("5")),
+    ]
+    assert violations(any_db) == []
+
+
+def test_a_request_the_wallet_can_no_longer_cover_is_cancelled(
+    any_db: Database, clock: SimulatedClock
+) -> None:
+    _org, wallet = _world(any_db, buy="2000")  # AUM 2,100: limit 210
+    out = redeem_or_queue(any_db.uow(), wallet, SYM, "1500", idempotency_key=key())
+    assert (out.redeemed_now, out.queued) == (Decimal("210"), Decimal("1290"))
+    clock.advance(timedelta(days=1))  # AUM 1,890: limit 189; the wallet redeems its own 189 directly
+    ledger.redeem(any_db.uow(), wallet, SYM, "189", idempotency_key=key())
+    # 1,601 left, the request wants 1,290: still covered; the limit is used up: it waits.
+    assert _release(any_db, clock) == []
+    assert _request(any_db).status == "queued"
+    clock.advance(timedelta(days=1))  # AUM 1,701: limit 170.1, all redeemed directly
+    ledger.redeem(any_db.uow(), wallet, SYM, "170.1", idempotency_key=key())
+    clock.advance(timedelta(days=1))  # 1,430.9 held; limit 153.09: redeem 153 -> 1,277.9 < 1,290
+    ledger.redeem(any_db.uow(), wallet, SYM, "153", idempotency_key=key())
+    assert _release(any_db, clock) == []
+    request = _request(any_db)
+    assert (request.status, request.note) == ("cancelled", "the wallet no longer holds these tokens")
+    assert holding_of(any_db, wallet, SYM)[0] == Decimal("1277.9")
+
+
+def test_redeeming_more_than_is_held_beside_the_queue_is_refused(any_db: Database) -> None:
+    _org, wallet = _world(any_db)
+    redeem_or_queue(any_db.uow(), wallet, SYM, "9000", idempotency_key=key())  # 1,010 now, 7,990 queued
+    with pytest.raises(InsufficientTokens) as refused:
+        redeem_or_queue(any_db.uow(), wallet, SYM, "1000.5", idempotency_key=key())
+    assert (
+        str(refused.value) == f"cannot redeem 1,000.5 {SYM}: wallet holds 8,990 of which 7,990 already queued"
+    )
+    with any_db.uow(read_only=True) as uow:
+        assert len(uow.session.scalars(select(RedemptionRequest)).all()) == 1
+    fits = redeem_or_queue(any_db.uow(), wallet, SYM, "1000", idempotency_key=key())
+    assert (fits.redeemed_now, fits.queued) == (Decimal("0"), Decimal("1000"))  # today's limit is used
+    assert fits.message.startswith(f"Redeemed 0 {SYM} for $0.00 now. The remaining 1,000 are queued")
+
+
+# ---- circuit breaker ------------------------------------------------------------------------------
+
+
+def test_platform_loss_is_the_supply_weighted_24h_nav_change(any_db: Database, clock: SimulatedClock) -> None:
+    _world(any_db)  # SYM: 10,100 units
+    make_token(any_db, OTHER, supply="1000000")  # 100 house units
+    ledger.tokenize(any_db.uow(), agent_id=None, symbol="STRAT-TEST-PROVING-001", total_supply="1000000",
+                    idempotency_key=key())  # fmt: skip
+    _mark(any_db, clock, {SYM: "0.25", OTHER: "0", "STRAT-TEST-PROVING-001": "0"})  # NAV 1.25 and 1
+    _mark(any_db, clock, {SYM: "-0.2", OTHER: "-0.5", "STRAT-TEST-PROVING-001": "-0.9"})  # 1.0, 0.5
+    with any_db.uow() as uow:
+        loss = platform_loss_24h(uow.session, clock.now())
+    # (10,100 x 0.25 + 100 x 0.5) / (10,100 x 1.25 + 100 x 1) = 2,575 / 12,725; the proving token
+    # and anything older than 24 h (the NAV of 1 two days ago) do not count.
+    assert abs(loss - Decimal(2575) / Decimal(12725)) < Decimal("1e-20")
+    # A token without a mark 24 hours ago does not count either: the next day only SYM moves.
+    make_token(any_db, "STRAT-TEST-FRESH-001", supply="1000000")
+    _mark(any_db, clock, {SYM: "0.1", OTHER: "0", "STRAT-TEST-FRESH-001": "-0.5"})
+    with any_db.uow() as uow:
+        gain = platform_loss_24h(uow.session, clock.now())
+    assert abs(gain - Decimal(-1010) / Decimal(10150)) < Decimal("1e-20")  # (10,100 x 1.0 + 100 x 0.5)
+
+
+def test_no_history_means_no_loss(any_db: Database, clock: SimulatedClock) -> None:
+    with any_db.uow() as uow:
+        assert platform_loss_24h(uow.session, clock.now()) == 0
+    _world(any_db)
+    with any_db.uow() as uow:
+        assert platform_loss_24h(uow.session, clock.now()) == 0
+
+
+def test_a_loss_of_exactly_the_limit_does_not_trip_and_one_above_does(
+    any_db: Database, clock: SimulatedClock
+) -> None:
+    _org, wallet = _world(any_db)
+    _mark(any_db, clock, {SYM: "0.25"})
+    _mark(any_db, clock, {SYM: "-0.1"})  # NAV 1.25 -> 1.125: exactly 10 %
+    with any_db.uow() as uow:
+        assert platform_loss_24h(uow.session, clock.now()) == Decimal("0.1")
+        assert not check_circuit_breaker(uow.session, clock.now())
+        assert not is_halted(uow.session)
+        assert check_circuit_breaker(uow.session, clock.now(), threshold=Decimal("0.0999"))
+        assert not check_circuit_breaker(uow.session, clock.now(), threshold=Decimal("0.0999"))  # already
+        state = risk_state(uow.session)
+        assert state.halted and state.trips == 1 and state.halted_at is not None
+        assert state.halt_reason == "platform holdings fell 10.0% in 24 hours (limit 10%)"
+        audit = uow.session.scalars(
+            select(AuditLog).where(AuditLog.action == "risk.circuit_breaker.trip")
+        ).one()
+        assert (audit.actor, audit.subject, audit.details) == ("system", "platform", {"loss": "0.1"})
+        uow.commit()
+    with pytest.raises(TradingHalted) as refused:
+        ledger.buy(any_db.uow(), wallet, SYM, "10", idempotency_key=key())
+    assert str(refused.value) == (
+        "trading is halted: platform holdings fell 10.0% in 24 hours (limit 10%). "
+        "A platform admin will resume it; nothing was traded."
+    )
+    assert holding_of(any_db, wallet, SYM)[0] == Decimal("10000")
+
+
+def test_halt_and_resume_by_an_admin_are_audited(any_db: Database, clock: SimulatedClock) -> None:
+    _org, wallet = _world(any_db)
+    with any_db.uow() as uow:
+        assert not resume_trading(uow.session, clock.now(), admin="user:1")  # not halted
+        assert halt_trading(uow.session, clock.now(), admin="user:9", reason="x" * 250)
+        state = risk_state(uow.session)
+        assert state.halt_reason == "halted by a platform admin: " + "x" * 200 and state.trips == 1
+        uow.commit()
+    with pytest.raises(TradingHalted, match="halted by a platform admin: x"):
+        ledger.redeem(any_db.uow(), wallet, SYM, "1", idempotency_key=key())
+    clock.advance(timedelta(hours=1))
+    with any_db.uow() as uow:
+        assert resume_trading(uow.session, clock.now(), admin="user:9")
+        state = risk_state(uow.session)
+        assert not state.halted and state.resumed_by == "user:9"
+        assert state.resumed_at is not None and state.resumed_at.replace(tzinfo=None) == clock.now().replace(
+            tzinfo=None
+        )
+        actions = [(a.action, a.actor) for a in uow.session.scalars(select(AuditLog).where(
+            AuditLog.action.like("risk.%")).order_by(AuditLog.id))]  # fmt: skip
+        assert actions == [
+            ("risk.circuit_breaker.manual", "user:9"),
+            ("risk.circuit_breaker.resume", "user:9"),
+        ]
+        uow.commit()
+    ledger.redeem(any_db.uow(), wallet, SYM, "1", idempotency_key=key())
+
+
+def test_queued_redemptions_are_paid_while_trading_is_halted(any_db: Database, clock: SimulatedClock) -> None:
+    _org, wallet = _world(any_db)
+    out = redeem_or_queue(any_db.uow(), wallet, SYM, "2000", idempotency_key=key())
+    assert out.queued == Decimal("990")
+    with any_db.uow() as uow:
+        halt_trading(uow.session, clock.now(), admin="user:1", reason="incident")
+        uow.commit()
+    clock.advance(timedelta(days=1))
+    with pytest.raises(TradingHalted):  # the holder's own trades are blocked ...
+        redeem_or_queue(any_db.uow(), wallet, SYM, "1", idempotency_key=key())
+    released = _release(any_db, clock)  # ... the platform's release of the queue is not
+    assert [o.redeemed_now for o in released] == [Decimal("909")]  # type: ignore[attr-defined]
+
+
+# ---- kill switch ---------------------------------------------------------------------------------
+
+
+def test_drawdown_of_exactly_the_limit_keeps_the_token(any_db: Database, clock: SimulatedClock) -> None:
+    _org, wallet = _world(any_db)
+    _mark(any_db, clock, {SYM: "0.25"})  # peak 1.25
+    _mark(any_db, clock, {SYM: "-0.2"})  # NAV 1.0: exactly 20 % below the peak
+    with any_db.uow() as uow:
+        token = uow.session.scalars(select(StrategyToken)).one()
+        assert drawdown(token) == Decimal("0.2")
+        assert check_kill_switch(uow.session, clock.now()) == []
+        fired = check_kill_switch(uow.session, clock.now(), threshold=Decimal("0.1999"))
+        assert [f.symbol for f in fired] == [SYM]
+        assert fired[0].holders_redeemed == 2 and fired[0].cash_returned == Decimal("10100")
+        token = uow.session.scalars(select(StrategyToken)).one()
+        assert token.status is TokenStatus.RETIRED
+        assert token.retire_reason == "kill switch: NAV 20.0% below its peak (limit 20%)"
+        assert check_kill_switch(uow.session, clock.now(), threshold=Decimal("0")) == []  # only active tokens
+        uow.commit()
+    assert holding_of(any_db, wallet, SYM)[0] == 0
+    assert violations(any_db) == []
+
+
+def test_drawdown_is_zero_at_or_above_the_peak_and_without_one() -> None:
+    token = StrategyToken(symbol=SYM, aum=Decimal("150"), circulating_supply=Decimal("100"),
+                          peak_nav=Decimal("1.2"))  # fmt: skip
+    assert drawdown(token) == 0  # NAV 1.5 above its recorded peak: never negative
+    token.aum = Decimal("90")
+    assert drawdown(token) == Decimal("0.25")  # 1 - 0.9 / 1.2
+    token.peak_nav = Decimal("0")
+    assert drawdown(token) == 0
+
+
+# ---- wiring, replays and the insurance fund ------------------------------------------------------
+
+
+def test_install_registers_both_checks_under_their_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.risk
+    from core.ledger import guards
+    from core.risk import circuit, redemption
+
+    monkeypatch.setattr(guards, "_CHECKS", {})
+    monkeypatch.setitem(guards._STATE, "configured", False)
+    core.risk.install()
+    assert guards._STATE["configured"] is True
+    assert guards.installed() == ["risk.circuit_breaker", "risk.redemption_limit"]
+    assert guards._CHECKS["risk.circuit_breaker"] is circuit._halt_check
+    assert guards._CHECKS["risk.redemption_limit"] is redemption._limit_check
+    core.risk.install()  # idempotent
+    assert guards.installed() == ["risk.circuit_breaker", "risk.redemption_limit"]
+
+
+@pytest.mark.parametrize("quantity", ["500", "3000"])
+def test_a_replayed_redemption_returns_the_stored_outcome(any_db: Database, quantity: str) -> None:
+    _org, wallet = _world(any_db)
+    k = key()
+    first = redeem_or_queue(any_db.uow(), wallet, SYM, quantity, idempotency_key=k)
+    again = redeem_or_queue(any_db.uow(), wallet, SYM, quantity, idempotency_key=k)
+    assert again == first
+    assert (first.request_id is None) == (quantity == "500")
+    assert holding_of(any_db, wallet, SYM)[0] == Decimal("10000") - first.redeemed_now
+    assert first.to_dict() == {
+        "symbol": SYM,
+        "redeemed_now": format(first.redeemed_now, "f"),
+        "cash_now": format(first.cash_now, "f"),
+        "queued": format(first.queued, "f"),
+        "request_id": first.request_id,
+        "message": first.message,
+    }
+
+
+def test_the_insurance_fund_is_five_percent_of_fees(any_db: Database, monkeypatch: pytest.MonkeyPatch,
+                                                    clock: SimulatedClock) -> None:  # fmt: skip
+    from core.risk import insurance_fund_balance
+
+    with any_db.uow(read_only=True) as uow:
+        assert insurance_fund_balance(uow.session) == 0  # no fee yet: no account at all
+    monkeypatch.setenv("ARENA_MANAGEMENT_FEE_RATE", "0.01")
+    get_settings.cache_clear()
+    _world(any_db)
+    clock.advance(timedelta(days=365))
+    ledger.accrue_fees(any_db.uow(), SYM, idempotency_key=key())  # 1 % of 10,100 = 101
+    with any_db.uow(read_only=True) as uow:
+        assert insurance_fund_balance(uow.session) == Decimal("5.05")
