@@ -42,6 +42,11 @@ class HealthPublisher:
         try:
             ping(self.db.engine)
         except Exception as error:  # down or unreachable: reported, retried at the next beat
+            was = self.health.get("database")
+            # One warning when the database goes away (then debug per beat: no flood while down).
+            level = logging.DEBUG if was is not None and was.state is State.RETRYING else logging.WARNING
+            log.log(level, "health: database unreachable (%s); retrying at the next beat",
+                    type(error).__name__)
             self.health.set("database", State.RETRYING, f"{type(error).__name__}: unreachable")
             return False
         self.health.set("database", State.UP, self.db.engine.dialect.name)

@@ -176,6 +176,11 @@ def canonical_text(value: Decimal) -> str:
     """
     if value == 0:
         return "0"
-    exact = decimal.Context(prec=max(len(value.as_tuple().digits), 1))
-    return format(value.normalize(exact), "f")
+    # ``format(value, "f")`` writes every digit (never rounds); dropping the fraction's trailing
+    # zeros then gives what normalising in an exact context gives, without building a context
+    # per call (this runs for every money bind parameter on SQLite and every chain encoding).
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 

@@ -5,7 +5,9 @@ OpenAI-compatible server: OpenAI, Ollama, vLLM), ``ARENA_LLM_MODEL``. Prompt tem
 ``prompts/``; their SHA-256 together with the spec's JSON schema is the *prompt version* stored on
 every parse. The source text is cleaned by :mod:`parser.guard` and fenced as data. The model's
 answer is validated with :func:`core.spec.load_spec` and the guard rails; a failure is fed back to
-the model at most ``max_repairs`` (2) times. Token usage and the model name are recorded.
+the model at most ``max_repairs`` (2) times. Token usage and the model name are recorded. A failed
+call and a rejected answer are logged (one warning each, secrets redacted by the log formatter) and
+returned as a rejection, which the import pipeline stores on the candidate.
 
 The model never writes code; its output is a JSON object validated against a closed schema.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ from parser.guard import check_spec_against_text, clean_source_text, verbatim_ev
 from parser.result import ParseResult, ParseUsage
 from parser.vocabulary import find_protocols
 
+log = logging.getLogger(__name__)
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 TEMPLATES = ("strategy_parse_system.txt", "strategy_parse_user.txt", "strategy_parse_repair.txt")
 MAX_SOURCE_CHARS = 24_000  # keeps a prompt well inside small models' context windows
@@ -131,6 +135,10 @@ class LLMParser:
                 raise
             except Exception as exc:  # the endpoint failed: a rejection, not a crash of the run
                 problem = f"LLM call failed: {type(exc).__name__}: {str(exc)[:200]}"
+                # The log formatter redacts every configured secret (the API key) from the line.
+                log.warning("llm parser: call %d for %r failed: %s", attempts, clean_title[:80],
+                            problem, extra={"parser": "llm", "model": model, "attempt": attempts},
+                            exc_info=True)
                 break
             raw, args, problem_or_none = _answer(output)
             if raw is not None:
@@ -175,6 +183,9 @@ class LLMParser:
             else:
                 messages += [raw or AIMessage(""), HumanMessage(feedback)]
         usage = ParseUsage("llm", model, prompt_version(), tokens_in, tokens_out, attempts)
+        log.warning("llm parser: answer for %r rejected after %d attempt(s): %s", clean_title[:80],
+                    attempts, problem[:300], extra={"parser": "llm", "model": model,
+                                                    "attempts": attempts})
         return ParseResult(
             None,
             0.0,

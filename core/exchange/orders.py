@@ -249,7 +249,10 @@ def place_order_in(session: Session, now: datetime, order: NewOrder) -> OrderRes
     book, makers = _crossing_book(session, token.id, order.side, order.price, now)
     plan = plan_match(order.side, order.quantity, order.price, organisation_id, book)
     positions = Positions(session, token.id)
-    statuses = _lock_wallets(session, [order.wallet_id, *(f.maker.wallet_id for f in plan.fills)], positions)
+    involved = [order.wallet_id, *(f.maker.wallet_id for f in plan.fills)]
+    statuses = _lock_wallets(session, involved, positions)
+    if plan.fills:  # every fill moves units between two holdings: read them all in one statement
+        positions.preload(involved)
     if statuses[order.wallet_id] is not OrgStatus.VERIFIED:
         raise OrganisationNotVerified("your organisation must be verified before it trades on the exchange")
     fee_rate = get_settings().exchange_fee_rate

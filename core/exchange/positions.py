@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -32,6 +32,17 @@ _READ_HOLDING = select(
     HOLDINGS.c.realized_pnl,
     HOLDINGS.c.reserved,
 ).where(HOLDINGS.c.wallet_id == bindparam("b_wallet"), HOLDINGS.c.token_id == bindparam("b_token"))
+_READ_HOLDINGS = select(
+    HOLDINGS.c.id,
+    HOLDINGS.c.wallet_id,
+    HOLDINGS.c.quantity,
+    HOLDINGS.c.avg_cost_basis,
+    HOLDINGS.c.realized_pnl,
+    HOLDINGS.c.reserved,
+).where(
+    HOLDINGS.c.token_id == bindparam("b_token"),
+    HOLDINGS.c.wallet_id.in_(bindparam("b_wallets", expanding=True)),
+)
 _INSERT_HOLDING = insert(HOLDINGS).returning(HOLDINGS.c.id)
 _UPDATE_HOLDING = (
     update(HOLDINGS)
@@ -97,32 +108,32 @@ class Positions:
             .execute(_READ_HOLDING, {"b_wallet": wallet_id, "b_token": self.token_id})
             .first()
         )
-        if row is None:
-            found = Holding(None, wallet_id, self.token_id, ZERO, ZERO, ZERO, ZERO)
-        else:
-            obj = self.session.identity_map.get(self.session.identity_key(TokenHolding, row.id))
-            if isinstance(obj, TokenHolding):  # its in-memory values are the transaction's truth
-                found = Holding(
-                    row.id,
-                    wallet_id,
-                    self.token_id,
-                    obj.quantity,
-                    obj.avg_cost_basis,
-                    obj.realized_pnl,
-                    obj.reserved,
-                )
-            else:
-                found = Holding(
-                    row.id,
-                    wallet_id,
-                    self.token_id,
-                    row.quantity,
-                    row.avg_cost_basis,
-                    row.realized_pnl,
-                    row.reserved,
-                )
-        self._holdings[wallet_id] = found
+        found = self._holdings[wallet_id] = self._from_row(wallet_id, row)
         return found
+
+    def preload(self, wallet_ids: list[int]) -> None:
+        """Read the holdings of several wallets (locked by the caller) in one statement."""
+        wanted = sorted({w for w in wallet_ids if w not in self._holdings})
+        if len(wanted) < 2:  # one wallet: :meth:`holding` reads it when needed (or never)
+            return
+        if self.session.new:
+            self.session.flush()
+        rows = {
+            row.wallet_id: row
+            for row in self.session.connection().execute(
+                _READ_HOLDINGS, {"b_token": self.token_id, "b_wallets": wanted}
+            )
+        }
+        for wallet_id in wanted:
+            self._holdings[wallet_id] = self._from_row(wallet_id, rows.get(wallet_id))
+
+    def _from_row(self, wallet_id: int, row: Any) -> Holding:
+        if row is None:
+            return Holding(None, wallet_id, self.token_id, ZERO, ZERO, ZERO, ZERO)
+        obj = self.session.identity_map.get(self.session.identity_key(TokenHolding, row.id))
+        source = obj if isinstance(obj, TokenHolding) else row  # in-memory values are the truth
+        return Holding(row.id, wallet_id, self.token_id, source.quantity, source.avg_cost_basis,
+                       source.realized_pnl, source.reserved)
 
     def add_wallet(self, wallet: AIWallet) -> Cash:
         """Track a wallet's cash (its row must be locked by the caller)."""
@@ -135,7 +146,10 @@ class Positions:
         return self._cash[wallet_id]
 
     def write(self, now: datetime) -> None:
+        """Insert new holdings (one by one: their ids come back), then update the changed rows
+        with one executemany per table (one round trip each on psycopg)."""
         conn = self.session.connection()
+        updates: list[dict[str, Any]] = []
         for h in self._holdings.values():
             values = {
                 "quantity": h.quantity,
@@ -149,8 +163,7 @@ class Positions:
                     _INSERT_HOLDING, {"wallet_id": h.wallet_id, "token_id": h.token_id, **values}
                 ).scalar_one()
                 continue
-            conn.execute(
-                _UPDATE_HOLDING,
+            updates.append(
                 {
                     "b_id": h.id,
                     "b_qty": h.quantity,
@@ -158,13 +171,19 @@ class Positions:
                     "b_pnl": h.realized_pnl,
                     "b_reserved": h.reserved,
                     "b_at": now,
-                },
+                }
             )
             obj = self.session.identity_map.get(self.session.identity_key(TokenHolding, h.id))
             if isinstance(obj, TokenHolding):
                 for key, value in values.items():
                     set_committed_value(obj, key, value)
+        if updates:
+            conn.execute(_UPDATE_HOLDING, updates)
+        cash = [
+            {"b_id": c.wallet.id, "b_cash": c.cash, "b_reserved": c.reserved} for c in self._cash.values()
+        ]
+        if cash:
+            conn.execute(_UPDATE_WALLET, cash)
         for c in self._cash.values():
-            conn.execute(_UPDATE_WALLET, {"b_id": c.wallet.id, "b_cash": c.cash, "b_reserved": c.reserved})
             set_committed_value(c.wallet, "cash", c.cash)
             set_committed_value(c.wallet, "cash_reserved", c.reserved)

@@ -34,7 +34,7 @@ from core.ledger.cash import house_wallet, wallet_cash_account
 from core.ledger.fees import nav_of, pool_account, refresh_nav, settle_management_fee
 from core.ledger.guards import TradeIntent, run_checks
 from core.ledger.idempotency import run_idempotent
-from core.ledger.locks import lock_token, lock_wallet_and_org, normalise_symbol
+from core.ledger.locks import NOT_READ, lock_token, lock_wallet_with_holding, normalise_symbol
 from core.ledger.postings import (
     AccountRef,
     LedgerWriter,
@@ -45,7 +45,14 @@ from core.ledger.postings import (
     wallet_tokens_code,
 )
 from core.ledger.results import TokenCreated, Trade
-from core.ledger.rows import Position, read_position, write_position, write_token, write_wallet_cash
+from core.ledger.rows import (
+    Position,
+    position_from_lock,
+    read_position,
+    write_position,
+    write_token,
+    write_wallet_cash,
+)
 from core.models import (
     AccountKind,
     AIWallet,
@@ -287,6 +294,17 @@ def _write_trade(
     write_token(session, token, circulating_supply=supply, aum=aum, nav_per_token=nav)
 
 
+def _lock_wallet_and_position(
+    session: Session, wallet_id: int, token_id: int
+) -> tuple[AIWallet, OrgStatus | None, Position]:
+    """Lock the wallet (after its token) and read its holding of the token: one statement when
+    the wallet is not held yet, the holding read on its own when it is (a rebalance, a batch)."""
+    wallet, org_status, row = lock_wallet_with_holding(session, wallet_id, token_id)
+    if row is NOT_READ:
+        return wallet, org_status, read_position(session, wallet.id, token_id)
+    return wallet, org_status, position_from_lock(session, wallet.id, token_id, row)
+
+
 def buy_in(
     session: Session,
     now: datetime,
@@ -304,7 +322,7 @@ def buy_in(
     for several trades); the trade's own checks (cash, supply, holding) have already run.
     """
     token = lock_token(session, symbol)  # lock order: token, then wallet
-    wallet, org_status = lock_wallet_and_org(session, wallet_id)
+    wallet, org_status, holding = _lock_wallet_and_position(session, wallet_id, token.id)
     _check_wallet_may_trade(wallet, org_status, system)
     if token.status is not TokenStatus.ACTIVE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; only active tokens can be bought")
@@ -331,7 +349,6 @@ def buy_in(
             f"only {fmt_qty(remaining)} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less"
         )
     run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system, now))
-    holding = read_position(session, wallet.id, token.id)
     dust.check_buy(token.symbol, holding.quantity, tokens_out, nav_of(token))
     # A first purchase (no holding row) almost always also opens the holding's ledger account.
     holding_ref = holding_account(session, wallet, token, now, likely_new=holding.id is None)
@@ -383,11 +400,10 @@ def redeem_in(
     """Redeem ``quantity`` tokens at NAV for cash inside the caller's transaction (``writer``: as
     for :func:`buy_in`)."""
     token = lock_token(session, symbol)
-    wallet, org_status = lock_wallet_and_org(session, wallet_id)
+    wallet, org_status, holding = _lock_wallet_and_position(session, wallet_id, token.id)
     _check_wallet_may_trade(wallet, org_status, system)
     if token.status is TokenStatus.PROVING or token.status is TokenStatus.CANDIDATE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; it has no holders to redeem")
-    holding = read_position(session, wallet.id, token.id)
     free = holding.quantity - holding.reserved  # units reserved by open asks are not redeemable
     if free < quantity:
         locked = holding.reserved

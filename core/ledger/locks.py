@@ -47,7 +47,7 @@ from sqlalchemy import Row, Table, bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from core.errors import ArenaError, NotFound, UnknownToken, ValidationError
-from core.models import AIWallet, LedgerAccount, Organisation, OrgStatus, StrategyToken
+from core.models import AIWallet, LedgerAccount, Organisation, OrgStatus, StrategyToken, TokenHolding
 
 SYMBOL_MAX = 64
 _LOCKED = "arena_locked_rows"
@@ -92,6 +92,27 @@ _ORG_STATUS = (
 )
 _LOCK_WALLET = (
     select(AIWallet, _ORG_STATUS)
+    .where(AIWallet.id == bindparam("wallet_id"))
+    .with_for_update(of=AIWallet, key_share=True)
+    .execution_options(populate_existing=True)
+)
+_HOLDINGS = cast(Table, TokenHolding.__table__)
+# The wallet lock with the wallet's holding of one token read in the same statement (a trade needs
+# both; one round trip less). Only the wallet row is locked: the holding is written under it.
+_LOCK_WALLET_HOLDING = (
+    select(
+        AIWallet,
+        _ORG_STATUS,
+        _HOLDINGS.c.id.label("h_id"),
+        _HOLDINGS.c.quantity.label("h_quantity"),
+        _HOLDINGS.c.avg_cost_basis.label("h_avg_cost_basis"),
+        _HOLDINGS.c.realized_pnl.label("h_realized_pnl"),
+        _HOLDINGS.c.reserved.label("h_reserved"),
+    )
+    .outerjoin(
+        _HOLDINGS,
+        (_HOLDINGS.c.wallet_id == AIWallet.id) & (_HOLDINGS.c.token_id == bindparam("token_id")),
+    )
     .where(AIWallet.id == bindparam("wallet_id"))
     .with_for_update(of=AIWallet, key_share=True)
     .execution_options(populate_existing=True)
@@ -315,6 +336,31 @@ def lock_wallet_and_org(session: Session, wallet_id: int) -> tuple[AIWallet, Org
     result = (row[0], row[1])
     _remember(session, _memo(session), (WALLET, wallet_id), result)
     return result
+
+
+#: :func:`lock_wallet_with_holding`'s answer when the wallet was already held (nothing read).
+NOT_READ = object()
+
+
+def lock_wallet_with_holding(
+    session: Session, wallet_id: int, token_id: int
+) -> tuple[AIWallet, OrgStatus | None, Any]:
+    """:func:`lock_wallet_and_org` that also reads the wallet's holding of ``token_id`` in the same
+    statement: ``(wallet, org status, holding)`` where holding is a row with ``h_id``,
+    ``h_quantity``, ``h_avg_cost_basis``, ``h_realized_pnl``, ``h_reserved`` (``h_id`` None: no
+    holding yet), or :data:`NOT_READ` when this transaction held the wallet already (read it then
+    with :func:`core.ledger.rows.read_position`)."""
+    _check_wallet_id(wallet_id)
+    memo = _memo(session)
+    hit = _held_wallet(session, memo, wallet_id)
+    if hit is not None:
+        return hit[0], hit[1], NOT_READ
+    _check_order(memo, (WALLET, wallet_id))
+    row = session.execute(_LOCK_WALLET_HOLDING, {"wallet_id": wallet_id, "token_id": token_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"wallet {wallet_id} does not exist")
+    _remember(session, _memo(session), (WALLET, wallet_id), (row[0], row[1]))
+    return row[0], row[1], row
 
 
 def lock_wallet(session: Session, wallet_id: int) -> AIWallet:

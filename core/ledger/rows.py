@@ -92,12 +92,26 @@ def read_position(session: Session, wallet_id: int, token_id: int) -> Position:
     ).first()
     if found is None:
         return Position(None, wallet_id, token_id, ZERO, ZERO, ZERO, None)
-    obj = session.identity_map.get(session.identity_key(TokenHolding, found.id))
+    return _position(session, wallet_id, token_id, found.id, found.quantity, found.avg_cost_basis,
+                     found.realized_pnl, found.reserved)
+
+
+def position_from_lock(session: Session, wallet_id: int, token_id: int, row: Any) -> Position:
+    """The :class:`Position` in a row of :func:`core.ledger.locks.lock_wallet_with_holding`."""
+    if row.h_id is None:
+        return Position(None, wallet_id, token_id, ZERO, ZERO, ZERO, None)
+    return _position(session, wallet_id, token_id, row.h_id, row.h_quantity, row.h_avg_cost_basis,
+                     row.h_realized_pnl, row.h_reserved)
+
+
+def _position(session: Session, wallet_id: int, token_id: int, holding_id: int, quantity: Decimal,
+              avg_cost_basis: Decimal, realized_pnl: Decimal, reserved: Decimal) -> Position:
+    obj = session.identity_map.get(session.identity_key(TokenHolding, holding_id))
     if isinstance(obj, TokenHolding):  # its in-memory values are the transaction's truth
-        return Position(found.id, wallet_id, token_id, obj.quantity, obj.avg_cost_basis,
+        return Position(holding_id, wallet_id, token_id, obj.quantity, obj.avg_cost_basis,
                         obj.realized_pnl, obj, obj.reserved)
-    return Position(found.id, wallet_id, token_id, found.quantity, found.avg_cost_basis,
-                    found.realized_pnl, None, found.reserved)
+    return Position(holding_id, wallet_id, token_id, quantity, avg_cost_basis, realized_pnl, None,
+                    reserved)
 
 
 def write_position(session: Session, position: Position, now: datetime) -> None:

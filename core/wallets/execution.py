@@ -9,6 +9,9 @@ the first trade; what was read before the locks (the wallet's positions, its mod
 under them, and a wallet that acquired a token not locked up front raises
 :class:`~core.ledger.locks.ConcurrentChange` (retried at the next cycle) instead of breaking the order.
 
+Free balances: plans spend only the wallet's free cash and sell only its free units; cash and units
+reserved by open exchange orders stay with those orders (:mod:`core.wallets.planning`).
+
 Units: USD cash, token quantities, weights as decimal fractions.
 """
 
@@ -49,13 +52,15 @@ _STAT_QUANTUM = Decimal("0.000000000001")
 
 
 def positions_of(session: Session, wallet_id: int) -> list[Position]:
+    """The wallet's non-empty holdings in token id order, with the units reserved by open asks."""
     rows = session.execute(
         select(TokenHolding, StrategyToken)
         .join(StrategyToken, StrategyToken.id == TokenHolding.token_id)
         .where(TokenHolding.wallet_id == wallet_id, TokenHolding.quantity > 0)
         .order_by(StrategyToken.id)
     ).all()
-    return [Position(token.symbol, holding.quantity, nav_of(token)) for holding, token in rows]
+    return [Position(token.symbol, holding.quantity, nav_of(token), holding.reserved)
+            for holding, token in rows]
 
 
 def _stat(value: float | None) -> Decimal | None:
@@ -97,7 +102,8 @@ def wallet_drift(session: Session, wallet: AIWallet, target: dict[str, Decimal],
 def plan_for(session: Session, now: datetime, wallet: AIWallet, target: dict[str, Decimal],
              config: WalletConfig, positions: list[Position] | None = None,
              ) -> tuple[list[PlannedTrade], list[str]]:
-    """Plan trades to ``target`` at current NAVs, honouring today's redemption limits and supply.
+    """Plan trades to ``target`` at current NAVs, honouring today's redemption limits and supply,
+    with the wallet's free balances only (cash and units reserved by open exchange orders stay put).
 
     ``positions`` (the wallet's current :func:`positions_of`) saves reading them again."""
     if positions is None:
@@ -109,14 +115,15 @@ def plan_for(session: Session, now: datetime, wallet: AIWallet, target: dict[str
                    "active"}
     navs = {s: nav_of(t) for s, t in tokens.items()}
     trades, notes = plan_trades(wallet.cash, positions, live_target, navs,
-                                min_trade=config.min_trade, cost_rate=config.cost_rate)
+                                min_trade=config.min_trade, cost_rate=config.cost_rate,
+                                cash_reserved=wallet.cash_reserved)
     sells = [t.symbol for t in trades if t.side == "redeem"]
     if sells:
         caps = {s: peek_capacity(session, tokens[s], now.date()) for s in sells}
         if any(caps[t.symbol] < t.cash for t in trades if t.side == "redeem"):
             trades, notes = plan_trades(wallet.cash, positions, live_target, navs,
                                         min_trade=config.min_trade, cost_rate=config.cost_rate,
-                                        sell_caps=caps)
+                                        sell_caps=caps, cash_reserved=wallet.cash_reserved)
     return trades, notes
 
 
@@ -205,9 +212,10 @@ def _trade(session: Session, now: datetime, wallet: AIWallet, trades: list[Plann
                                quantity=trade.quantity, writer=writer)
         else:
             amount = trade.cash
-            # Actual sell proceeds can differ from the estimate (fees settle first): re-fit.
-            while amount > 0 and amount + trade_cost(amount, config.cost_rate) + costs > \
-                    wallet.cash:
+            # Actual sell proceeds can differ from the estimate (fees settle first): re-fit to the
+            # free cash (cash reserved by open bids is not spendable).
+            free = wallet.cash - wallet.cash_reserved
+            while amount > 0 and amount + trade_cost(amount, config.cost_rate) + costs > free:
                 amount = round_down(amount - trade_cost(amount, config.cost_rate) - CASH_QUANTUM,
                                     CASH_QUANTUM)
             amount = _fit_supply(session, trade.symbol, amount)

@@ -10,6 +10,12 @@ sold in full), buys are cash amounts (rounded down to ``CASH_QUANTUM``) and are 
 buys plus their trading costs never exceed the cash the wallet will have — cash never goes negative.
 Trades below ``min_trade`` are skipped; sells are executed before buys.
 
+Free balances: cash reserved by open exchange bids (``cash_reserved``) and units reserved by open
+asks (``Position.reserved``) belong to those orders, not to the rebalancer. Weights and drift are of
+the wallet's whole value (reserved included: it is still the wallet's money), but a plan only sells
+free units and only spends free cash; a sale cut short by reserved units says so in the notes. So a
+wallet with open orders rebalances what it can instead of failing on the ledger's free-balance checks.
+
 Dust: a plan never leaves a position worth less than :data:`DUST_MARGIN` (twice the ledger's one-cent
 dust limit, so fee settlement between plan and trade cannot push it under): a trim that would is
 turned into a full sale, and a buy that would is skipped. A full sale of a dust position is always
@@ -34,12 +40,18 @@ DUST_MARGIN = 2 * DUST_LIMIT
 @dataclass(frozen=True)
 class Position:
     symbol: str
-    quantity: Decimal
+    quantity: Decimal  # all units held, reserved ones included
     nav: Decimal
+    reserved: Decimal = ZERO  # of ``quantity``, units locked by open exchange asks
 
     @property
     def value(self) -> Decimal:
         return mul(self.quantity, self.nav)
+
+    @property
+    def free(self) -> Decimal:
+        """Units the wallet may redeem now (not reserved by open asks)."""
+        return self.quantity - self.reserved
 
 
 @dataclass(frozen=True)
@@ -89,52 +101,21 @@ def plan_trades(
     min_trade: Decimal,
     cost_rate: Decimal,
     sell_caps: dict[str, Decimal] | None = None,
+    cash_reserved: Decimal = ZERO,
 ) -> tuple[list[PlannedTrade], list[str]]:
     """Trades moving the wallet to ``target``; returns (trades, notes about skipped/trimmed trades).
 
-    ``navs`` holds the NAV of every target symbol; ``sell_caps`` optionally limits the cash that may be
-    redeemed per symbol today (the redemption limit).
+    ``cash`` is the wallet's whole cash, of which ``cash_reserved`` is held by open bids (only the
+    rest is spent); ``navs`` holds the NAV of every target symbol; ``sell_caps`` optionally limits
+    the cash that may be redeemed per symbol today (the redemption limit).
     """
     notes: list[str] = []
     total = wallet_value(cash, positions)
     if total <= 0:
         return [], ["the wallet is empty"]
     held = {p.symbol: p for p in positions if p.quantity > 0}
-    sells: list[PlannedTrade] = []
-    proceeds = ZERO
-    for symbol in sorted(held):
-        pos = held[symbol]
-        want = mul(target.get(symbol, ZERO), total)
-        excess = pos.value - want
-        if excess <= 0:
-            continue
-        if symbol not in target:
-            quantity = pos.quantity  # leaving the token entirely: sell everything, no dust
-            reason = "no longer in the target allocation"
-        else:
-            quantity = _no_dust_left(pos, min(pos.quantity, round_down(div(excess, pos.nav),
-                                                                       TOKEN_QUANTUM)))
-            reason = f"trim towards target {formatting.percent(target[symbol], 1)}"
-        est = round_down(mul(quantity, pos.nav), CASH_QUANTUM)
-        cap = (sell_caps or {}).get(symbol)
-        if cap is not None and est > cap:
-            if cap < min_trade:
-                notes.append(f"{symbol}: sale deferred, today's redemption limit is used up")
-                continue
-            quantity = round_down(div(cap, pos.nav), TOKEN_QUANTUM)
-            if _leaves_dust(pos, quantity):  # keep enough back that no dust is left
-                quantity = max(round_down(pos.quantity - div(DUST_MARGIN, pos.nav), TOKEN_QUANTUM),
-                               ZERO)
-            est = round_down(mul(quantity, pos.nav), CASH_QUANTUM)
-            reason += " (limited by today's redemption limit)"
-        if est < min_trade and symbol in target:
-            notes.append(f"{symbol}: a sale of {formatting.cash(est)} is below the "
-                         f"{formatting.cash(min_trade)} minimum, skipped")
-            continue
-        if quantity <= 0:
-            continue
-        sells.append(PlannedTrade(symbol, "redeem", est, quantity, reason))
-        proceeds += est - _cost(est, cost_rate)
+    sells, proceeds = _plan_sells(total, held, target, notes, min_trade=min_trade,
+                                  cost_rate=cost_rate, sell_caps=sell_caps)
 
     wanted: list[tuple[str, Decimal]] = []
     for symbol in sorted(target):
@@ -147,12 +128,14 @@ def plan_trades(
                          f"{formatting.cash(min_trade)} minimum, skipped")
             continue
         wanted.append((symbol, gap))
-    budget = cash + proceeds
+    budget = cash - cash_reserved + proceeds  # free cash only: open bids keep theirs
     need = sum((g + _cost(g, cost_rate) for _, g in wanted), ZERO)
     scale = ONE if need <= budget or need == 0 else div(budget, need)
     if scale < ONE:
+        held_back = (f"; {formatting.cash(cash_reserved)} is reserved by open exchange orders"
+                     if cash_reserved > 0 else "")
         notes.append(f"purchases scaled to {formatting.percent(scale)} so cash and trading costs stay "
-                     "covered")
+                     f"covered{held_back}")
     buys: list[PlannedTrade] = []
     spent = ZERO
     for symbol, gap in wanted:
@@ -170,14 +153,68 @@ def plan_trades(
     return sells + buys, notes
 
 
+def _plan_sells(total: Decimal, held: dict[str, Position], target: dict[str, Decimal],
+                notes: list[str], *, min_trade: Decimal, cost_rate: Decimal,
+                sell_caps: dict[str, Decimal] | None) -> tuple[list[PlannedTrade], Decimal]:
+    """The sells of a plan (free units only) and their estimated proceeds after trading costs."""
+    sells: list[PlannedTrade] = []
+    proceeds = ZERO
+    for symbol in sorted(held):
+        pos = held[symbol]
+        want = mul(target.get(symbol, ZERO), total)
+        excess = pos.value - want
+        if excess <= 0:
+            continue
+        if symbol not in target:
+            wanted_qty = pos.quantity  # leaving the token entirely: sell everything, no dust
+            reason = "no longer in the target allocation"
+        else:
+            wanted_qty = min(pos.quantity, round_down(div(excess, pos.nav), TOKEN_QUANTUM))
+            reason = f"trim towards target {formatting.percent(target[symbol], 1)}"
+        quantity = _fit_sale(pos, wanted_qty)
+        if quantity < wanted_qty and pos.reserved > 0:
+            notes.append(f"{symbol}: {formatting.quantity(pos.reserved)} units are reserved by open "
+                         "exchange orders and are not sold")
+        est = round_down(mul(quantity, pos.nav), CASH_QUANTUM)
+        cap = (sell_caps or {}).get(symbol)
+        if cap is not None and est > cap:
+            if cap < min_trade:
+                notes.append(f"{symbol}: sale deferred, today's redemption limit is used up")
+                continue
+            quantity = round_down(div(cap, pos.nav), TOKEN_QUANTUM)
+            if _leaves_dust(pos, quantity):  # keep enough back that no dust is left
+                quantity = _keep_back(pos)
+            est = round_down(mul(quantity, pos.nav), CASH_QUANTUM)
+            reason += " (limited by today's redemption limit)"
+        if est < min_trade and symbol in target:
+            notes.append(f"{symbol}: a sale of {formatting.cash(est)} is below the "
+                         f"{formatting.cash(min_trade)} minimum, skipped")
+            continue
+        if quantity <= 0:
+            continue
+        sells.append(PlannedTrade(symbol, "redeem", est, quantity, reason))
+        proceeds += est - _cost(est, cost_rate)
+    return sells, proceeds
+
+
 def _leaves_dust(pos: Position, quantity: Decimal) -> bool:
     left = pos.quantity - quantity
     return left > 0 and mul(left, pos.nav) < DUST_MARGIN
 
 
-def _no_dust_left(pos: Position, quantity: Decimal) -> Decimal:
-    """A trim that would leave dust sells the whole position instead."""
-    return pos.quantity if _leaves_dust(pos, quantity) else quantity
+def _keep_back(pos: Position) -> Decimal:
+    """The most of ``pos``'s free units that can be sold while leaving :data:`DUST_MARGIN` behind."""
+    most = round_down(pos.quantity - div(DUST_MARGIN, pos.nav), TOKEN_QUANTUM)
+    return max(min(most, pos.free), ZERO)
+
+
+def _fit_sale(pos: Position, quantity: Decimal) -> Decimal:
+    """At most the free units; a sale that would leave dust sells the whole position instead, or,
+    when units are reserved (they cannot be sold), keeps enough back that no dust is left."""
+    quantity = min(quantity, pos.free)
+    if not _leaves_dust(pos, quantity):
+        return quantity
+    return pos.quantity if pos.reserved <= 0 else _keep_back(pos)
 
 
 def _cost(notional: Decimal, rate: Decimal) -> Decimal:

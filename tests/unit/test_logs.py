@@ -134,3 +134,45 @@ def test_outcome_and_error_text() -> None:
     assert error_text(KeyError()) == "KeyError"
     long = error_text(ValueError("x" * 1000), limit=50)
     assert len(long) == 50 and long.endswith("…")
+
+
+class _BrokenEndpoint:
+    """Stands in for the LangChain structured-output runnable: the endpoint fails, naming the key."""
+
+    def invoke(self, _messages: object) -> object:
+        raise ConnectionError(f"401 Unauthorized: incorrect API key provided: {OPENAI}")
+
+
+class _NoToolCall:
+    """An endpoint that answers, but never with a StrategySpec tool call."""
+
+    def invoke(self, _messages: object) -> object:
+        return {"raw": None, "parsed": None, "parsing_error": "no tool call"}
+
+
+def _llm_parser(runnable: object) -> Any:
+    from parser.llm import LLMParser
+
+    parser: Any = LLMParser.__new__(LLMParser)  # the real parse loop around a stand-in endpoint
+    parser.model, parser.model_name, parser.max_repairs = None, "fake-model", 2
+    parser._structured = runnable
+    return parser
+
+
+def test_a_failed_llm_call_is_logged_without_the_key(captured: io.StringIO) -> None:
+    result = _llm_parser(_BrokenEndpoint()).parse("Hold ETH while sma(50) > sma(200).", title="ETH trend")
+    assert result.spec is None and result.rejection is not None
+    assert result.rejection.startswith("LLM answer rejected: LLM call failed: ConnectionError")
+    lines = [line for line in _lines(captured) if line["logger"] == "parser.llm"]
+    assert [line["level"] for line in lines] == ["WARNING", "WARNING"]  # the call, then the rejection
+    assert "call 1 for 'ETH trend' failed" in lines[0]["message"] and lines[0]["model"] == "fake-model"
+    assert "ConnectionError" in lines[0]["exc_info"]
+    assert "rejected after 1 attempt(s)" in lines[1]["message"]
+    assert OPENAI not in captured.getvalue() and "[REDACTED]" in captured.getvalue()
+
+
+def test_a_rejected_llm_answer_is_logged_once(captured: io.StringIO) -> None:
+    result = _llm_parser(_NoToolCall()).parse("Hold ETH.", title="ETH")
+    assert result.spec is None and result.usage.attempts == 3  # two repairs, then given up
+    lines = [line for line in _lines(captured) if line["logger"] == "parser.llm"]
+    assert len(lines) == 1 and "rejected after 3 attempt(s): no StrategySpec tool call" in lines[0]["message"]

@@ -9,6 +9,8 @@ import decimal
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.errors import InvalidAmount
@@ -201,3 +203,24 @@ def test_canonical_text() -> None:
     assert canonical_text(Decimal("1E+3")) == "1000"
     assert canonical_text(Decimal("-0E-18")) == "0"
     assert canonical_text(Decimal("1000000000.000000000000000001")) == "1000000000.000000000000000001"
+
+
+def _canonical_by_normalize(value: Decimal) -> str:
+    """The reference definition: normalise in a context as wide as the value, then plain text."""
+    if value == 0:
+        return "0"
+    exact = decimal.Context(prec=max(len(value.as_tuple().digits), 1))
+    return format(value.normalize(exact), "f")
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=Decimal("-1e24"),
+                   max_value=Decimal("1e24"), places=18)
+       | st.decimals(allow_nan=False, allow_infinity=False))
+def test_canonical_text_matches_the_normalising_definition(value: Decimal) -> None:
+    assert canonical_text(value) == _canonical_by_normalize(value)
+
+
+def test_canonical_text_by_hand() -> None:
+    cases = {"100.000": "100", "-0.500": "-0.5", "1E+3": "1000", "0.000": "0", "-0": "0",
+             "12345678901.123456789012345678": "12345678901.123456789012345678", "1.10E-7": "0.00000011"}
+    assert {k: canonical_text(Decimal(k)) for k in cases} == cases

@@ -1,0 +1,64 @@
+"""Statements per ledger operation: the round trips a warm trade costs, pinned so none creeps back.
+
+Counted are the statements the driver executes (``BEGIN`` aside: SQLite sends ``BEGIN IMMEDIATE``
+as a statement, psycopg does not); each is one round trip on PostgreSQL. A warm ``ledger.buy``:
+idempotency lookup, token lock, wallet lock with the holding, transaction insert, postings insert,
+account lock, balance update, holding / wallet / token updates, key insert, chain head lock,
+chain-hash update, head update = 14, plus the circuit breaker's halt check = 15 (the test session
+installs the platform's pre-trade checks, as every entry point does). A redeem: the same 15 plus
+the redemption limit's usage read and update = 17. An exchange bid that fills a resting ask: 20 (the buy's
+shape plus the halt check, the taker's organisation, the crossing book, the order insert, one read
+of both holdings, the fill insert and the maker order update; holdings and wallets written with
+one executemany each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+
+from core import exchange, ledger
+from core.db import Database
+from tests.support.exchange_world import SYM, sold_out_market
+from tests.support.ledger_world import key
+
+
+def _count(db: Database, work: Callable[[], Any]) -> list[str]:
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        if not text.startswith("BEGIN"):
+            seen.append(" ".join(text.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+    return seen
+
+
+def test_a_warm_buy_and_redeem_cost_fifteen_and_seventeen_statements(any_db: Database) -> None:
+    market = sold_out_market(any_db)
+    warm = ledger.redeem(any_db.uow(), market.a, SYM, "10", idempotency_key=key())
+    ledger.buy(any_db.uow(), market.a, SYM, "5", idempotency_key=key())
+    buy = _count(any_db, lambda: ledger.buy(any_db.uow(), market.a, SYM, "5", idempotency_key=key()))
+    redeem = _count(any_db, lambda: ledger.redeem(any_db.uow(), market.a, SYM, "5", idempotency_key=key()))
+    assert warm.cash > 0
+    assert len(buy) == 15, buy
+    assert len(redeem) == 17, redeem
+    assert sum(s.startswith("SELECT token_holdings") for s in buy) == 0  # read with the wallet lock
+
+
+def test_a_matching_exchange_bid_costs_twenty_statements(any_db: Database) -> None:
+    market = sold_out_market(any_db)
+    for i in range(2):  # warm: the reserved and fee accounts exist
+        exchange.place_order(any_db.uow(), market.a, "ask", SYM, "10", "1", idempotency_key=f"wa{i}")
+        exchange.place_order(any_db.uow(), market.b, "bid", SYM, "10", "1", idempotency_key=f"wb{i}")
+    exchange.place_order(any_db.uow(), market.a, "ask", SYM, "10", "1", idempotency_key="ask")
+    bid = _count(any_db, lambda: exchange.place_order(any_db.uow(), market.b, "bid", SYM, "10", "1",
+                                                      idempotency_key="bid"))
+    assert len(bid) == 20, bid
+    assert sum(s.startswith("SELECT token_holdings") for s in bid) == 1  # both holdings at once
