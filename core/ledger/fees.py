@@ -131,7 +131,9 @@ def crystallise_performance_fee(
     hurdle = max(mul(token.high_water_mark, growth), token.high_water_mark)
     if nav <= hurdle:
         return ZERO
-    gain = mul(nav - hurdle, token.circulating_supply)
+    # aum - hurdle x supply, not (aum / supply - hurdle) x supply: the division's rounding could
+    # move an exact gain across a cent-millionth and book one quantum too much or too little.
+    gain = token.aum - mul(hurdle, token.circulating_supply)
     fee = round_down(mul(gain, settings.performance_fee_rate), CASH_QUANTUM)
     if fee > 0:
         _book_fee(

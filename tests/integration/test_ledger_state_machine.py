@@ -133,7 +133,7 @@ class Shadow:
         hurdle = max(t.hwm * (t.bench / t.hwm_bench), t.hwm)
         if nav <= hurdle:
             return
-        fee = _floor((nav - hurdle) * t.circ * PERF, CASH_Q)
+        fee = _floor((t.aum - hurdle * t.circ) * PERF, CASH_Q)
         if fee > 0:
             self.book_fee(t, fee)
         t.hwm = _floor(t.aum / t.circ, UNIT_Q)
