@@ -71,6 +71,10 @@ PERMISSIONS: dict[str, Permission] = {
         _p("rebalance", OA, PRIVATE, "/rebalance", "Rebalance now (hybrid: a proposal)", money=True),
         _p("proposals", VM, ANYWHERE, "/proposals", "Hybrid proposals waiting for a decision"),
         _p("approve", OA, ANYWHERE, "/approve ID", "Approve a hybrid proposal"),
+        # Plans (core.billing): show for members; changing is checked for the org admin in the handler.
+        _p("plan", M, PRIVATE, "/plan [free|basic|premium]", "Your plan, its limits and price; change it"),
+        _p("risk", OA, PRIVATE, "/risk conservative|balanced|growth|default",
+           "Premium: the AI's risk profile"),
         # Internal exchange (holder to holder) and the proof of liabilities.
         _p("book", V, ANYWHERE, "/book SYMBOL", "A token's order book: bids, asks, last trades, NAV"),
         _p("ask", VM, PRIVATE, "/ask SYMBOL QTY PRICE [DAYS]", "Offer tokens to other holders", money=True),

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core import formatting
+from core.billing.plans import check_new_token
 from core.commands.context import Ctx
 from core.errors import (
     InsufficientCash,
@@ -105,6 +106,7 @@ def quote_buy(ctx: Ctx, wallet: AIWallet, symbol: str, cash: Decimal) -> Quote:
         most = round_down(mul(remaining, nav), CASH_QUANTUM)
         raise SoldOut(f"Only {formatting.quantity(remaining)} {symbol} are left (about "
                       f"{formatting.cash(most)}); buy less.")
+    check_new_token(ctx.session, wallet, token)
     dust.check_buy(symbol, held(ctx, wallet, token), tokens, nav)
     return Quote(symbol, nav, tokens, cash)
 

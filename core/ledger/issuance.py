@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.billing.plans import check_new_token
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.errors import (
@@ -330,6 +331,8 @@ def buy_in(
         raise SoldOut(
             f"only {fmt_qty(remaining)} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less"
         )
+    if not system:
+        check_new_token(session, wallet, token)  # the wallet's plan: distinct tokens held
     run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system, now))
     holding = read_position(session, wallet.id, token.id)
     dust.check_buy(token.symbol, holding.quantity, tokens_out, nav_of(token))

@@ -19,8 +19,8 @@ from core.models.compliance import Organisation, OrgStatus, User
 from core.models.tokens import StrategyToken, TokenStatus
 from core.models.wallets import AIWallet, Tier, WalletMode
 
-#: New organisation wallets start manual on the Basic tier (AI modes allowed, 10 tokens).
-NEW_WALLET_TIER = Tier.BASIC
+#: New organisation wallets start manual on the Free plan (manual only, 3 tokens); /plan upgrades.
+NEW_WALLET_TIER = Tier.FREE
 
 
 def _tell_members(ctx: Ctx, org: Organisation, text: str) -> int:
@@ -73,8 +73,9 @@ def verified_notice(org_name: str, wallet_id: int) -> str:
     """What an organisation's members read when a platform admin verifies it."""
     return (
         f"Good news: {org_name} is verified and can trade. Your wallet #{wallet_id} is open, in "
-        "manual mode. Next: an organisation admin adds paper cash with /deposit AMOUNT; then /tokens "
-        "and /buy SYMBOL AMOUNT, or /mode hybrid so the AI proposes trades for you to approve."
+        "manual mode on the Free plan (up to 3 tokens). Next: an organisation admin adds paper cash "
+        "with /deposit AMOUNT; then /tokens and /buy SYMBOL AMOUNT. For the AI modes (hybrid: the AI "
+        "proposes, you approve) choose a plan with /plan."
     )
 
 

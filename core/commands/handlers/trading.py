@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import formatting, ledger, risk
+from core.billing.plans import plan_of
 from core.commands.confirmations import ask, executes
 from core.commands.context import Ctx
 from core.commands.handlers.common import is_owner, org_wallet, owned_wallet
@@ -35,7 +36,7 @@ def wallet(ctx: Ctx, cmd: Command) -> Reply:
         .order_by(StrategyToken.symbol)
     ).all()
     mode = w.mode.value.replace("_", "-")
-    lines = [f"Wallet #{w.id} {w.name}: {mode} mode, {w.tier.value} tier"]
+    lines = [f"Wallet #{w.id} {w.name}: {mode} mode, {plan_of(w.tier).name} plan (/plan)"]
     total = w.cash
     for holding, token in rows:
         value = mul(holding.quantity, token.nav_per_token)
