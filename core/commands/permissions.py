@@ -54,6 +54,8 @@ PERMISSIONS: dict[str, Permission] = {
         _p("disclosures", V, ANYWHERE, "/disclosures", "Show the current risk disclosures"),
         _p("attest", V, PRIVATE, "/attest KIND", "Record one attestation (see /start)"),
         _p("org", V, PRIVATE, "/org [register KIND NAME]", "Show or register your organisation"),
+        _p("agreement", M, PRIVATE, "/agreement", "Read your PMA agreement (PDF) and accept it"),
+        _p("apply", M, PRIVATE, "/apply [ein|trust|trustees|legal VALUE]", "Your verification application"),
         # Browsing: anyone, anywhere.
         _p("tokens", V, ANYWHERE, "/tokens", "List strategy tokens and their NAV"),
         _p("token", V, ANYWHERE, "/token SYMBOL", "Details of one strategy token"),
@@ -90,6 +92,8 @@ PERMISSIONS: dict[str, Permission] = {
         _p("menu", V, ANYWHERE, "(free text)", "What you can do next", button_only=True),
         # Platform admin.
         _p("verify", PA, PRIVATE, "/verify ORG", "Verify a pending organisation"),
+        _p("pending", PA, PRIVATE, "/pending", "Applications waiting for verification"),
+        _p("deny", PA, PRIVATE, "/deny ORG REASON", "Reject an organisation's application"),
         _p("retire", PA, PRIVATE, "/retire SYMBOL", "Retire a token and wind it down"),
         _p("halt", PA, PRIVATE, "/halt", "Halt trading and rebalancing (circuit breaker)"),
         _p("resume", PA, PRIVATE, "/resume", "Resume trading after a halt"),

@@ -21,6 +21,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.billing.plans import check_new_token
+from core.compliance.agreement import require_current_agreement
 from core.config import get_settings
 from core.errors import (
     InsufficientCash,
@@ -253,6 +254,7 @@ def place_order_in(session: Session, now: datetime, order: NewOrder) -> OrderRes
     statuses = _lock_wallets(session, [order.wallet_id, *(f.maker.wallet_id for f in plan.fills)], positions)
     if statuses[order.wallet_id] is not OrgStatus.VERIFIED:
         raise OrganisationNotVerified("your organisation must be verified before it trades on the exchange")
+    require_current_agreement(session, organisation_id)  # a new agreement version pauses trading
     if order.side is OrderSide.BID:  # the bidder's plan: distinct tokens held or bid for
         bidder = session.get(AIWallet, order.wallet_id)  # locked above: from the identity map
         assert bidder is not None

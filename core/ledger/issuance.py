@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.billing.plans import check_new_token
+from core.compliance.agreement import require_current_agreement
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.errors import (
@@ -259,13 +260,16 @@ def tokenize(
 # --- buy and redeem ------------------------------------------------------------------------------
 
 
-def _check_wallet_may_trade(wallet: AIWallet, org_status: OrgStatus | None, system: bool) -> None:
+def _check_wallet_may_trade(
+    session: Session, wallet: AIWallet, org_status: OrgStatus | None, system: bool
+) -> None:
     if wallet.is_house or system:
         return
     if org_status is not OrgStatus.VERIFIED:
         raise OrganisationNotVerified(
             "your organisation is not verified yet; a platform admin must verify it before trading"
         )
+    require_current_agreement(session, wallet.organisation_id)  # a new agreement version pauses trading
 
 
 def _write_trade(
@@ -306,7 +310,7 @@ def buy_in(
     """
     token = lock_token(session, symbol)  # lock order: token, then wallet
     wallet, org_status = lock_wallet_and_org(session, wallet_id)
-    _check_wallet_may_trade(wallet, org_status, system)
+    _check_wallet_may_trade(session, wallet, org_status, system)
     if token.status is not TokenStatus.ACTIVE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; only active tokens can be bought")
     if wallet.cash - wallet.cash_reserved < cash:  # cash reserved by open exchange bids is not spendable
@@ -387,7 +391,7 @@ def redeem_in(
     for :func:`buy_in`)."""
     token = lock_token(session, symbol)
     wallet, org_status = lock_wallet_and_org(session, wallet_id)
-    _check_wallet_may_trade(wallet, org_status, system)
+    _check_wallet_may_trade(session, wallet, org_status, system)
     if token.status is TokenStatus.PROVING or token.status is TokenStatus.CANDIDATE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; it has no holders to redeem")
     holding = read_position(session, wallet.id, token.id)

@@ -50,6 +50,10 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "proof": (M, True),
     "plan": (M, True),
     "risk": (OA, True),
+    "agreement": (M, True),
+    "apply": (M, True),
+    "pending": (PA, True),
+    "deny": (PA, True),
     "cancel": (V, False),  # typed: an exchange order (owners only); as a button: a pending action
 }
 BUTTON_ONLY = {"confirm", "proposal", "menu"}

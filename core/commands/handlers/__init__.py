@@ -2,7 +2,9 @@
 
 from core.commands.handlers import (  # noqa: F401
     admin,
+    agreement,
     exchange,
+    gateway,
     market,
     onboarding,
     plans,

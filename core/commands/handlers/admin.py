@@ -1,4 +1,5 @@
-"""Platform-admin commands: /verify, /retire, /halt, /resume, /stats."""
+"""Platform-admin commands: /verify, /retire, /halt, /resume, /stats (the verification queue,
+/pending and /deny, is in :mod:`core.commands.handlers.gateway`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from core.commands.handlers.common import ensure_user
 from core.commands.parsing import expect_args, id_arg, symbol_arg
 from core.commands.registry import handles
 from core.commands.types import ChatType, Command, OutboundMessage, Reply
-from core.compliance import organisations
+from core.compliance import agreement, applications, organisations
 from core.compliance.identity import refresh_role
 from core.models.chat import ChatPreference, OutboxMessage
 from core.models.compliance import Organisation, OrgStatus, User
@@ -44,7 +45,8 @@ def verify(ctx: Ctx, cmd: Command) -> Reply:
     """Verify a pending organisation and open its wallet (idempotent)."""
     (org_text,) = expect_args(cmd.args, 1, "/verify ORG_ID")
     admin = ensure_user(ctx)
-    org, changed = organisations.verify(ctx.session, admin, id_arg(org_text, "organisation id"), ctx.clock)
+    org, _, changed = applications.decide(ctx.session, ctx.now(), admin, id_arg(org_text, "organisation id"),
+                                          True, None)
     wallet = ctx.session.scalar(select(AIWallet).where(AIWallet.organisation_id == org.id))
     if wallet is None:
         owners = [m.id for m in org.members if m.is_org_admin]
@@ -63,9 +65,11 @@ def verify(ctx: Ctx, cmd: Command) -> Reply:
     if changed:
         told = _tell_members(ctx, org, verified_notice(org.name, wallet.id))
     state = "verified" if changed else "was already verified"
+    agreed = agreement.CURRENT_VERSION in agreement.accepted_versions(ctx.session, org.id)
+    note = "" if agreed else f" It has not accepted the PMA agreement {agreement.CURRENT_VERSION} yet."
     return Reply(
         f"Organisation #{org.id} {org.name} {state}; wallet #{wallet.id}. "
-        f"{formatting.count(told)} member chat(s) told."
+        f"{formatting.count(told)} member chat(s) told.{note}"
     )
 
 

@@ -20,6 +20,7 @@ from core.commands.handlers.common import org_wallet, owned_wallet
 from core.commands.parsing import id_arg, symbol_arg
 from core.commands.registry import handles
 from core.commands.types import Attachment, Button, Command, OutboundMessage, Reply
+from core.compliance.agreement import require_current_agreement
 from core.errors import UnknownToken, ValidationError
 from core.exchange.notices import tell_fills
 from core.exchange.orders import NewOrder
@@ -80,6 +81,7 @@ def _order_request(ctx: Ctx, cmd: Command, side: OrderSide) -> Reply:
     if token is None:
         raise UnknownToken(f"No token {symbol}; see /tokens.")
     exchange.check_tradable(ctx.session, token)
+    require_current_agreement(ctx.session, wallet.organisation_id)
     if side is OrderSide.BID:  # checked again when the order is placed
         check_new_token(ctx.session, wallet, token)
     exchange.check_band(token, price)
