@@ -143,5 +143,5 @@ def run_deposit(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) 
     moved = ledger.deposit_in(session, ctx.now(), w.id, parse_cash(row.args[0]), idempotency_key=key)
     return (
         f"Deposited {formatting.cash(moved.amount)}. Cash now: {formatting.cash(moved.cash_balance)}. "
-        "Next: /tokens to choose, then /buy SYMBOL AMOUNT; or /mode hybrid and /suggest."
+        "Next: /tokens to choose, then /buy SYMBOL AMOUNT; or /plan for the AI modes (/mode hybrid)."
     )
