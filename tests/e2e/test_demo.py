@@ -45,7 +45,8 @@ def test_arena_demo_runs_the_whole_product_offline(tmp_path: Path) -> None:
     assert "pressed Agree" in out and "verified by a platform admin from the queue" in out
     # Two AI wallets moved to Basic and were billed (prorated at once, then monthly in advance).
     assert float(summary["plan_revenue"]["Basic"]["charged"]) >= 2 * 50 * 1 / 31
-    assert summary["plan_revenue"]["Basic"]["wallets"] == 2 and summary["plan_revenue"]["Free"]["wallets"] == 1
+    plans = summary["plan_revenue"]
+    assert plans["Basic"]["wallets"] == 2 and plans["Free"]["wallets"] == 1
     assert "Daily digest" in out and "not investment advice" in out
 
     check = subprocess.run(
