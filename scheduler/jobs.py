@@ -163,6 +163,22 @@ def lifecycle_checks(jc: JobContext, slot: datetime) -> dict[str, Any]:
     return detail
 
 
+def plan_billing(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Plans: scheduled changes, the monthly charge in advance, grace periods (core.billing)."""
+    from core.billing.cycle import run_billing
+
+    report = run_billing(jc.db.uow(), notifier=jc.notifier)
+    return {
+        "charged": report.charged,
+        "grace_started": report.grace_started,
+        "reminded": report.reminded,
+        "downgraded": report.downgraded,
+        "changed": report.changed,
+        FAILED_ITEMS: {f"wallet:{w}": error for w, error in report.failed.items()},
+        OK_ITEMS: len(report.charged) + len(report.reminded) + len(report.downgraded) + len(report.changed),
+    }
+
+
 def proposal_expiry(jc: JobContext, slot: datetime) -> dict[str, Any]:
     """Expire hybrid proposals past their deadline."""
     with jc.db.uow() as uow:
@@ -276,6 +292,9 @@ JOBS: tuple[JobSpec, ...] = (
         lambda n: daily_slot(n, 0, 30),
         lifecycle_checks,
         6 * HOURS,
+    ),
+    JobSpec(
+        "plan_billing", {"hour": 0, "minute": 20}, lambda n: daily_slot(n, 0, 20), plan_billing, 6 * HOURS
     ),
     JobSpec("daily_import", {"hour": 2, "minute": 0}, lambda n: daily_slot(n, 2, 0), daily_import, 6 * HOURS),
     JobSpec(

@@ -109,5 +109,8 @@ def check_invariants(session: Session) -> list[str]:
     from core.exchange.invariants import reservation_violations  # core.exchange builds on the ledger
 
     violations.extend(reservation_violations(session, balance))
+    from core.billing.revenue import revenue_violations  # core.billing builds on the ledger
+
+    violations.extend(revenue_violations(session, balance))
     violations.extend(verify_chain(session))
     return violations
