@@ -69,7 +69,12 @@ def command_hooks(db: Database, settings: Settings) -> Hooks:
             "It does not pass the quality bar: " + "; ".join(result.gate_reasons))
         return backtest_card(f"Backtest of candidate #{candidate_id}:", result.metrics, verdict)
 
-    return Hooks(import_url=import_url, run_backtest=run_backtest)
+    def risk_free() -> Any:
+        from bot.statement_cli import rates_for
+
+        return rates_for(settings)
+
+    return Hooks(import_url=import_url, run_backtest=run_backtest, risk_free=risk_free)
 
 
 def job_hooks(settings: Settings, notifier: Notifier | None = None) -> JobHooks:

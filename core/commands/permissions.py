@@ -78,6 +78,8 @@ PERMISSIONS: dict[str, Permission] = {
         _p("orders", VM, PRIVATE, "/orders", "Your open exchange orders, with cancel buttons"),
         _p("proof", M, PRIVATE, "/proof", "Your wallet's proof of liabilities (JSON file)"),
         _p("reject", OA, ANYWHERE, "/reject ID", "Reject a hybrid proposal"),
+        # Money features (issue 14): statements, the import bounty.
+        _p("statement", M, PRIVATE, "/statement [YYYY-MM]", "Your organisation's monthly statement (PDF)"),
         # Button targets.
         _p("confirm", V, ANYWHERE, "(button)", "Confirm a pending action", button_only=True),
         # Typed: cancel an exchange order; as a button: cancel a pending action (or an order).
