@@ -2,6 +2,7 @@
 
 # Tables of the other areas (chat, pipeline, wallets): imported so they register on the metadata.
 from core.models import audit, chat, exchange, pipeline, service, wallets_ext  # noqa: F401
+from core.models import money as _money  # noqa: F401  (issue 14: distributions, bounty)
 from core.models.base import Base, Money, Quantity, UTCDateTime
 from core.models.compliance import (
     Attestation,

@@ -41,6 +41,8 @@ def test_arena_demo_runs_the_whole_product_offline(tmp_path: Path) -> None:
     assert summary["approval_traded"] is True  # the treasurer's Approve executed real trades
     assert "pressed Approve on proposal #" in out and "- bought " in out
     assert Path(summary["digest_chart"]).read_bytes().startswith(b"\x89PNG")
+    assert Path(summary["statement"]["pdf"]).read_bytes().startswith(b"%PDF")
+    assert Path(summary["statement"]["csv"]).read_text().startswith("section,item,")
     assert "Daily digest" in out and "not investment advice" in out
 
     check = subprocess.run(
