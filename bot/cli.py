@@ -199,6 +199,7 @@ SUBCOMMAND_MODULES = (
     "bot.serve_cli",
     "bot.exchange_cli",
     "bot.statement_cli",
+    "bot.money_cli",
 )
 
 
