@@ -258,6 +258,21 @@ def monthly_distributions(jc: JobContext, slot: datetime) -> dict[str, Any]:
     return {"period": period, "paid": paid, FAILED_ITEMS: failed, OK_ITEMS: len(paid)}
 
 
+def bounty_accruals(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """After the day's NAV marks: start new import bounties and measure each one's new marks."""
+    from core.bounty.jobs import accrue_all
+
+    return accrue_all(jc.db)
+
+
+def bounty_payouts(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """On the 1st: pay each organisation's accrued import bounty into its wallet (the month before)."""
+    from core.bounty.jobs import pay_all
+    from core.statements import previous_month
+
+    return pay_all(jc.db, previous_month(slot), jc.notifier)
+
+
 def outbox_retention(jc: JobContext, slot: datetime) -> dict[str, Any]:
     """Delete outbox rows sent or failed more than ``outbox_retention_days`` before the slot."""
     cutoff = slot - timedelta(days=jc.outbox_retention_days)
@@ -328,6 +343,20 @@ JOBS: tuple[JobSpec, ...] = (
         {"day": 1, "hour": 1, "minute": 0},
         lambda n: monthly_slot(n, 1, 0),
         monthly_distributions,
+        24 * HOURS,
+    ),
+    JobSpec(
+        "bounty_accruals",
+        {"hour": 0, "minute": 40},
+        lambda n: daily_slot(n, 0, 40),
+        bounty_accruals,
+        6 * HOURS,
+    ),
+    JobSpec(
+        "bounty_payouts",
+        {"day": 1, "hour": 1, "minute": 10},
+        lambda n: monthly_slot(n, 1, 10),
+        bounty_payouts,
         24 * HOURS,
     ),
     JobSpec(

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.bounty.service import accrue_token_in, lower_hwm_in
 from core.db import UnitOfWork
 from core.errors import TokenNotTradable, ValidationError
 from core.formatting import cash, nav, quantity
@@ -200,6 +201,7 @@ def distribute_in(
     ).all()
     wallets = lock_wallets(session, [w for w, _ in holdings])
     writer = LedgerWriter(session, now)
+    accrue_token_in(session, now, token, writer)  # the bounty measures the marks before the payout
     settle_management_fee(session, writer, token, now)
     nav_before = round_down(nav_of(token), NAV_QUANTUM)
     per_unit = max(ZERO, round_down(nav_of(token) - policy.base_nav, NAV_QUANTUM))
@@ -225,6 +227,7 @@ def distribute_in(
     drop = nav_before - token.nav_per_token
     token.high_water_mark = max(ZERO, token.high_water_mark - drop)
     token.peak_nav = max(ZERO, token.peak_nav - drop)
+    lower_hwm_in(session, token, drop)
     policy.base_nav, policy.updated_at = token.nav_per_token, now
     dist = Distribution(
         token_id=token.id,

@@ -49,6 +49,8 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "orders": (VM, True),
     "proof": (M, True),
     "statement": (M, True),
+    "submit": (M, True),
+    "bounties": (M, True),
     "cancel": (V, False),  # typed: an exchange order (owners only); as a button: a pending action
 }
 BUTTON_ONLY = {"confirm", "proposal", "menu"}
