@@ -206,6 +206,8 @@ SUBCOMMAND_MODULES = (
     "bot.serve_cli",
     "bot.exchange_cli",
     "bot.plan_cli",
+    "bot.statement_cli",
+    "bot.money_cli",
 )
 
 

@@ -84,6 +84,10 @@ PERMISSIONS: dict[str, Permission] = {
         _p("orders", VM, PRIVATE, "/orders", "Your open exchange orders, with cancel buttons"),
         _p("proof", M, PRIVATE, "/proof", "Your wallet's proof of liabilities (JSON file)"),
         _p("reject", OA, ANYWHERE, "/reject ID", "Reject a hybrid proposal"),
+        # Money features (issue 14): statements, the import bounty.
+        _p("statement", M, PRIVATE, "/statement [YYYY-MM]", "Your organisation's monthly statement (PDF)"),
+        _p("submit", M, PRIVATE, "/submit TEXT|URL", "Submit a strategy; your organisation earns the bounty"),
+        _p("bounties", M, PRIVATE, "/bounties", "Import bounty: accrued and paid to your organisation"),
         # Button targets.
         _p("confirm", V, ANYWHERE, "(button)", "Confirm a pending action", button_only=True),
         # Typed: cancel an exchange order; as a button: cancel a pending action (or an order).

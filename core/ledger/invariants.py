@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.chain import verify_chain
+from core.distributions.checks import distribution_violations
 from core.ledger.postings import (
     token_pool_code,
     token_unissued_code,
@@ -113,4 +114,5 @@ def check_invariants(session: Session) -> list[str]:
 
     violations.extend(revenue_violations(session, balance))
     violations.extend(verify_chain(session))
+    violations.extend(distribution_violations(session))
     return violations

@@ -47,6 +47,8 @@ def test_arena_demo_runs_the_whole_product_offline(tmp_path: Path) -> None:
     assert float(summary["plan_revenue"]["Basic"]["charged"]) >= 2 * 50 * 1 / 31
     plans = summary["plan_revenue"]
     assert plans["Basic"]["wallets"] == 2 and plans["Free"]["wallets"] == 1
+    assert Path(summary["statement"]["pdf"]).read_bytes().startswith(b"%PDF")
+    assert Path(summary["statement"]["csv"]).read_text().startswith("section,item,")
     assert "Daily digest" in out and "not investment advice" in out
 
     check = subprocess.run(

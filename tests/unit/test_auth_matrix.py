@@ -54,6 +54,9 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "apply": (M, True),
     "pending": (PA, True),
     "deny": (PA, True),
+    "statement": (M, True),
+    "submit": (M, True),
+    "bounties": (M, True),
     "cancel": (V, False),  # typed: an exchange order (owners only); as a button: a pending action
 }
 BUTTON_ONLY = {"confirm", "proposal", "menu"}

@@ -3,11 +3,13 @@
 from core.commands.handlers import (  # noqa: F401
     admin,
     agreement,
+    bounty,
     exchange,
     gateway,
     market,
     onboarding,
     plans,
+    statements,
     trading,
     wallet,
 )
