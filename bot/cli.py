@@ -11,6 +11,7 @@ the same error handling (:func:`bot.cli_errors.run_cli`: user errors are one lin
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -76,6 +77,7 @@ def init(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")
 def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Summarise tokens, wallets, platform AUM and the insurance fund."""
     from bot.service_health import render_services, service_rows
+    from core.billing.revenue import revenue_by_plan
     from core.ledger import queries
 
     db = open_db()
@@ -85,6 +87,7 @@ def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.
         aum = queries.platform_aum(uow.session)
         insurance = queries.insurance_fund_balance(uow.session)
         fees = queries.fee_income_balance(uow.session)
+        plans = revenue_by_plan(uow.session)
         services = service_rows(uow.session)  # what each running `arena serve` reports
     db.dispose()
     if json_output:
@@ -97,11 +100,15 @@ def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.
             "platform_aum": aum,
             "insurance_fund": insurance,
             "fee_income": fees,
+            "plan_revenue": plans,
             "services": services,
         }
         typer.echo(json.dumps(payload, default=decimal_json, indent=2))
         return
     render_status(tokens, wallets, aum, insurance, fees)
+    console.print("Plan revenue: " + "   ".join(
+        f"{name} {formatting.cash(Decimal(str(p['charged'])))} ({p['wallets']} wallet(s))"
+        for name, p in plans.items()))
     render_services(console, services)
 
 
@@ -198,6 +205,9 @@ SUBCOMMAND_MODULES = (
     "bot.backup_cli",
     "bot.serve_cli",
     "bot.exchange_cli",
+    "bot.plan_cli",
+    "bot.statement_cli",
+    "bot.money_cli",
 )
 
 

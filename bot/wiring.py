@@ -69,7 +69,77 @@ def command_hooks(db: Database, settings: Settings) -> Hooks:
             "It does not pass the quality bar: " + "; ".join(result.gate_reasons))
         return backtest_card(f"Backtest of candidate #{candidate_id}:", result.metrics, verdict)
 
-    return Hooks(import_url=import_url, run_backtest=run_backtest)
+    def submit_source(source: str, organisation_id: int, user_id: int) -> str:
+        return submit_strategy(db, source, organisation_id, user_id)
+
+    def risk_free() -> Any:
+        from bot.statement_cli import rates_for
+
+        return rates_for(settings)
+
+    return Hooks(
+        import_url=import_url, run_backtest=run_backtest, risk_free=risk_free, submit_source=submit_source
+    )
+
+
+def submit_strategy(
+    db: Database, source: str, organisation_id: int, user_id: int, channel: str = "chat"
+) -> str:
+    """Store a submitted write-up (text, or the page at a URL) as a source document with its
+    candidate, and credit the organisation as its submitter (the import bounty). The pipeline parses
+    it at its next run. A text the platform already has keeps its first submitter."""
+    import hashlib
+
+    from sqlalchemy import or_, select
+
+    from core.bounty import BOUNTY_RATE, record_submission_in
+    from core.formatting import percent
+    from core.models.pipeline import SourceDocument, StrategyCandidate
+    from parser.pipeline import documents_from
+    from parser.sources import RawDocument
+    from parser.store import save_documents
+
+    now = db.clock.now()
+    if source.startswith(("http://", "https://")):
+        documents = documents_from(source, now)
+    else:
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+        title = source.splitlines()[0][:120]
+        documents = [
+            RawDocument("chat", "text", f"submission:{digest}", title, source, now,
+                        {"submitted_by": f"organisation:{organisation_id}"})
+        ]
+    if not documents:
+        return "Nothing to import was found at that address."
+    doc = documents[0]
+    with db.uow() as uow:
+        s = uow.session
+        outcome = save_documents(s, [doc], now)
+        row = s.scalars(
+            select(SourceDocument).where(
+                or_(SourceDocument.url == doc.url[:1000], SourceDocument.content_hash == doc.content_hash)
+            )
+        ).first()
+        if row is None:
+            return "That text is empty; describe the strategy."
+        sub, new = record_submission_in(
+            s, now, document_id=row.id, channel=channel, organisation_id=organisation_id, user_id=user_id
+        )
+        candidate = s.scalar(select(StrategyCandidate.id).where(StrategyCandidate.document_id == row.id))
+        mine = sub.organisation_id == organisation_id
+        uow.commit()
+    if outcome.new and new:
+        return (
+            f"Strategy submitted as candidate #{candidate}. The import pipeline parses, backtests and "
+            f"paper-trades it; if it becomes a token, your organisation earns {percent(BOUNTY_RATE, 0)} "
+            "of its net gains to holders in its first 365 days (/bounties). /strategies shows its progress."
+        )
+    if mine:
+        return f"Your organisation already submitted this strategy (candidate #{candidate})."
+    return (
+        f"The platform already had this strategy (candidate #{candidate}); the bounty stays with its "
+        "first submitter."
+    )
 
 
 def job_hooks(settings: Settings, notifier: Notifier | None = None) -> JobHooks:

@@ -38,7 +38,15 @@ from core.models.compliance import Platform, User
 from core.models.tokens import StrategyToken, TokenStatus
 from core.models.wallets import AIWallet, WalletOwner
 from core.notify import Notifier, notify_in
-from scheduler.runs import FAILED_ITEMS, OK_ITEMS, daily_slot, error_text, every_slot, hourly_slot
+from scheduler.runs import (
+    FAILED_ITEMS,
+    OK_ITEMS,
+    daily_slot,
+    error_text,
+    every_slot,
+    hourly_slot,
+    monthly_slot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +171,22 @@ def lifecycle_checks(jc: JobContext, slot: datetime) -> dict[str, Any]:
     return detail
 
 
+def plan_billing(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """Plans: scheduled changes, the monthly charge in advance, grace periods (core.billing)."""
+    from core.billing.cycle import run_billing
+
+    report = run_billing(jc.db.uow(), notifier=jc.notifier)
+    return {
+        "charged": report.charged,
+        "grace_started": report.grace_started,
+        "reminded": report.reminded,
+        "downgraded": report.downgraded,
+        "changed": report.changed,
+        FAILED_ITEMS: {f"wallet:{w}": error for w, error in report.failed.items()},
+        OK_ITEMS: len(report.charged) + len(report.reminded) + len(report.downgraded) + len(report.changed),
+    }
+
+
 def proposal_expiry(jc: JobContext, slot: datetime) -> dict[str, Any]:
     """Expire hybrid proposals past their deadline."""
     with jc.db.uow() as uow:
@@ -226,6 +250,45 @@ def digests(jc: JobContext, slot: datetime) -> dict[str, Any]:
     return {"sent": sent, FAILED_ITEMS: failed, OK_ITEMS: sent}
 
 
+def monthly_distributions(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """On the 1st: each distributing token pays the month before's realised yield to its holders
+    (record date = the slot), each in its own transaction, keyed by token and month."""
+    from core.distributions import distribute, distributing_symbols
+    from core.money import canonical_text
+    from core.statements import previous_month
+
+    period = previous_month(slot)
+    with jc.db.uow(read_only=True) as uow:
+        symbols = distributing_symbols(uow.session)
+    paid: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for symbol in symbols:  # one token's failure must not stop the others' distributions
+        try:
+            result = distribute(jc.db.uow(), symbol, period, notifier=jc.notifier)
+            paid[symbol] = "accumulates" if result is None else canonical_text(result.amount)
+        except Exception as exc:
+            if is_transient_db_error(exc):
+                raise
+            failed[f"distribution:{symbol}"] = error_text(exc)
+            log.exception("distribution of %s for %s failed", symbol, period)
+    return {"period": period, "paid": paid, FAILED_ITEMS: failed, OK_ITEMS: len(paid)}
+
+
+def bounty_accruals(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """After the day's NAV marks: start new import bounties and measure each one's new marks."""
+    from core.bounty.jobs import accrue_all
+
+    return accrue_all(jc.db)
+
+
+def bounty_payouts(jc: JobContext, slot: datetime) -> dict[str, Any]:
+    """On the 1st: pay each organisation's accrued import bounty into its wallet (the month before)."""
+    from core.bounty.jobs import pay_all
+    from core.statements import previous_month
+
+    return pay_all(jc.db, previous_month(slot), jc.notifier)
+
+
 def outbox_retention(jc: JobContext, slot: datetime) -> dict[str, Any]:
     """Delete outbox rows sent or failed more than ``outbox_retention_days`` before the slot."""
     cutoff = slot - timedelta(days=jc.outbox_retention_days)
@@ -277,6 +340,9 @@ JOBS: tuple[JobSpec, ...] = (
         lifecycle_checks,
         6 * HOURS,
     ),
+    JobSpec(
+        "plan_billing", {"hour": 0, "minute": 20}, lambda n: daily_slot(n, 0, 20), plan_billing, 6 * HOURS
+    ),
     JobSpec("daily_import", {"hour": 2, "minute": 0}, lambda n: daily_slot(n, 2, 0), daily_import, 6 * HOURS),
     JobSpec(
         "rebalance_and_drift", {"minute": 45}, lambda n: hourly_slot(n, 45), rebalance_and_drift, 30 * 60
@@ -290,6 +356,27 @@ JOBS: tuple[JobSpec, ...] = (
         lambda n: daily_slot(n, 0, 50),
         proof_of_liabilities,
         6 * HOURS,
+    ),
+    JobSpec(
+        "monthly_distributions",
+        {"day": 1, "hour": 1, "minute": 0},
+        lambda n: monthly_slot(n, 1, 0),
+        monthly_distributions,
+        24 * HOURS,
+    ),
+    JobSpec(
+        "bounty_accruals",
+        {"hour": 0, "minute": 40},
+        lambda n: daily_slot(n, 0, 40),
+        bounty_accruals,
+        6 * HOURS,
+    ),
+    JobSpec(
+        "bounty_payouts",
+        {"day": 1, "hour": 1, "minute": 10},
+        lambda n: monthly_slot(n, 1, 10),
+        bounty_payouts,
+        24 * HOURS,
     ),
     JobSpec(
         "outbox_retention",

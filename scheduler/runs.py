@@ -81,6 +81,14 @@ def daily_slot(now: datetime, hour: int, minute: int) -> datetime:
     return slot if slot <= now else slot - timedelta(days=1)
 
 
+def monthly_slot(now: datetime, hour: int, minute: int) -> datetime:
+    """The most recent first-of-the-month HH:MM (UTC) at or before ``now``."""
+    slot = now.replace(day=1, hour=hour, minute=minute, second=0, microsecond=0)
+    if slot <= now:
+        return slot
+    return (slot - timedelta(days=1)).replace(day=1)
+
+
 def hourly_slot(now: datetime, minute: int) -> datetime:
     """The most recent HH:``minute`` (UTC) at or before ``now``."""
     slot = now.replace(minute=minute, second=0, microsecond=0)

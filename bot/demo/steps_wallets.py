@@ -12,6 +12,7 @@ from sqlalchemy import select
 from backtest.live import mark_token_navs
 from bot.demo.state import SIMULATED_DAYS, DemoState
 from core import formatting, ledger, wallets
+from core.billing.charges import change_plan_in
 from core.clock import SimulatedClock
 from core.commands.dispatcher import CommandLayer
 from core.commands.handlers.platform_services import pending_proposal_lines
@@ -27,6 +28,7 @@ from scheduler.jobs import (
     JobHooks,
     lifecycle_checks,
     nav_marks_and_fees,
+    plan_billing,
     proposal_expiry,
     rebalance_and_drift,
 )
@@ -39,17 +41,26 @@ WALLETS = (  # name, mode, tier, deposit (USD)
 
 
 def step_wallets(state: DemoState, console: Console) -> None:
-    """Open one wallet per mode, fund them; the manual wallet buys a token by hand."""
+    """Open one wallet per mode on the Free plan, fund them, move the AI wallets to Basic (billed
+    from their cash, prorated) and switch their mode; the manual wallet buys a token by hand."""
     db = state.db
     for name, mode, tier, amount in WALLETS:
         created = ledger.create_wallet(
-            db.uow(), organisation_id=state.org_id, name=name, mode=mode, tier=tier,
+            db.uow(), organisation_id=state.org_id, name=name, mode="manual", tier="free",
             owner_user_ids=[state.user_id], idempotency_key=state.key(f"w:{name}"),
         )
         ledger.deposit(db.uow(), created.wallet_id, amount, idempotency_key=state.key(f"d:{name}"))
         state.wallets[mode] = created.wallet_id
-        console.print(f"  wallet #{created.wallet_id} {name!r}: {mode} ({tier} tier), "
-                      f"deposited {formatting.cash(Decimal(amount))}")
+        plan = "Free plan"
+        if tier != "free":
+            with db.uow() as uow:
+                plan = change_plan_in(uow.session, uow.clock.now(), created.wallet_id, tier,
+                                      actor=f"user:{state.user_id}").split(":", 1)[0]
+                uow.commit()
+            wallets.set_mode(db.uow(), created.wallet_id, mode, user_id=state.user_id,
+                             idempotency_key=state.key(f"m:{name}"))
+        console.print(f"  wallet #{created.wallet_id} {name!r}: {mode}, deposited "
+                      f"{formatting.cash(Decimal(amount))}; {plan}", highlight=False)
     if state.tokens:
         trade = ledger.buy(db.uow(), state.wallets["manual"], state.tokens[0], "15000",
                            idempotency_key=state.key("manual-buy"))
@@ -90,7 +101,7 @@ def step_live(state: DemoState, console: Console) -> None:
     hooks = JobHooks(mark_navs=lambda d, day: mark_token_navs(d, day, state.market))
     jc = JobContext(db=db, notifier=notifier, hooks=hooks)
     start = clock.now()
-    totals = {"executed": 0, "proposed": 0, "approved": 0, "retired": 0}
+    totals = {"executed": 0, "proposed": 0, "approved": 0, "retired": 0, "plan_charges": 0}
     for week in range(SIMULATED_DAYS // 7):
         slot = dt.datetime.combine(start.date() + dt.timedelta(days=7 * (week + 1)), dt.time(23), dt.UTC)
         clock.set(slot)
@@ -101,10 +112,12 @@ def step_live(state: DemoState, console: Console) -> None:
         totals["proposed"] += cycle["proposed"]
         totals["approved"] += _approve_pending(db, state, console, week)
         proposal_expiry(jc, slot)
+        totals["plan_charges"] += len(plan_billing(jc, slot)["charged"])
     console.print(f"  {SIMULATED_DAYS} days to {formatting.date_text(clock.now())}: "
                   f"{totals['executed']} full-AI rebalances, "
                   f"{totals['proposed']} hybrid proposals ({totals['approved']} approved), "
-                  f"{totals['retired']} kill switches, {len(notifier.messages)} chat notifications queued")
+                  f"{totals['retired']} kill switches, {totals['plan_charges']} monthly plan charges, "
+                  f"{len(notifier.messages)} chat notifications queued")
     suggestion = wallets.suggest_for_wallet(db.uow(), state.wallets["manual"], user_id=state.user_id)
     console.print(f"  manual wallet asked for a suggestion (never executed): {suggestion.summary}")
     state.summary["live"] = totals

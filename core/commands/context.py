@@ -18,6 +18,7 @@ from core.commands.types import Identity, OutboundMessage
 from core.config import Settings
 from core.db import Database
 from core.models.compliance import Role, User
+from core.statements.performance import RiskFreeRates
 
 
 @dataclass(slots=True)
@@ -30,6 +31,10 @@ class Hooks:
     run_backtest: Callable[[int], str] | None = None
     #: () -> human list of strategy candidates.
     list_strategies: Callable[[], str] | None = None
+    #: () -> the 3-month T-bill yields for statements (``core.statements.RiskFreeRates``).
+    risk_free: Callable[[], RiskFreeRates] | None = None
+    #: (text or URL, organisation id, user id) -> reply: store a submitted write-up, credit the org.
+    submit_source: Callable[[str, int, int], str] | None = None
 
 
 @dataclass(slots=True)

@@ -54,6 +54,8 @@ PERMISSIONS: dict[str, Permission] = {
         _p("disclosures", V, ANYWHERE, "/disclosures", "Show the current risk disclosures"),
         _p("attest", V, PRIVATE, "/attest KIND", "Record one attestation (see /start)"),
         _p("org", V, PRIVATE, "/org [register KIND NAME]", "Show or register your organisation"),
+        _p("agreement", M, PRIVATE, "/agreement", "Read your PMA agreement (PDF) and accept it"),
+        _p("apply", M, PRIVATE, "/apply [ein|trust|trustees|legal VALUE]", "Your verification application"),
         # Browsing: anyone, anywhere.
         _p("tokens", V, ANYWHERE, "/tokens", "List strategy tokens and their NAV"),
         _p("token", V, ANYWHERE, "/token SYMBOL", "Details of one strategy token"),
@@ -71,6 +73,10 @@ PERMISSIONS: dict[str, Permission] = {
         _p("rebalance", OA, PRIVATE, "/rebalance", "Rebalance now (hybrid: a proposal)", money=True),
         _p("proposals", VM, ANYWHERE, "/proposals", "Hybrid proposals waiting for a decision"),
         _p("approve", OA, ANYWHERE, "/approve ID", "Approve a hybrid proposal"),
+        # Plans (core.billing): show for members; changing is checked for the org admin in the handler.
+        _p("plan", M, PRIVATE, "/plan [free|basic|premium]", "Your plan, its limits and price; change it"),
+        _p("risk", OA, PRIVATE, "/risk conservative|balanced|growth|default",
+           "Premium: the AI's risk profile"),
         # Internal exchange (holder to holder) and the proof of liabilities.
         _p("book", V, ANYWHERE, "/book SYMBOL", "A token's order book: bids, asks, last trades, NAV"),
         _p("ask", VM, PRIVATE, "/ask SYMBOL QTY PRICE [DAYS]", "Offer tokens to other holders", money=True),
@@ -78,6 +84,10 @@ PERMISSIONS: dict[str, Permission] = {
         _p("orders", VM, PRIVATE, "/orders", "Your open exchange orders, with cancel buttons"),
         _p("proof", M, PRIVATE, "/proof", "Your wallet's proof of liabilities (JSON file)"),
         _p("reject", OA, ANYWHERE, "/reject ID", "Reject a hybrid proposal"),
+        # Money features (issue 14): statements, the import bounty.
+        _p("statement", M, PRIVATE, "/statement [YYYY-MM]", "Your organisation's monthly statement (PDF)"),
+        _p("submit", M, PRIVATE, "/submit TEXT|URL", "Submit a strategy; your organisation earns the bounty"),
+        _p("bounties", M, PRIVATE, "/bounties", "Import bounty: accrued and paid to your organisation"),
         # Button targets.
         _p("confirm", V, ANYWHERE, "(button)", "Confirm a pending action", button_only=True),
         # Typed: cancel an exchange order; as a button: cancel a pending action (or an order).
@@ -86,6 +96,8 @@ PERMISSIONS: dict[str, Permission] = {
         _p("menu", V, ANYWHERE, "(free text)", "What you can do next", button_only=True),
         # Platform admin.
         _p("verify", PA, PRIVATE, "/verify ORG", "Verify a pending organisation"),
+        _p("pending", PA, PRIVATE, "/pending", "Applications waiting for verification"),
+        _p("deny", PA, PRIVATE, "/deny ORG REASON", "Reject an organisation's application"),
         _p("retire", PA, PRIVATE, "/retire SYMBOL", "Retire a token and wind it down"),
         _p("halt", PA, PRIVATE, "/halt", "Halt trading and rebalancing (circuit breaker)"),
         _p("resume", PA, PRIVATE, "/resume", "Resume trading after a halt"),

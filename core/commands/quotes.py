@@ -15,7 +15,9 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core import formatting
+from core.billing.plans import check_new_token
 from core.commands.context import Ctx
+from core.compliance.agreement import require_current_agreement
 from core.errors import (
     InsufficientCash,
     InsufficientTokens,
@@ -84,6 +86,7 @@ def reserved(ctx: Ctx, wallet: AIWallet, token: StrategyToken) -> Decimal:
 
 def quote_buy(ctx: Ctx, wallet: AIWallet, symbol: str, cash: Decimal) -> Quote:
     """Every check a buy of ``cash`` USD will face, and its NAV and estimated tokens."""
+    require_current_agreement(ctx.session, wallet.organisation_id)
     token = settled(ctx, symbol)
     if token.status is not TokenStatus.ACTIVE:
         raise TokenNotTradable(f"{symbol} is {token.status.value}; only active tokens can be bought.")
@@ -105,12 +108,14 @@ def quote_buy(ctx: Ctx, wallet: AIWallet, symbol: str, cash: Decimal) -> Quote:
         most = round_down(mul(remaining, nav), CASH_QUANTUM)
         raise SoldOut(f"Only {formatting.quantity(remaining)} {symbol} are left (about "
                       f"{formatting.cash(most)}); buy less.")
+    check_new_token(ctx.session, wallet, token)
     dust.check_buy(symbol, held(ctx, wallet, token), tokens, nav)
     return Quote(symbol, nav, tokens, cash)
 
 
 def quote_redeem(ctx: Ctx, wallet: AIWallet, symbol: str, quantity: Decimal | None) -> Quote:
     """Every check a redeem faces (``None`` = the whole position), its NAV and estimated cash."""
+    require_current_agreement(ctx.session, wallet.organisation_id)
     token = settled(ctx, symbol)
     if token.status in (TokenStatus.PROVING, TokenStatus.CANDIDATE):
         raise TokenNotTradable(f"{symbol} is {token.status.value}; it has no holders to redeem.")

@@ -20,6 +20,8 @@ from typing import cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from core.billing.plans import check_new_token
+from core.compliance.agreement import require_current_agreement
 from core.config import get_settings
 from core.errors import (
     InsufficientCash,
@@ -255,6 +257,11 @@ def place_order_in(session: Session, now: datetime, order: NewOrder) -> OrderRes
         positions.preload(involved)
     if statuses[order.wallet_id] is not OrgStatus.VERIFIED:
         raise OrganisationNotVerified("your organisation must be verified before it trades on the exchange")
+    require_current_agreement(session, organisation_id)  # a new agreement version pauses trading
+    if order.side is OrderSide.BID:  # the bidder's plan: distinct tokens held or bid for
+        bidder = session.get(AIWallet, order.wallet_id)  # locked above: from the identity map
+        assert bidder is not None
+        check_new_token(session, bidder, token)
     fee_rate = get_settings().exchange_fee_rate
     _check_funds(positions, order, token, fee_rate)
     rest_reserve = (

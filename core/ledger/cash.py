@@ -13,6 +13,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.billing.plans import check_mode
 from core.db import UnitOfWork
 from core.errors import InsufficientCash, NotFound, ValidationError
 from core.formatting import cash as fmt_cash
@@ -81,8 +82,7 @@ def create_wallet_in(
         raise ValidationError("wallet name must be 1-200 characters")
     wallet_mode = _parse_enum(WalletMode, mode, "wallet mode")
     wallet_tier = _parse_enum(Tier, tier, "tier")
-    if wallet_tier is Tier.FREE and wallet_mode is not WalletMode.MANUAL:
-        raise ValidationError("the Free tier is manual only; upgrade to Basic for AI modes")
+    check_mode(wallet_tier, wallet_mode)
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         raise NotFound(f"organisation {organisation_id} does not exist")
     if organisation_id is None and not is_house:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.chain import verify_chain
+from core.distributions.checks import distribution_violations
 from core.ledger.postings import (
     token_pool_code,
     token_unissued_code,
@@ -109,5 +110,9 @@ def check_invariants(session: Session) -> list[str]:
     from core.exchange.invariants import reservation_violations  # core.exchange builds on the ledger
 
     violations.extend(reservation_violations(session, balance))
+    from core.billing.revenue import revenue_violations  # core.billing builds on the ledger
+
+    violations.extend(revenue_violations(session, balance))
     violations.extend(verify_chain(session))
+    violations.extend(distribution_violations(session))
     return violations

@@ -15,6 +15,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.billing.plans import check_new_token
+from core.compliance.agreement import require_current_agreement
 from core.config import get_settings
 from core.db import UnitOfWork
 from core.errors import (
@@ -265,13 +267,16 @@ def tokenize(
 # --- buy and redeem ------------------------------------------------------------------------------
 
 
-def _check_wallet_may_trade(wallet: AIWallet, org_status: OrgStatus | None, system: bool) -> None:
+def _check_wallet_may_trade(
+    session: Session, wallet: AIWallet, org_status: OrgStatus | None, system: bool
+) -> None:
     if wallet.is_house or system:
         return
     if org_status is not OrgStatus.VERIFIED:
         raise OrganisationNotVerified(
             "your organisation is not verified yet; a platform admin must verify it before trading"
         )
+    require_current_agreement(session, wallet.organisation_id)  # a new agreement version pauses trading
 
 
 def _write_trade(
@@ -323,7 +328,7 @@ def buy_in(
     """
     token = lock_token(session, symbol)  # lock order: token, then wallet
     wallet, org_status, holding = _lock_wallet_and_position(session, wallet_id, token.id)
-    _check_wallet_may_trade(wallet, org_status, system)
+    _check_wallet_may_trade(session, wallet, org_status, system)
     if token.status is not TokenStatus.ACTIVE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; only active tokens can be bought")
     if wallet.cash - wallet.cash_reserved < cash:  # cash reserved by open exchange bids is not spendable
@@ -348,6 +353,8 @@ def buy_in(
         raise SoldOut(
             f"only {fmt_qty(remaining)} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less"
         )
+    if not system:
+        check_new_token(session, wallet, token)  # the wallet's plan: distinct tokens held
     run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system, now))
     dust.check_buy(token.symbol, holding.quantity, tokens_out, nav_of(token))
     # A first purchase (no holding row) almost always also opens the holding's ledger account.
@@ -401,7 +408,7 @@ def redeem_in(
     for :func:`buy_in`)."""
     token = lock_token(session, symbol)
     wallet, org_status, holding = _lock_wallet_and_position(session, wallet_id, token.id)
-    _check_wallet_may_trade(wallet, org_status, system)
+    _check_wallet_may_trade(session, wallet, org_status, system)
     if token.status is TokenStatus.PROVING or token.status is TokenStatus.CANDIDATE:
         raise TokenNotTradable(f"{token.symbol} is {token.status.value}; it has no holders to redeem")
     free = holding.quantity - holding.reserved  # units reserved by open asks are not redeemable

@@ -82,6 +82,7 @@ def wallet_tokens_reserved_code(wallet_id: int, token_id: int) -> str:
 SYSTEM_ACCOUNTS: dict[str, AccountKind] = {
     "external:cash": AccountKind.EXTERNAL,
     "platform:fees": AccountKind.FEE_INCOME,
+    "platform:plan_revenue": AccountKind.FEE_INCOME,  # subscription plan charges (core.billing)
     "platform:insurance": AccountKind.INSURANCE_FUND,
     "platform:seed": AccountKind.PLATFORM_SEED,
     "platform:trading_costs": AccountKind.TRADING_COSTS,

@@ -38,6 +38,7 @@ class AccountKind(enum.StrEnum):
     TRADING_COSTS = "trading_costs"  # commissions charged on rebalances
     WALLET_CASH_RESERVED = "wallet_cash_reserved"  # a wallet's cash locked by open exchange bids
     WALLET_TOKENS_RESERVED = "wallet_tokens_reserved"  # a wallet's units locked by open exchange asks
+    BOUNTY_PAYABLE = "bounty_payable"  # import bounty accrued to an organisation, not yet paid (USD)
 
 
 #: Account kinds that represent the outside world and may legitimately hold negative balances.

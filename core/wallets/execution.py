@@ -23,6 +23,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.billing.plans import check_ai
 from core.errors import TradingHalted
 from core.ledger.cash import wallet_cash_account
 from core.ledger.fees import nav_of
@@ -170,6 +171,7 @@ def execute_in(session: Session, now: datetime, wallet_id: int, snapshot: Alloca
         raise TradingHalted("trading is halted by the circuit breaker; the rebalance did not run")
     target, target_cash = snapshot_target(snapshot)
     wallet, positions = lock_for_rebalance(session, wallet_id, target, expect_mode=expect_mode)
+    check_ai(wallet, "an optimizer rebalance")  # the wallet's plan (read under its lock)
     before = drift_before if drift_before is not None else drift(wallet.cash, positions, target,
                                                                  target_cash)
     value_before = wallet.cash + sum((p.value for p in positions), ZERO)

@@ -110,8 +110,12 @@ NEXT_STEP = {
 def suggestion_text(wallet_name: str, mode: str, snapshot: AllocationSnapshot,
                     trades: list[dict[str, Any]]) -> str:
     """A suggestion (never executed) for a manual or full-AI wallet."""
+    step = NEXT_STEP.get(mode, "")
+    if (snapshot.inputs or {}).get("tier") == "free":  # the Free plan: no optimizer trading
+        step = ("Free plan (manual only): make these trades yourself with /buy and /sell, or choose "
+                "an AI plan with /plan to have /rebalance or the AI modes do it.")
     lines = [f"Suggestion for {wallet_name} (nothing was traded):",
-             *decision_lines(snapshot, trades), NEXT_STEP.get(mode, "")]
+             *decision_lines(snapshot, trades), step]
     return "\n".join(line for line in lines if line)
 
 

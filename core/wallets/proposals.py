@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.billing.plans import check_ai
 from core.clock import ensure_utc
 from core.commands.types import Reply
 from core.db import UnitOfWork
@@ -204,6 +205,9 @@ def approve_proposal(uow: UnitOfWork, proposal_id: int, *, user_id: int, idempot
         closed = _closed(proposal, now)
         if closed is not None:
             return closed.to_dict()
+        wallet = session.get(AIWallet, proposal.wallet_id)  # locked with the proposal
+        assert wallet is not None
+        check_ai(wallet, "approving an AI proposal")  # e.g. moved to Free after a missed payment
         snapshot = session.get(AllocationSnapshot, proposal.snapshot_id)
         assert snapshot is not None
         execution = execute_in(session, now, proposal.wallet_id, snapshot, config=config,

@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.billing.plans import check_mode, plan_of
 from core.db import UnitOfWork
 from core.errors import ArenaError, ValidationError
 from core.ledger.idempotency import run_idempotent
@@ -26,7 +27,7 @@ from core.ledger.postings import LedgerWriter
 from core.models import AIWallet, AllocationSnapshot, AuditLog, StrategyToken, TokenHolding, WalletMode
 from core.models.wallets_ext import RebalanceProposal
 from core.notify import Notifier
-from core.optimizer import AI_TIERS, Decision
+from core.optimizer import Decision
 from core.optimizer import Tier as OptTier
 from core.risk.circuit import is_halted
 from core.wallets.config import DEFAULT_WALLET_CONFIG, WalletConfig
@@ -56,8 +57,7 @@ def set_mode(uow: UnitOfWork, wallet_id: int, mode: str, *, user_id: int,
         now = uow.clock.now()
         wallet = lock_wallet(session, wallet_id)
         require_owner(session, wallet.id, user_id)
-        if new_mode is not WalletMode.MANUAL and OptTier(wallet.tier.value) not in AI_TIERS:
-            raise ValidationError("the Free tier is manual only; upgrade to Basic for AI modes")
+        check_mode(wallet.tier, new_mode)
         old = wallet.mode
         wallet.mode = new_mode
         superseded = 0
@@ -139,7 +139,8 @@ def run_rebalance_cycle(uow: UnitOfWork, *, notifier: Notifier | None = None,
                         batch: int = 200) -> CycleReport:
     """Check every AI wallet; execute (full AI) or propose (hybrid) where due.
 
-    One decision per distinct (universe, tier, profile) for the whole cycle. Wallets are handled in
+    One decision per distinct (universe, tier, profile) for the whole cycle. Premium wallets are
+    handled first (the plan's priority), in batches of their own. Wallets are handled in
     batches of ``batch`` per unit of work (the bulk path): the batch locks every token it may trade
     up front (by id), then each due wallet in id order inside its own savepoint, and all trades of
     the batch share one ledger writer, so each pool and system account gets one balance update per
@@ -155,12 +156,18 @@ def run_rebalance_cycle(uow: UnitOfWork, *, notifier: Notifier | None = None,
             report.halted = True
             uow.commit()
             return report
-        ids = list(uow.session.scalars(
-            select(AIWallet.id).where(AIWallet.mode.in_([WalletMode.FULL_AI, WalletMode.HYBRID]),
-                                      AIWallet.is_house.is_(False)).order_by(AIWallet.id)))
+        rows = uow.session.execute(
+            select(AIWallet.id, AIWallet.tier).where(
+                AIWallet.mode.in_([WalletMode.FULL_AI, WalletMode.HYBRID]),
+                AIWallet.is_house.is_(False)).order_by(AIWallet.id)).all()
         uow.commit()
-    for start in range(0, len(ids), batch):
-        _run_batch(uow, ids[start:start + batch], cache, config, notifier, report)
+    # Premium's priority: its wallets go in batches of their own before everyone else's (each
+    # batch still locks its wallets in ascending id, the ledger's lock order).
+    first = [r.id for r in rows if plan_of(r.tier).priority]
+    rest = [r.id for r in rows if not plan_of(r.tier).priority]
+    for ids in (first, rest):
+        for start in range(0, len(ids), batch):
+            _run_batch(uow, ids[start:start + batch], cache, config, notifier, report)
     report.solves = cache.solves
     return report
 

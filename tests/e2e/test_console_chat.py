@@ -36,6 +36,9 @@ press 12
 /wallet
 /frobnicate
 /mode hybrid
+/plan basic
+press 14
+/mode hybrid
 /digest
 """
 
@@ -131,9 +134,10 @@ def test_hybrid_approval_in_the_console(sqlite_db: Database, tmp_path: Path) -> 
                        write=lines.append, files_dir=tmp_path)
     notifier.chat = chat
     onboard = ["/start", "press 1", "press 2", "press 3", "press 4", "press 5", "Grace Chapel",
-               "@admin /verify 1", "/deposit 10,000", "press 8", "/mode hybrid"]
+               "@admin /verify 1", "/deposit 10,000", "press 8", "/plan basic", "press 10",
+               "/mode hybrid"]
     chat.run_script(onboard)
-    other = ["@hope /start", "@hope press 10", "@hope press 11", "@hope press 12", "@hope press 13",
+    other = ["@hope /start", "@hope press 12", "@hope press 13", "@hope press 14", "@hope press 15",
              "@hope /org register church Hope Church", "@admin /verify 2"]
     chat.run_script(other)
     assert "Cash now: $10,000.00" in "\n".join(lines)

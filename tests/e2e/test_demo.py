@@ -41,6 +41,14 @@ def test_arena_demo_runs_the_whole_product_offline(tmp_path: Path) -> None:
     assert summary["approval_traded"] is True  # the treasurer's Approve executed real trades
     assert "pressed Approve on proposal #" in out and "- bought " in out
     assert Path(summary["digest_chart"]).read_bytes().startswith(b"\x89PNG")
+    assert Path(summary["agreement_pdf"]).read_bytes().startswith(b"%PDF")  # the generated PMA agreement
+    assert "pressed Agree" in out and "verified by a platform admin from the queue" in out
+    # Two AI wallets moved to Basic and were billed (prorated at once, then monthly in advance).
+    assert float(summary["plan_revenue"]["Basic"]["charged"]) >= 2 * 50 * 1 / 31
+    plans = summary["plan_revenue"]
+    assert plans["Basic"]["wallets"] == 2 and plans["Free"]["wallets"] == 1
+    assert Path(summary["statement"]["pdf"]).read_bytes().startswith(b"%PDF")
+    assert Path(summary["statement"]["csv"]).read_text().startswith("section,item,")
     assert "Daily digest" in out and "not investment advice" in out
 
     check = subprocess.run(

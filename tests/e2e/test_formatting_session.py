@@ -66,7 +66,7 @@ def _session(sym: str, long_sym: str) -> list[str]:
         "/buy NOPE 5", f"/buy {sym} 1,5", f"/buy {sym} 1e999999999", f"/buy {sym} 0.001",
         f"/buy {sym} 99,999,999", f"/buy {sym} 1,234.56", "#press confirm", "#press confirm",
         "/wallet", "/digest",
-        "/mode hybrid", "/suggest", "/proposals",
+        "/mode hybrid", "/plan", "/plan basic", "#press confirm", "/mode hybrid", "/suggest", "/proposals",
         "#press approve",
         f"/sell {sym} 10.123456789", "#press confirm",
         f"/sell {sym} 99999", f"/sell {long_sym} 1",

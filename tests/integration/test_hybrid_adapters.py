@@ -59,6 +59,8 @@ async def test_hybrid_approval_through_telegram(tg: TG, sqlite_db: Database) -> 
     await tg.press(100, tg.last_buttons()[0])
     other = await tg.onboard(200, "Hope Church")
     await tg.say(ADMIN_ID, f"/verify {other}")
+    await tg.say(100, "/plan basic")  # new wallets start on Free (manual only)
+    await tg.press(100, tg.last_buttons()[0])
     await tg.say(100, "/mode hybrid")
     wallet = wallet_of(sqlite_db, org)
 
@@ -129,6 +131,8 @@ async def test_hybrid_approval_through_discord(dc: DC, sqlite_db: Database) -> N
     await dc.dispatch(press(100, dc.http.custom_ids()[0]))
     other = await _onboard_discord(dc, 200, "Hope Church")
     await dc.dispatch(slash(ADMIN_ID, "verify", str(other)))
+    await dc.dispatch(slash(100, "plan", "basic"))  # new wallets start on Free (manual only)
+    await dc.dispatch(press(100, dc.http.custom_ids()[0]))
     await dc.dispatch(slash(100, "mode", "hybrid"))
     wallet = wallet_of(sqlite_db, org)
 

@@ -1,6 +1,8 @@
 """A Hypothesis state machine over the ledger against an independent shadow model in Decimal.
 
 Rules: deposit, withdraw, tokenize, buy, redeem, mark NAV (a day passes), time passes + accrue fees,
+switch a token to distributing its gains above its base, a month ends and a distributing token pays
+(once per token and month: paying the same month again changes nothing),
 replay a used idempotency key (same reply, no effect) and reuse one for another request (conflict).
 The shadow predicts every outcome from the product rules alone (1 %/yr management fee pro rata by
 whole seconds, 10 % performance fee above max(HWM, HWM x benchmark growth), 5 % of fees to
@@ -37,7 +39,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from core import ledger
+from core import distributions, ledger
 from core.clock import SimulatedClock
 from core.db import Database
 from core.errors import (
@@ -89,6 +91,7 @@ class ShadowToken:
     hwm_bench: Decimal = Decimal(1)
     accrued_until: datetime = START
     last_mark: date | None = None
+    base: Decimal | None = None  # distribution base NAV once the token distributes
 
 
 @dataclass
@@ -229,8 +232,8 @@ class LedgerMachine(RuleBasedStateMachine):
     # --- tokens ------------------------------------------------------------------------------------
 
     @precondition(lambda self: len(self.shadow.tokens) < 3)
-    @rule(supply=st.sampled_from(["200", "1000", "250.5", "10000000"]))
-    def tokenize(self, supply: str) -> None:
+    @rule(supply=st.sampled_from(["200", "1000", "250.5", "10000000"]), distributing=st.booleans())
+    def tokenize(self, supply: str, distributing: bool) -> None:
         symbol = f"STRAT-SM-{len(self.shadow.tokens) + 1}"
         ledger.tokenize(
             self.db.uow(),
@@ -241,6 +244,8 @@ class LedgerMachine(RuleBasedStateMachine):
             idempotency_key=self._key(),
         )
         self.shadow.tokens[symbol] = ShadowToken(symbol, Decimal(supply), accrued_until=self.clock.now())
+        if distributing:
+            self.switch_to_distributing(len(self.shadow.tokens) - 1)
 
     def _token(self, i: int) -> ShadowToken:
         return list(self.shadow.tokens.values())[i % len(self.shadow.tokens)]
@@ -374,6 +379,54 @@ class LedgerMachine(RuleBasedStateMachine):
         with localcontext() as ctx:
             ctx.prec = 80
             assert fee == self.shadow.settle_management(token, self.clock.now())
+
+    @precondition(lambda self: self.shadow.tokens)
+    @rule(t=st.integers(0, 2))
+    def switch_to_distributing(self, t: int) -> None:
+        """The token starts distributing its gains above its base (= its NAV now); again: no change."""
+        token = self._token(t)
+        distributions.set_policy(
+            self.db.uow(), token.symbol, "distribute", include_gains=True, idempotency_key=self._key()
+        )
+        if token.base is None:
+            token.base = _floor(token.aum / token.circ, UNIT_Q)
+
+    @precondition(lambda self: any(t.base is not None for t in self.shadow.tokens.values()))
+    @rule(t=st.integers(0, 2), r=st.integers(-300, 400))
+    def month_end_distribution(self, t: int, r: int) -> None:
+        """The token's last mark of the month (r bp), then the clock moves to the next month's first
+        day (the record date) and the distributing token pays the month just ended: per unit =
+        floor(NAV - base), each holder floor(units x per unit), the rest stays in the pool; paying
+        the same month again changes nothing."""
+        tokens = list(self.shadow.tokens.values())
+        i = next(i for i in [t % len(tokens), *range(len(tokens))] if tokens[i].base is not None)
+        token = tokens[i]
+        self.mark(i, r, 0)  # the month's last mark: a day passes, the token moves r bp
+        assert token.base is not None
+        now = self.clock.now()
+        first = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, 1, tzinfo=UTC)
+        self.clock.set(first)
+        period = f"{now.year:04d}-{now.month:02d}"
+        result = distributions.distribute(self.db.uow(), token.symbol, period)
+        assert result is not None and not result.already
+        with localcontext() as ctx:
+            ctx.prec = 80
+            self.shadow.settle_management(token, first)
+            nav_before = _floor(token.aum / token.circ, UNIT_Q)
+            per_unit = max(Decimal(0), _floor(token.aum / token.circ - token.base, UNIT_Q))
+            held = {w: q for (w, sym), q in self.shadow.units.items() if sym == token.symbol and q > 0}
+            house = token.circ - sum(held.values(), Decimal(0))
+            paid = {w: _floor(q * per_unit, CASH_Q) for w, q in held.items()}
+            total = sum(paid.values(), Decimal(0)) + _floor(house * per_unit, CASH_Q)
+            for w, amount in paid.items():
+                self.shadow.cash[w] += amount
+            token.aum -= total
+            nav_after = _floor(token.aum / token.circ, UNIT_Q)
+            token.hwm = max(Decimal(0), token.hwm - (nav_before - nav_after))
+            token.base = nav_after
+        assert (result.amount, result.per_unit) == (total, per_unit)
+        again = distributions.distribute(self.db.uow(), token.symbol, period)
+        assert again is not None and again.already and again.amount == total
 
     # --- idempotency -------------------------------------------------------------------------------
 

@@ -146,7 +146,9 @@ async def test_hybrid_approval_by_button(tg: TG, sqlite_db: Database) -> None:
     await tg.say(ADMIN_ID, f"/verify {await tg.onboard(100)}")
     await tg.say(100, "/deposit 10000")
     await tg.press(100, tg.last_buttons()[0])
-    assert "hybrid" in (await tg.say(100, "/mode hybrid"))[0]
+    await tg.say(100, "/plan basic")  # new wallets start on Free (manual only)
+    await tg.press(100, tg.last_buttons()[0])
+    assert "Mode is now hybrid" in (await tg.say(100, "/mode hybrid"))[0]
     wallets.run_rebalance_cycle(sqlite_db.uow(), notifier=tg.world.notifier)
     proposal = tg.world.notifier.messages[-1].reply
     approve = next(b.action for b in proposal.all_buttons() if b.label == "Approve")

@@ -48,6 +48,15 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "bid": (VM, True),
     "orders": (VM, True),
     "proof": (M, True),
+    "plan": (M, True),
+    "risk": (OA, True),
+    "agreement": (M, True),
+    "apply": (M, True),
+    "pending": (PA, True),
+    "deny": (PA, True),
+    "statement": (M, True),
+    "submit": (M, True),
+    "bounties": (M, True),
     "cancel": (V, False),  # typed: an exchange order (owners only); as a button: a pending action
 }
 BUTTON_ONLY = {"confirm", "proposal", "menu"}

@@ -103,7 +103,9 @@ def test_hybrid_proposal_approved_by_owner_once(sqlite_db: Database) -> None:
     mark_days(sqlite_db, sqlite_db.clock, {s: random_returns(i, 40) for i, s in enumerate(symbols)})  # type: ignore[arg-type]
     world.verify(world.onboard(100))
     world.confirm(100, world.say(100, "/deposit 10000"))
-    assert "hybrid" in world.say(100, "/mode hybrid").text
+    assert "manual only" in world.say(100, "/mode hybrid").text  # a new wallet starts on Free
+    assert "You are now on the Basic" in world.confirm(100, world.say(100, "/plan basic")).text
+    assert "Mode is now hybrid" in world.say(100, "/mode hybrid").text
     report = wallets.run_rebalance_cycle(sqlite_db.uow(), notifier=world.notifier)
     assert report.proposed == 1, report
     message = world.notifier.messages[-1]

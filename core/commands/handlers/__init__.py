@@ -1,3 +1,15 @@
 """Handler modules, one per area; importing this package registers every command."""
 
-from core.commands.handlers import admin, exchange, market, onboarding, trading, wallet  # noqa: F401
+from core.commands.handlers import (  # noqa: F401
+    admin,
+    agreement,
+    bounty,
+    exchange,
+    gateway,
+    market,
+    onboarding,
+    plans,
+    statements,
+    trading,
+    wallet,
+)

@@ -1,4 +1,5 @@
-"""Platform-admin commands: /verify, /retire, /halt, /resume, /stats."""
+"""Platform-admin commands: /verify, /retire, /halt, /resume, /stats (the verification queue,
+/pending and /deny, is in :mod:`core.commands.handlers.gateway`)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ from core.commands.handlers.common import ensure_user
 from core.commands.parsing import expect_args, id_arg, symbol_arg
 from core.commands.registry import handles
 from core.commands.types import ChatType, Command, OutboundMessage, Reply
-from core.compliance import organisations
+from core.compliance import agreement, applications, organisations
 from core.compliance.identity import refresh_role
 from core.models.chat import ChatPreference, OutboxMessage
 from core.models.compliance import Organisation, OrgStatus, User
 from core.models.tokens import StrategyToken, TokenStatus
 from core.models.wallets import AIWallet, Tier, WalletMode
 
-#: New organisation wallets start manual on the Basic tier (AI modes allowed, 10 tokens).
-NEW_WALLET_TIER = Tier.BASIC
+#: New organisation wallets start manual on the Free plan (manual only, 3 tokens); /plan upgrades.
+NEW_WALLET_TIER = Tier.FREE
 
 
 def _tell_members(ctx: Ctx, org: Organisation, text: str) -> int:
@@ -44,7 +45,8 @@ def verify(ctx: Ctx, cmd: Command) -> Reply:
     """Verify a pending organisation and open its wallet (idempotent)."""
     (org_text,) = expect_args(cmd.args, 1, "/verify ORG_ID")
     admin = ensure_user(ctx)
-    org, changed = organisations.verify(ctx.session, admin, id_arg(org_text, "organisation id"), ctx.clock)
+    org, _, changed = applications.decide(ctx.session, ctx.now(), admin, id_arg(org_text, "organisation id"),
+                                          True, None)
     wallet = ctx.session.scalar(select(AIWallet).where(AIWallet.organisation_id == org.id))
     if wallet is None:
         owners = [m.id for m in org.members if m.is_org_admin]
@@ -63,9 +65,11 @@ def verify(ctx: Ctx, cmd: Command) -> Reply:
     if changed:
         told = _tell_members(ctx, org, verified_notice(org.name, wallet.id))
     state = "verified" if changed else "was already verified"
+    agreed = agreement.CURRENT_VERSION in agreement.accepted_versions(ctx.session, org.id)
+    note = "" if agreed else f" It has not accepted the PMA agreement {agreement.CURRENT_VERSION} yet."
     return Reply(
         f"Organisation #{org.id} {org.name} {state}; wallet #{wallet.id}. "
-        f"{formatting.count(told)} member chat(s) told."
+        f"{formatting.count(told)} member chat(s) told.{note}"
     )
 
 
@@ -73,8 +77,9 @@ def verified_notice(org_name: str, wallet_id: int) -> str:
     """What an organisation's members read when a platform admin verifies it."""
     return (
         f"Good news: {org_name} is verified and can trade. Your wallet #{wallet_id} is open, in "
-        "manual mode. Next: an organisation admin adds paper cash with /deposit AMOUNT; then /tokens "
-        "and /buy SYMBOL AMOUNT, or /mode hybrid so the AI proposes trades for you to approve."
+        "manual mode on the Free plan (up to 3 tokens). Next: an organisation admin adds paper cash "
+        "with /deposit AMOUNT; then /tokens and /buy SYMBOL AMOUNT. For the AI modes (hybrid: the AI "
+        "proposes, you approve) choose a plan with /plan."
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import exchange
 from core.audit.liabilities import proof_for, published_root
+from core.billing.plans import check_new_token
 from core.commands.confirmations import ask as ask_to_confirm
 from core.commands.confirmations import executes
 from core.commands.context import Ctx
@@ -19,6 +20,7 @@ from core.commands.handlers.common import org_wallet, owned_wallet
 from core.commands.parsing import id_arg, symbol_arg
 from core.commands.registry import handles
 from core.commands.types import Attachment, Button, Command, OutboundMessage, Reply
+from core.compliance.agreement import require_current_agreement
 from core.errors import UnknownToken, ValidationError
 from core.exchange.notices import tell_fills
 from core.exchange.orders import NewOrder
@@ -74,11 +76,14 @@ def _order_request(ctx: Ctx, cmd: Command, side: OrderSide) -> Reply:
     symbol = symbol_arg(cmd.args[0])
     qty, price = exchange.parse_quantity(cmd.args[1]), exchange.parse_price(cmd.args[2].lstrip("$"))
     days = id_arg(cmd.args[3], "days") if len(cmd.args) == 4 else ctx.settings.exchange_order_days
-    owned_wallet(ctx)
+    wallet = owned_wallet(ctx)
     token = ctx.session.scalar(select(StrategyToken).where(StrategyToken.symbol == symbol))
     if token is None:
         raise UnknownToken(f"No token {symbol}; see /tokens.")
     exchange.check_tradable(ctx.session, token)
+    require_current_agreement(ctx.session, wallet.organisation_id)
+    if side is OrderSide.BID:  # checked again when the order is placed
+        check_new_token(ctx.session, wallet, token)
     exchange.check_band(token, price)
     value = mul(qty, price)
     verb = "Sell" if side is OrderSide.ASK else "Buy"

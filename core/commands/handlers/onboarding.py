@@ -17,7 +17,7 @@ from core.commands.handlers.common import ensure_user, remember_chat
 from core.commands.permissions import PERMISSIONS, allowed
 from core.commands.registry import handles
 from core.commands.types import Button, ChatType, Command, OutboundMessage, Reply
-from core.compliance import attestations, disclosures, organisations
+from core.compliance import applications, attestations, disclosures, organisations
 from core.compliance.identity import admin_ids, refresh_role
 from core.errors import ValidationError
 from core.models.chat import ChatPreference
@@ -80,8 +80,8 @@ def _status_text(ctx: Ctx) -> str:
         )
     return (
         f"{org.name} (#{org.id}, {label}) is pending verification by a platform admin. "
-        "What happens next: an admin checks the organisation and you get a message here when it "
-        "is verified; then you can deposit and trade. Meanwhile "
+        f"What happens next: an admin reviews its application ({applications.USUAL_WAIT}) and you "
+        "get a message here when it is verified; then you can deposit and trade. Meanwhile "
         "/tokens and /strategies show what is on offer."
     )
 
@@ -157,13 +157,19 @@ def org(ctx: Ctx, cmd: Command) -> Reply:
         )
     user = ensure_user(ctx)
     registered = organisations.register(ctx.session, user, kind, name, ctx.clock)
+    application = applications.open_application(ctx.session, ctx.now(), registered, user)
     remember_chat(ctx)
     refresh_role(ctx.session, user, ctx.settings)
     _tell_admins(
         ctx,
-        f"New organisation #{registered.id} {registered.name} ({kind.value}) awaits /verify {registered.id}.",
+        f"New organisation #{registered.id} {registered.name} ({kind.value}) applied "
+        f"(application #{application.id}); see /pending.",
     )
-    return Reply(f"Registered. {_status_text(ctx)}")
+    return Reply(
+        f"Registered. {_status_text(ctx)}\nNext: send /agreement to read your organisation's PMA "
+        "agreement (PDF and a short summary) and accept it. Optional details for the reviewer: "
+        "/apply ein NUMBER, /apply trust NAME, /apply trustees NAME; NAME."
+    )
 
 
 def _tell_admins(ctx: Ctx, text: str) -> None:

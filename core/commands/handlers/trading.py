@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import formatting, ledger, risk
+from core.billing.plans import plan_of
 from core.commands.confirmations import ask, executes
 from core.commands.context import Ctx
 from core.commands.handlers.common import is_owner, org_wallet, owned_wallet
@@ -35,7 +36,7 @@ def wallet(ctx: Ctx, cmd: Command) -> Reply:
         .order_by(StrategyToken.symbol)
     ).all()
     mode = w.mode.value.replace("_", "-")
-    lines = [f"Wallet #{w.id} {w.name}: {mode} mode, {w.tier.value} tier"]
+    lines = [f"Wallet #{w.id} {w.name}: {mode} mode, {plan_of(w.tier).name} plan (/plan)"]
     total = w.cash
     for holding, token in rows:
         value = mul(holding.quantity, token.nav_per_token)
@@ -142,5 +143,5 @@ def run_deposit(ctx: Ctx, session: Session, row: PendingConfirmation, key: str) 
     moved = ledger.deposit_in(session, ctx.now(), w.id, parse_cash(row.args[0]), idempotency_key=key)
     return (
         f"Deposited {formatting.cash(moved.amount)}. Cash now: {formatting.cash(moved.cash_balance)}. "
-        "Next: /tokens to choose, then /buy SYMBOL AMOUNT; or /mode hybrid and /suggest."
+        "Next: /tokens to choose, then /buy SYMBOL AMOUNT; or /plan for the AI modes (/mode hybrid)."
     )

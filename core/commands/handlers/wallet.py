@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import wallets
+from core.billing.plans import check_ai
 from core.commands.confirmations import ask_in, executes
 from core.commands.context import Ctx
 from core.commands.handlers import platform_services
@@ -63,6 +64,7 @@ def rebalance(ctx: Ctx, cmd: Command) -> Reply:
     wallet = owned_wallet(ctx)
     if is_halted(ctx.session):  # checked before any button or proposal is shown
         raise TradingHalted(HALTED)
+    check_ai(wallet, "/rebalance (the optimizer trading for you)")
     if wallet.mode is WalletMode.HYBRID:
         return platform_services.suggest(ctx, wallet, trigger="rebalance")
     if wallet.mode is WalletMode.FULL_AI:

@@ -1,0 +1,102 @@
+"""Plan commands: /plan (show, upgrade, downgrade) and /risk (Premium's custom risk profile).
+
+``/plan`` shows the wallet's plan, its price and limits, how many distinct tokens it holds, any
+scheduled change or unpaid charge, and a button per other plan. ``/plan basic`` (an organisation
+admin who owns the wallet) quotes the change — the prorated charge of an upgrade, the date of a
+downgrade — and asks to confirm; the change runs in :func:`core.billing.charges.change_plan_in`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from core.billing import charges
+from core.billing.plans import ORDER, PLANS, PlanLimit, check_custom_risk, committed_tokens, parse_tier
+from core.commands.confirmations import ask, executes
+from core.commands.context import Ctx
+from core.commands.handlers.common import org_wallet, owned_wallet
+from core.commands.registry import handles
+from core.commands.types import Button, Command, Reply, role_rank
+from core.errors import PermissionDenied, ValidationError
+from core.formatting import cash as fmt_cash
+from core.models.billing import WalletBilling
+from core.models.compliance import Role
+from core.models.wallets import AIWallet, Tier
+from core.optimizer import RiskProfile
+
+#: /risk presets: the optimizer maximises return at an annualised volatility of at most this.
+RISK_PRESETS: dict[str, float] = {"conservative": 0.10, "balanced": 0.20, "growth": 0.35}
+
+
+def plan_card(ctx: Ctx, wallet: AIWallet) -> Reply:
+    """The /plan card: current plan, price, limits, usage, and one button per other plan."""
+    plan = PLANS[Tier(wallet.tier)]
+    held = len(committed_tokens(ctx.session, wallet.id))
+    cap = "unlimited" if plan.max_tokens is None else str(plan.max_tokens)
+    lines = [f"Plan: {plan.label()} — {plan.limits()}.",
+             f"Tokens held or bid for: {held} of {cap}. Mode: {wallet.mode.value.replace('_', '-')}."]
+    row = ctx.session.get(WalletBilling, wallet.id)
+    if row is not None and row.next_tier and row.next_tier_on:
+        lines.append(f"Scheduled: {PLANS[Tier(row.next_tier)].name} from {row.next_tier_on:%d %b %Y}.")
+    if row is not None and row.grace_period:
+        lines.append(f"Unpaid: the {row.grace_period} charge; add cash with /deposit (retried daily).")
+    lines.append("Plans: " + "; ".join(f"{p.label()}: {p.limits()}" for p in PLANS.values()) + ".")
+    lines.append("Charges are taken from the wallet's cash in advance on the 1st of each month; an "
+                 "upgrade applies at once (prorated), a downgrade from the next month.")
+    buttons = [[Button(("Upgrade to " if charges.rank(t) > charges.rank(wallet.tier) else "Move to ")
+                       + PLANS[t].name, f"plan {t.value}") for t in ORDER if t is not wallet.tier]]
+    return Reply("\n".join(lines), buttons=buttons)
+
+
+def _changer(ctx: Ctx) -> AIWallet:
+    if role_rank(ctx.role) < role_rank(Role.ORG_ADMIN):
+        raise PermissionDenied("Only your organisation's admin can change the plan.")
+    return owned_wallet(ctx)
+
+
+@handles("plan")
+def plan(ctx: Ctx, cmd: Command) -> Reply:
+    """Show the plan, or ask to confirm a change to free|basic|premium."""
+    if not cmd.args:
+        return plan_card(ctx, org_wallet(ctx))
+    if len(cmd.args) != 1:
+        raise ValidationError("Usage: /plan [free|basic|premium]")
+    if cmd.edited:
+        raise ValidationError("Edited messages never change the plan. Send /plan again as a new message.")
+    tier = parse_tier(cmd.args[0])
+    wallet = _changer(ctx)
+    quote = charges.quote_change(ctx.session, ctx.now(), wallet, tier)
+    if quote.kind == "same":
+        return Reply(quote.text(wallet.tier))
+    free = wallet.cash - wallet.cash_reserved
+    if quote.charge > free:
+        raise PlanLimit(f"the upgrade costs {fmt_cash(quote.charge)} now and the wallet has "
+                        f"{fmt_cash(free)} of free cash; an admin can /deposit first")
+    return ask(ctx, Command(cmd.identity, "plan", (tier.value,), cmd.idempotency_key),
+               quote.text(wallet.tier))
+
+
+@executes("plan")
+def run_plan(ctx: Ctx, session: Session, row: object, key: str) -> str:
+    """Execute a confirmed plan change."""
+    wallet = _changer(ctx)
+    args = getattr(row, "args", [])
+    user = ctx.user.id if ctx.user is not None else 0
+    return charges.change_plan_in(session, ctx.now(), wallet.id, str(args[0]), actor=f"user:{user}")
+
+
+@handles("risk")
+def risk(ctx: Ctx, cmd: Command) -> Reply:
+    """Premium: choose the optimizer's risk profile (conservative / balanced / growth / default)."""
+    if len(cmd.args) != 1 or cmd.args[0].lower() not in (*RISK_PRESETS, "default"):
+        raise ValidationError("Usage: /risk conservative|balanced|growth|default")
+    wallet = owned_wallet(ctx)
+    check_custom_risk(wallet)
+    choice = cmd.args[0].lower()
+    if choice == "default":
+        wallet.risk_profile = None
+        return Reply("Risk profile: the default (maximum Sharpe ratio). It applies from the next decision.")
+    profile = RiskProfile(kind="target_volatility", target_volatility=RISK_PRESETS[choice])
+    wallet.risk_profile = profile.model_dump()
+    return Reply(f"Risk profile: {choice} — {profile.describe()}. It applies from the next decision "
+                 "(/suggest shows it now).")
