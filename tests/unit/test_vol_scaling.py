@@ -46,7 +46,7 @@ def test_no_order_aims_above_the_cap(rets: list[float], cap: float) -> None:
     spec = {"name": "cap", "family": "ma_crossover", "universe": {"assets": ["BTC", "ETH"]},
             "entry_rule": "close > sma(close, 5)", "sizing": {"method": "volatility_target",
             "target_vol": 0.5, "lookback_days": 10, "max_leverage": cap}}  # fmt: skip
-    data = market({"BTC": frame(closes), "ETH": frame(closes[::-1].copy())})
+    data = market({"BTC": frame(closes.tolist()), "ETH": frame(closes[::-1].tolist())})
     result = run_backtest(spec, data, engine="vector")
     equity = result.equity
     first = len(closes) - len(equity)
