@@ -231,3 +231,26 @@ def test_the_generated_agent_states_its_risk_tools_and_plain_agents_are_unchange
     assert (agent.vol_target, agent.dd_days) == (0.1, 7)
     plain = generate(load_spec(dd_spec({"rule": "signal"}) | {"risk": {}}))
     assert "vol_target" not in plain and "dd_stop" not in plain
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_weekly_cadence_stops_mid_week_and_reenters_on_a_monday(engine: str) -> None:
+    # Same series as above: the threshold is crossed on bar 22, Tuesday 2024-01-23 (not a rebalance
+    # day): everything is sold at once, at Wednesday's open. Cooldown 5 days ends on Sunday (bar 27);
+    # decisions are taken on Mondays, so the strategy is back on Monday bar 28, bought on bar 29.
+    closes = falling_after_peak(20, 6, 0.05) + [80.0] * 20
+    spec = {**dd_spec({"rule": "cooldown", "days": 5}), "rebalance": "weekly"}
+    result = run_backtest(spec, market({"BTC": frame(closes)}), engine=engine)
+    assert sells(result) == [day("2024-01-01", 23)]
+    assert buys(result)[1:] == [day("2024-01-01", 29)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_regime_filter_holds_only_above_the_average(engine: str) -> None:
+    # close > sma(close, 5): rising closes keep it on; the first close below the 5-day average
+    # (bar 15: 120 against (122 + 124 + 126 + 128 + 120) / 5 = 124) turns it off -> sold at bar 16.
+    closes = [100.0 + 2 * k for k in range(15)] + [120.0, 118.0, 116.0]
+    spec = {"name": "regime", "family": "ma_crossover", "universe": {"assets": ["BTC"]},
+            "entry_rule": "close > sma(close, 5)", "idle_cash_market": "tbill:USD"}  # fmt: skip
+    result = run_backtest(spec, market({"BTC": frame(closes)}), engine=engine)
+    assert sells(result) == [day("2024-01-01", 16)] and len(buys(result)) == 1
