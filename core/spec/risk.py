@@ -44,7 +44,8 @@ class Sizing(_Strict):
     weight is its slot times ``min(max_leverage, target_vol / vol)`` where ``vol`` is the sample
     standard deviation of its last ``lookback_days`` daily simple returns up to and including the
     decision bar's close, times sqrt(365) (the annualisation of :mod:`backtest.metrics`). ``fraction``
-    is not used by it; the exposure cap still applies to the sum.
+    is not used by it; the exposure cap still applies to the sum. ``rebalance_band`` keeps a held
+    position's weight until its target moves by more than that fraction of it (fewer, larger trades).
     """
 
     method: SizingMethod = SizingMethod.FIXED_FRACTION
@@ -66,6 +67,14 @@ class Sizing(_Strict):
         ge=5,
         le=365,
         description="volatility_target: daily returns in the realised-volatility estimate",
+    )
+    rebalance_band: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="volatility_target: re-size a held position only when its target moves by more "
+        "than this fraction of its current weight (0.2 = 20 %; 0 = on every change)",
     )
     max_leverage: float = Field(
         default=1.0,
@@ -91,7 +100,8 @@ class Sizing(_Strict):
                 f"target_vol (method is {self.method.value})",
             )
         # Compared with the defaults (not "was it given"): a full dump of any spec reloads.
-        changed = [n for n in ("lookback_days", "max_leverage") if getattr(self, n) != _default(Sizing, n)]
+        names = ("lookback_days", "max_leverage", "rebalance_band")
+        changed = [n for n in names if getattr(self, n) != _default(Sizing, n)]
         if not targeted and changed:
             raise _FieldError(f"sizing.{changed[0]}", "only used by method volatility_target; remove it")
         return self

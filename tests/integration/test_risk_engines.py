@@ -254,3 +254,29 @@ def test_a_regime_filter_holds_only_above_the_average(engine: str) -> None:
             "entry_rule": "close > sma(close, 5)", "idle_cash_market": "tbill:USD"}  # fmt: skip
     result = run_backtest(spec, market({"BTC": frame(closes)}), engine=engine)
     assert sells(result) == [day("2024-01-01", 16)] and len(buys(result)) == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_rebalance_band_keeps_the_weight_until_the_target_moves_enough(engine: str) -> None:
+    closes, jump = jump_series(0.01, 0.04, 60, 20)
+    data = market({"BTC": frame(closes)})
+    calm = 0.10 / (0.01 * math.sqrt(LOOKBACK / (LOOKBACK - 1)) * math.sqrt(365))
+    first = expected_weight(closes, jump, 0.10, 1.0)  # the jump's target, (calm - first) / calm ~ 0.28
+    wide = vol_spec(0.10)
+    wide["sizing"]["rebalance_band"] = 0.4
+    kept = implied_weights(run_backtest(wide, data, engine=engine), closes)
+    # targets after the jump: ~0.33 (33 % below the held 0.50: inside the band, kept), then ~0.25
+    # (50 % below: outside, re-sized to it at once)
+    assert abs(first - calm) < 0.4 * calm < abs(expected_weight(closes, jump + 1, 0.10, 1.0) - calm)
+    held = expected_weight(closes, jump + 1, 0.10, 1.0)
+    after = next(
+        t
+        for t in range(jump + 2, len(closes))
+        if abs(expected_weight(closes, t, 0.10, 1.0) - held) > 0.4 * held
+    )
+    assert sorted(kept)[1:3] == [jump + 1, after] and after > jump + 2  # the band skips small moves
+    assert kept[jump + 1] == pytest.approx(held, rel=1e-9)
+    narrow = vol_spec(0.10)
+    narrow["sizing"]["rebalance_band"] = 0.1
+    resized = implied_weights(run_backtest(narrow, data, engine=engine), closes)
+    assert resized[jump] == pytest.approx(first, rel=1e-9)  # 28 % > 10 %: re-sized at once
