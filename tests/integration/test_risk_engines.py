@@ -222,11 +222,13 @@ def test_the_generated_agent_states_its_risk_tools_and_plain_agents_are_unchange
     from backtest.codegen import code_hash, generate, load_agent
     from core.spec import load_spec
 
-    spec = load_spec({**vol_spec(0.1, 0.5), **dd_spec({"rule": "cooldown", "days": 7}), "name": "audit"})
+    data = {**vol_spec(0.1, 0.5), **dd_spec({"rule": "cooldown", "days": 7}), "name": "audit"}
+    data["sizing"]["rebalance_band"] = 0.1
+    spec = load_spec(data)
     code = generate(spec)
     for line in ("vol_target = 0.1", "vol_lookback = 10", "max_leverage = 0.5", "dd_stop = 0.1",
-                 'dd_reentry = "cooldown"', "dd_days = 7"):  # fmt: skip
-        assert f"    {line}\n" in code
+                 'dd_reentry = "cooldown"', "dd_days = 7", "rebalance_band = 0.1"):  # fmt: skip
+        assert f"    {line}" in {row.split("  #")[0] for row in code.splitlines()}
     agent = load_agent(code, code_hash(code))
     assert (agent.vol_target, agent.dd_days) == (0.1, 7)
     plain = generate(load_spec(dd_spec({"rule": "signal"}) | {"risk": {}}))
