@@ -7,7 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from core.spec.base import Fraction, _default, _FieldError, _Strict
 
@@ -79,10 +79,19 @@ class Sizing(_Strict):
     max_leverage: float = Field(
         default=1.0,
         gt=0,
-        le=1,
         allow_inf_nan=False,
         description="volatility_target: largest scale of a slot (at most 1: the engine never borrows)",
     )
+
+    @field_validator("max_leverage")
+    @classmethod
+    def _no_borrowing(cls, value: float) -> float:
+        if value > 1.0:
+            raise ValueError(
+                f"{value:g} would borrow; use at most 1 (the engine never borrows). A strategy that "
+                "needs leverage sets backtestable to false and lists the unsupported feature leverage"
+            )
+        return value
 
     @model_validator(mode="after")
     def _vol_fields(self) -> Self:
