@@ -145,6 +145,8 @@ class _Renderer:
                 f"    vol_lookback = {s.sizing.lookback_days!r}",
                 f"    max_leverage = {s.sizing.max_leverage!r}",
             ]
+            if s.sizing.rebalance_band > 0.0:
+                out.append(f"    rebalance_band = {s.sizing.rebalance_band!r}  # keep weights in the band")
         stop = plan.drawdown_stop(s)
         if stop is not None:
             threshold, rule, days = stop

@@ -24,7 +24,9 @@ for every agent:
   momentum; 1 for a pair leg) is scaled by ``min(max_leverage, vol_target / vol)``, ``vol`` the
   sample standard deviation of its last ``vol_lookback`` daily simple returns ending at this bar's
   close (known when the decision is taken; the order fills at the next open), times sqrt(365).
-  A zero volatility gives ``max_leverage``; a non-finite one gives 0 (no position).
+  A zero volatility gives ``max_leverage``; a non-finite one gives 0 (no position). With
+  ``rebalance_band`` a held weight is kept while the new target is within that fraction of it
+  (applied to the targets before the exposure cap; entries and exits always trade).
 * Drawdown stop (``dd_stop`` set): checked on every live bar's equity (after interest, before the
   decision). At ``equity <= peak * (1 - dd_stop)`` every target becomes 0 (sold at the next open)
   and the agent stays out until, on a rebalance day, its re-entry rule holds: ``cooldown`` after
@@ -74,6 +76,7 @@ class AgentBase(bt.Strategy):
     vol_target: ClassVar[float | None] = None  # sizing.target_vol of volatility_target sizing
     vol_lookback: ClassVar[int] = 30
     max_leverage: ClassVar[float] = 1.0
+    rebalance_band: ClassVar[float] = 0.0  # sizing.rebalance_band
     dd_stop: ClassVar[float | None] = None  # risk.max_drawdown_stop
     dd_reentry: ClassVar[str] = "cooldown"  # risk.reentry.rule
     dd_days: ClassVar[int] = 30  # risk.reentry.days
@@ -252,6 +255,7 @@ class AgentBase(bt.Strategy):
             wanted = self.targets()
             self.check_stops(wanted)
             self.drawdown_gate(equity, wanted)
+            wanted = self.banded(wanted)
             periodic = self.rebalance != "on_signal" and self.family in ("index", "momentum")
             self.apply(wanted, force=periodic)
         else:
@@ -291,6 +295,17 @@ class AgentBase(bt.Strategy):
                     wanted[asset] = 0.0
             else:
                 self.apply({a: 0.0 for a in self.traded}, force=False)
+
+    def banded(self, wanted: dict[str, float]) -> dict[str, float]:
+        """Keep each held weight whose new target is within ``rebalance_band`` of it (relative)."""
+        if self.rebalance_band <= 0.0:
+            return wanted
+        out = dict(wanted)
+        for asset, weight in wanted.items():
+            held = self.current.get(asset, 0.0)
+            if weight > 0.0 and held > 0.0 and abs(weight - held) <= self.rebalance_band * held:
+                out[asset] = held
+        return out
 
     def is_rebalance_day(self, day: dt.date) -> bool:
         if self.rebalance in ("on_signal", "daily") or not self.rec.days:  # first live bar too

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ValidationError
-from core.spec import SpecError, dump_spec, load_spec
+from core.spec import TBILL_MARKET, SpecError, dump_spec, load_spec
 from parser.result import StrategyParser
 
 
@@ -60,7 +60,7 @@ def spec_assets(result_spec: Any) -> set[str]:
     assets |= {m.split(":")[1] for m in universe.lending_markets}
     if result_spec.quote_currency.value != "USD":
         assets.add(result_spec.quote_currency.value)
-    if result_spec.idle_cash_market:
+    if result_spec.idle_cash_market and result_spec.idle_cash_market != TBILL_MARKET:  # USD is no asset
         assets.add(result_spec.idle_cash_market.split(":")[1])
     return assets
 

@@ -251,6 +251,7 @@ def _params(spec: StrategySpec) -> np.ndarray:
             stop[0] if stop else NONE,
             1.0 if stop and stop[1] == "signal" else 0.0,
             stop[2] if stop else 0,
+            spec.sizing.rebalance_band,
         ],
         dtype=float,
     )

@@ -41,7 +41,7 @@ from backtest.vector.broker import (
     _pop_additions,
     _portfolio_value,
 )
-from backtest.vector.risk import drawdown_gate, vol_scale
+from backtest.vector.risk import banded, drawdown_gate, vol_scale
 
 
 @njit(cache=True)
@@ -211,7 +211,7 @@ def run_bars(
     ``params``: fraction, equal_weight, max_exposure, lookback, top_k, min_return (NaN = none),
     hysteresis, switching cost, min hold days, pair-denominator mode, vol target (NaN = off),
     vol lookback, max leverage, drawdown stop (NaN = off), re-entry rule (0 cooldown, 1 signal),
-    cooldown days.
+    cooldown days, rebalance band (0 = off).
     Returns equity and invested value per bar (NaN before ``live_from``), the fill log
     (floats: size, price, value, commission; ints: bar, asset or market, side, switch target) and
     the state vector (rejected orders, fill count)."""
@@ -220,7 +220,7 @@ def run_bars(
     lookback, top_k, min_return = int(params[3]), int(params[4]), params[5]
     hysteresis, switch_cost, min_hold, den_mode = params[6], params[7], int(params[8]), params[9] != 0.0
     vol = params[10:13].copy()  # target (NaN = off), lookback, max leverage
-    dd_stop, dd_reentry, dd_days = params[13], int(params[14]), int(params[15])
+    dd_stop, dd_reentry, dd_days, band = params[13], int(params[14]), int(params[15]), params[16]
     dd = np.zeros(4)
     st = np.zeros(STATE_SIZE)
     st[S_CASH] = cash
@@ -282,6 +282,8 @@ def run_bars(
                          max_exposure, orders, oasset)  # fmt: skip
             if not math.isnan(dd_stop):
                 drawdown_gate(dd, now, t, dd_stop, dd_reentry, dd_days, wanted, True)
+            if band > 0.0:
+                banded(wanted, current, band)
             periodic = cadence != ON_SIGNAL and (family in (INDEX, MOMENTUM))
             if n:
                 _apply(

@@ -83,3 +83,11 @@ def drawdown_gate(
             return False
         return True
     return False
+
+
+@njit(cache=True)
+def banded(wanted: np.ndarray, current: np.ndarray, band: float) -> None:
+    """AgentBase.banded: keep a held weight while its new target is within ``band`` of it."""
+    for j in range(wanted.shape[0]):
+        if wanted[j] > 0.0 and current[j] > 0.0 and abs(wanted[j] - current[j]) <= band * current[j]:
+            wanted[j] = current[j]

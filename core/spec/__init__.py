@@ -25,13 +25,10 @@ from core.spec.io import (
 )
 from core.spec.model import (
     BACKTESTABLE_FAMILIES,
-    DEFAULT_MAX_EXPOSURE,
-    DEFAULT_VOL_LOOKBACK,
     RULE_FAMILIES,
     SPEC_VERSION,
     TBILL_MARKET,
     VOL_TARGET_FAMILIES,
-    DrawdownReentry,
     Family,
     IndexSettings,
     LendingProtocol,
@@ -50,6 +47,7 @@ from core.spec.model import (
     UnsupportedFeature,
     YieldRotationSettings,
 )
+from core.spec.risk import DEFAULT_MAX_EXPOSURE, DEFAULT_VOL_LOOKBACK, DrawdownReentry
 from core.spec.rules import FUNCTIONS, MAX_WINDOW, Rule, RuleError, parse_rule
 
 __all__ = [

@@ -78,7 +78,7 @@ def _problem(err: Any) -> str:
 #: left out of the canonical JSON, so every spec written before them keeps its hash (tokens and
 #: stored trials refer to specs by hash); set to anything else they are hashed like every field.
 _LATER_FIELDS: dict[str, tuple[str, ...]] = {
-    "sizing": ("target_vol", "lookback_days", "max_leverage"),
+    "sizing": ("target_vol", "lookback_days", "max_leverage", "rebalance_band"),
     "risk": ("max_drawdown_stop", "reentry"),
 }
 

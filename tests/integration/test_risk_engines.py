@@ -222,12 +222,63 @@ def test_the_generated_agent_states_its_risk_tools_and_plain_agents_are_unchange
     from backtest.codegen import code_hash, generate, load_agent
     from core.spec import load_spec
 
-    spec = load_spec({**vol_spec(0.1, 0.5), **dd_spec({"rule": "cooldown", "days": 7}), "name": "audit"})
+    data = {**vol_spec(0.1, 0.5), **dd_spec({"rule": "cooldown", "days": 7}), "name": "audit"}
+    data["sizing"]["rebalance_band"] = 0.1
+    spec = load_spec(data)
     code = generate(spec)
     for line in ("vol_target = 0.1", "vol_lookback = 10", "max_leverage = 0.5", "dd_stop = 0.1",
-                 'dd_reentry = "cooldown"', "dd_days = 7"):  # fmt: skip
-        assert f"    {line}\n" in code
+                 'dd_reentry = "cooldown"', "dd_days = 7", "rebalance_band = 0.1"):  # fmt: skip
+        assert f"    {line}" in {row.split("  #")[0] for row in code.splitlines()}
     agent = load_agent(code, code_hash(code))
     assert (agent.vol_target, agent.dd_days) == (0.1, 7)
     plain = generate(load_spec(dd_spec({"rule": "signal"}) | {"risk": {}}))
     assert "vol_target" not in plain and "dd_stop" not in plain
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_weekly_cadence_stops_mid_week_and_reenters_on_a_monday(engine: str) -> None:
+    # Same series as above: the threshold is crossed on bar 22, Tuesday 2024-01-23 (not a rebalance
+    # day): everything is sold at once, at Wednesday's open. Cooldown 5 days ends on Sunday (bar 27);
+    # decisions are taken on Mondays, so the strategy is back on Monday bar 28, bought on bar 29.
+    closes = falling_after_peak(20, 6, 0.05) + [80.0] * 20
+    spec = {**dd_spec({"rule": "cooldown", "days": 5}), "rebalance": "weekly"}
+    result = run_backtest(spec, market({"BTC": frame(closes)}), engine=engine)
+    assert sells(result) == [day("2024-01-01", 23)]
+    assert buys(result)[1:] == [day("2024-01-01", 29)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_regime_filter_holds_only_above_the_average(engine: str) -> None:
+    # close > sma(close, 5): rising closes keep it on; the first close below the 5-day average
+    # (bar 15: 120 against (122 + 124 + 126 + 128 + 120) / 5 = 124) turns it off -> sold at bar 16.
+    closes = [100.0 + 2 * k for k in range(15)] + [120.0, 118.0, 116.0]
+    spec = {"name": "regime", "family": "ma_crossover", "universe": {"assets": ["BTC"]},
+            "entry_rule": "close > sma(close, 5)", "idle_cash_market": "tbill:USD"}  # fmt: skip
+    result = run_backtest(spec, market({"BTC": frame(closes)}), engine=engine)
+    assert sells(result) == [day("2024-01-01", 16)] and len(buys(result)) == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_rebalance_band_keeps_the_weight_until_the_target_moves_enough(engine: str) -> None:
+    closes, jump = jump_series(0.01, 0.04, 60, 20)
+    data = market({"BTC": frame(closes)})
+    calm = 0.10 / (0.01 * math.sqrt(LOOKBACK / (LOOKBACK - 1)) * math.sqrt(365))
+    first = expected_weight(closes, jump, 0.10, 1.0)  # the jump's target, (calm - first) / calm ~ 0.28
+    wide = vol_spec(0.10)
+    wide["sizing"]["rebalance_band"] = 0.4
+    kept = implied_weights(run_backtest(wide, data, engine=engine), closes)
+    # targets after the jump: ~0.33 (33 % below the held 0.50: inside the band, kept), then ~0.25
+    # (50 % below: outside, re-sized to it at once)
+    assert abs(first - calm) < 0.4 * calm < abs(expected_weight(closes, jump + 1, 0.10, 1.0) - calm)
+    held = expected_weight(closes, jump + 1, 0.10, 1.0)
+    after = next(
+        t
+        for t in range(jump + 2, len(closes))
+        if abs(expected_weight(closes, t, 0.10, 1.0) - held) > 0.4 * held
+    )
+    assert sorted(kept)[1:3] == [jump + 1, after] and after > jump + 2  # the band skips small moves
+    assert kept[jump + 1] == pytest.approx(held, rel=1e-9)
+    narrow = vol_spec(0.10)
+    narrow["sizing"]["rebalance_band"] = 0.1
+    resized = implied_weights(run_backtest(narrow, data, engine=engine), closes)
+    assert resized[jump] == pytest.approx(first, rel=1e-9)  # 28 % > 10 %: re-sized at once

@@ -97,6 +97,7 @@ def with_risk(spec: dict[str, Any], k: int) -> dict[str, Any]:
             "target_vol": (0.1, 0.2, 0.4)[k % 3],
             "lookback_days": (10, 30, 60)[k % 3],
             "max_leverage": (1.0, 0.5)[k % 2],
+            "rebalance_band": (0.0, 0.2, 0.05, 0.0)[k % 4],
         }
     reentry = {"rule": "cooldown", "days": (5, 20)[k % 2]} if k % 4 < 2 or out["family"] == "index" else {
         "rule": "signal"}  # fmt: skip
@@ -113,6 +114,7 @@ def test_the_risk_sample_covers_every_new_field() -> None:
     assert {s.sizing.method.value for s in specs} >= {"volatility_target"}
     assert {s.risk.reentry.rule.value for s in specs if s.risk.reentry} == {"cooldown", "signal"}
     assert {s.sizing.max_leverage for s in specs} == {1.0, 0.5}
+    assert {s.sizing.rebalance_band for s in specs} == {0.0, 0.2, 0.05}
 
 
 @pytest.mark.parametrize("index", range(len(RISKY)), ids=lambda i: f"{i}-{RISKY[i]['family']}")

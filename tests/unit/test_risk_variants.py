@@ -3,6 +3,8 @@ they contain; a text that states volatility targeting varies its target and look
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.spec import TBILL_MARKET, load_spec
 from parser.risk_variants import PREFIX, TARGET_VOLS, is_risk_managed
 from parser.variants import build_variants
@@ -57,7 +59,7 @@ def test_a_text_stating_volatility_targeting_varies_what_it_leaves_open() -> Non
 def test_the_import_report_counts_passes_per_group() -> None:
     from parser.report import risk_summary
 
-    texts = [
+    texts: list[dict[str, Any]] = [
         {"groups": {"as_written": {"passed": False}, "risk_managed": {"passed": True}}},
         {"groups": {"as_written": {"passed": False}, "risk_managed": {"passed": False}}},
         {"groups": None},

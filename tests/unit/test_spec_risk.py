@@ -39,7 +39,12 @@ def test_volatility_target_fields_load_with_their_defaults() -> None:
         ({"method": "volatility_target"}, "sizing.target_vol", "e.g. 0.10 for 10 %"),
         ({"target_vol": 0.1}, "sizing.target_vol", "set method to volatility_target"),
         ({"lookback_days": 20}, "sizing.lookback_days", "only used by method volatility_target"),
-        ({"method": "volatility_target", "target_vol": 0.1, "max_leverage": 2}, "sizing.max_leverage", "1"),
+        ({"rebalance_band": 0.2}, "sizing.rebalance_band", "only used by method volatility_target"),
+        (
+            {"method": "volatility_target", "target_vol": 0.1, "max_leverage": 2},
+            "sizing.max_leverage",
+            "use at most 1 (the engine never borrows)",
+        ),
         ({"method": "volatility_target", "target_vol": 0.1, "lookback_days": 2}, "sizing.lookback_days", "5"),
         ({"method": "volatility_target", "target_vol": 0}, "sizing.target_vol", "greater than 0"),
     ],

@@ -46,7 +46,7 @@ def test_no_order_aims_above_the_cap(rets: list[float], cap: float) -> None:
     spec = {"name": "cap", "family": "ma_crossover", "universe": {"assets": ["BTC", "ETH"]},
             "entry_rule": "close > sma(close, 5)", "sizing": {"method": "volatility_target",
             "target_vol": 0.5, "lookback_days": 10, "max_leverage": cap}}  # fmt: skip
-    data = market({"BTC": frame(closes), "ETH": frame(closes[::-1].copy())})
+    data = market({"BTC": frame(closes.tolist()), "ETH": frame(closes[::-1].tolist())})
     result = run_backtest(spec, data, engine="vector")
     equity = result.equity
     first = len(closes) - len(equity)
@@ -58,3 +58,38 @@ def test_no_order_aims_above_the_cap(rets: list[float], cap: float) -> None:
         t = first + k
         aimed = held[fill["asset"]] * prices[fill["asset"]][t] / float(equity.iloc[k])
         assert aimed <= cap / 2 * (1 + 1e-9)  # one slot of two, scaled by at most max_leverage
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    # rises of at most 3 % a day: a re-entry buy sized on one close always fills at the next open
+    # (a bigger gap-up can exceed the cash buffer and be rejected, in both engines alike)
+    st.lists(st.floats(-0.15, 0.03, allow_nan=False), min_size=40, max_size=120),
+    st.sampled_from([0.05, 0.1, 0.2]),
+    st.integers(1, 10),
+)
+def test_the_drawdown_stop_exits_the_bar_after_each_crossing_and_waits_its_cooldown(
+    rets: list[float], threshold: float, days: int
+) -> None:
+    """Always-invested rule, fixed fraction: every sell is the stop's. Each one follows the first
+    close at or below (1 - threshold) x the peak since the last entry; each re-entry waits ``days``."""
+    closes = closes_from(rets)
+    risk = {"max_drawdown_stop": threshold, "reentry": {"rule": "cooldown", "days": days}}
+    spec = {"name": "dd", "family": "ma_crossover", "universe": {"assets": ["BTC"]},
+            "entry_rule": "close > 0", "risk": risk}  # fmt: skip
+    result = run_backtest(spec, market({"BTC": frame(closes.tolist())}), engine="vector")
+    assert result.rejected_orders == 0
+    equity = result.equity.to_numpy()
+    index = {d.date().isoformat(): k for k, d in enumerate(result.equity.index)}
+    fills = [(index[f["date"]] - 1, f["side"]) for f in result.trades]  # (decision bar, side)
+    assert all(side != fills[k - 1][1] for k, (_, side) in enumerate(fills) if k)  # buy, sell, buy, ...
+    expected = []  # replay the stop by hand on the engine's equity
+    entry, halted_at = fills[0][0], None
+    for t in range(entry, len(equity) - 1):
+        if halted_at is None and equity[t] <= max(equity[entry : t + 1]) * (1 - threshold):
+            expected.append((t, "sell"))
+            halted_at = t
+        elif halted_at is not None and t - halted_at >= days:
+            expected.append((t, "buy"))
+            entry, halted_at = t, None
+    assert fills[1:] == expected
