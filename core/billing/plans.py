@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, Integer, bindparam, select, union
 from sqlalchemy.orm import Session
 
 from core.errors import ArenaError
@@ -118,16 +118,24 @@ def check_custom_risk(wallet: AIWallet) -> None:
                         f"{_upgrade_hint(PLANS[Tier.PREMIUM])}")
 
 
-def committed_tokens(session: Session, wallet_id: int) -> set[int]:
-    """Token ids the wallet holds units of or has an open exchange bid for."""
+def _committed_query() -> CompoundSelect:
     from core.models.exchange import ExchangeOrder, OrderSide, OrderStatus
 
-    held = set(session.scalars(select(TokenHolding.token_id).where(
-        TokenHolding.wallet_id == wallet_id, TokenHolding.quantity > 0)))
-    bids = set(session.scalars(select(ExchangeOrder.token_id).where(
-        ExchangeOrder.wallet_id == wallet_id, ExchangeOrder.side == OrderSide.BID,
-        ExchangeOrder.status == OrderStatus.OPEN)))
-    return held | bids
+    wallet = bindparam("wallet_id", type_=Integer)
+    held = select(TokenHolding.token_id).where(TokenHolding.wallet_id == wallet, TokenHolding.quantity > 0)
+    bids = select(ExchangeOrder.token_id).where(
+        ExchangeOrder.wallet_id == wallet, ExchangeOrder.side == OrderSide.BID,
+        ExchangeOrder.status == OrderStatus.OPEN)
+    return union(held, bids)
+
+
+def committed_tokens(session: Session, wallet_id: int) -> set[int]:
+    """Token ids the wallet holds units of or has an open exchange bid for (one Core statement:
+    this runs inside every buy of a token the wallet does not hold yet)."""
+    if session.new:  # Core statements do not autoflush
+        session.flush()
+    rows = session.connection().execute(_committed_query(), {"wallet_id": wallet_id})
+    return {int(r[0]) for r in rows}
 
 
 def check_new_token(session: Session, wallet: AIWallet, token: StrategyToken) -> None:

@@ -75,7 +75,7 @@ PERMISSIONS: dict[str, Permission] = {
         _p("approve", OA, ANYWHERE, "/approve ID", "Approve a hybrid proposal"),
         # Plans (core.billing): show for members; changing is checked for the org admin in the handler.
         _p("plan", M, PRIVATE, "/plan [free|basic|premium]", "Your plan, its limits and price; change it"),
-        _p("risk", OA, PRIVATE, "/risk conservative|balanced|growth|default",
+        _p("risk", OA, PRIVATE, "/risk conservative|balanced|growth|default|volatility N",
            "Premium: the AI's risk profile"),
         # Internal exchange (holder to holder) and the proof of liabilities.
         _p("book", V, ANYWHERE, "/book SYMBOL", "A token's order book: bids, asks, last trades, NAV"),

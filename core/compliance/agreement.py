@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.billing.plans import PLANS
@@ -153,9 +153,14 @@ def agree(session: Session, now: datetime, user: User, document_id: int) -> tupl
     return consent, True
 
 
+_ACCEPTED = select(AgreementConsent.version).where(AgreementConsent.organisation_id == bindparam("org"))
+
+
 def accepted_versions(session: Session, org_id: int) -> set[str]:
-    return set(session.scalars(select(AgreementConsent.version).where(
-        AgreementConsent.organisation_id == org_id)))
+    """Versions the organisation accepted (one Core statement: it runs inside every trade)."""
+    if session.new:  # Core statements do not autoflush
+        session.flush()
+    return {str(r[0]) for r in session.connection().execute(_ACCEPTED, {"org": org_id})}
 
 
 def require_current_agreement(session: Session, org_id: int | None) -> None:

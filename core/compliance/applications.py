@@ -19,6 +19,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.compliance import agreement
 from core.compliance.disclosures import VERSIONS
 from core.errors import NotFound, ValidationError
 from core.models import AuditLog, Organisation, OrgStatus, User
@@ -157,6 +158,12 @@ def decide(session: Session, now: datetime, admin: User, org_id: int, verified: 
         return org, app, False
     if not verified and (reason is None or not reason.strip()):
         raise ValidationError(f"Rejecting needs a reason: /deny {org_id} REASON")
+    if verified and app is not None and agreement.CURRENT_VERSION not in agreement.accepted_versions(
+            session, org.id):
+        raise ValidationError(
+            f"Organisation #{org.id} has not accepted the PMA agreement {agreement.CURRENT_VERSION} yet, "
+            "so it cannot be verified: its admin sends /agreement and presses Agree (they were told how "
+            "when they registered)")
     if app is not None:
         app.status, app.decided_at, app.decided_by_user_id = target.value, now, admin.id
         app.reason = None if verified else " ".join(reason.split())[:500] if reason else None

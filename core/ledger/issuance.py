@@ -353,9 +353,9 @@ def buy_in(
         raise SoldOut(
             f"only {fmt_qty(remaining)} {token.symbol} remain (about {fmt_cash(max_cash)}); buy less"
         )
-    if not system:
-        check_new_token(session, wallet, token)  # the wallet's plan: distinct tokens held
     run_checks(session, TradeIntent("buy", token, wallet, cash, tokens_out, system, now))
+    if not system and holding.quantity <= 0:  # a new distinct token: the wallet's plan decides
+        check_new_token(session, wallet, token)
     dust.check_buy(token.symbol, holding.quantity, tokens_out, nav_of(token))
     # A first purchase (no holding row) almost always also opens the holding's ledger account.
     holding_ref = holding_account(session, wallet, token, now, likely_new=holding.id is None)

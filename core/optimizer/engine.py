@@ -49,7 +49,7 @@ def suggest(
     requested = profile or DEFAULT_PROFILE
     if requested.kind != "max_sharpe" and tier is not Tier.PREMIUM:
         notes.append(
-            f"a custom risk profile needs the Premium tier; used {DEFAULT_PROFILE.describe()}"
+            f"a custom risk profile needs the Premium plan; used {DEFAULT_PROFILE.describe()}"
         )
         requested = DEFAULT_PROFILE
 
@@ -64,8 +64,8 @@ def suggest(
         selected = ranked[:limit]
         for rank, symbol in enumerate(ranked[limit:], start=limit + 1):
             reasons[symbol] = (
-                f"out: the {tier.value} tier holds at most {limit} tokens and it ranks #{rank} by "
-                "stand-alone risk-adjusted return"
+                f"out: the {tier.value.capitalize()} plan holds at most {limit} tokens and it ranks "
+                f"#{rank} by stand-alone risk-adjusted return"
             )
         selected.sort(key=prepared.symbols.index)
 

@@ -74,8 +74,9 @@ class ChatWorld:
             self.ident(user_id, chat_type), "/" + action, key or f"cb{next(_keys)}", via_button=True
         )
 
-    def onboard(self, user_id: int, org_name: str = "Grace Chapel") -> int:
-        """Attest everything and register an organisation; returns the organisation id."""
+    def onboard(self, user_id: int, org_name: str = "Grace Chapel", *, agree: bool = True) -> int:
+        """Attest everything, register an organisation and (``agree``) accept its PMA agreement;
+        returns the organisation id."""
         reply = self.say(user_id, "/start")
         while reply.step == "attest":
             reply = self.press(user_id, reply, reply.all_buttons()[0].label)
@@ -84,7 +85,11 @@ class ChatWorld:
         assert reply.expect == "org register church", reply.text
         reply = self.say(user_id, f"/{reply.expect} {org_name}")
         assert "pending verification" in reply.text, reply.text
-        return int(reply.text.split("#", 1)[1].split(",", 1)[0])
+        org_id = int(reply.text.split("#", 1)[1].split(",", 1)[0])
+        if agree:  # the PMA agreement: PDF and summary, then Agree (needed before /verify)
+            accepted = self.press(user_id, self.say(user_id, "/agreement"), "Agree")
+            assert accepted.text.startswith("Recorded"), accepted.text
+        return org_id
 
     def verify(self, org_id: int) -> Reply:
         return self.say(ADMIN_ID, f"/verify {org_id}")

@@ -24,20 +24,22 @@ press 3
 press 4
 press 5
 Grace Chapel
+/agreement
+press 8
 /buy STRAT-YIELD-USDC-001 100
 @admin /verify 1
 /deposit 1000
 /deposit 2000
-press 8
-press 10
+press 9
+press 11
 /buy STRAT-YIELD-USDC-001 250
-press 12
-press 12
+press 13
+press 13
 /wallet
 /frobnicate
 /mode hybrid
 /plan basic
-press 14
+press 15
 /mode hybrid
 /digest
 """
@@ -134,11 +136,12 @@ def test_hybrid_approval_in_the_console(sqlite_db: Database, tmp_path: Path) -> 
                        write=lines.append, files_dir=tmp_path)
     notifier.chat = chat
     onboard = ["/start", "press 1", "press 2", "press 3", "press 4", "press 5", "Grace Chapel",
-               "@admin /verify 1", "/deposit 10,000", "press 8", "/plan basic", "press 10",
-               "/mode hybrid"]
+               "/agreement", "press 8", "@admin /verify 1", "/deposit 10,000", "press 9", "/plan basic",
+               "press 11", "/mode hybrid"]
     chat.run_script(onboard)
-    other = ["@hope /start", "@hope press 12", "@hope press 13", "@hope press 14", "@hope press 15",
-             "@hope /org register church Hope Church", "@admin /verify 2"]
+    other = ["@hope /start", "@hope press 13", "@hope press 14", "@hope press 15", "@hope press 16",
+             "@hope /org register church Hope Church", "@hope /agreement", "@hope press 20",
+             "@admin /verify 2"]
     chat.run_script(other)
     assert "Cash now: $10,000.00" in "\n".join(lines)
     assert "Organisation #2 Hope Church verified" in "\n".join(lines)

@@ -16,7 +16,8 @@ from tests.e2e.chat_support import make_token
 ARENA = str(Path(sys.executable).with_name("arena"))
 SYM = "STRAT-YIELD-USDC-001"
 
-# The console numbers buttons for the whole session: Grace's onboarding shows buttons 1-7, Mark's 8-14.
+# The console numbers buttons for the whole session: Grace's onboarding shows buttons 1-7, Mark's 8-14,
+# then each accepts the PMA agreement (15, 16).
 SCRIPT = f"""\
 /start
 press 1
@@ -32,22 +33,26 @@ Grace Chapel
 @mark press 11
 @mark press 12
 @mark St Mark Parish
+/agreement
+press 15
+@mark /agreement
+@mark press 16
 @admin /verify 1
 @admin /verify 2
 /deposit 1000
-press 15
+press 17
 @mark /deposit 1000
-@mark press 17
+@mark press 19
 # Grace buys everything that is left (supply 300: 100 seed units + 200): the token is sold out
 /buy {SYM} 200
-press 19
+press 21
 # refused before any button: the token is sold out
 @mark /buy {SYM} 10
 /ask {SYM} 50 1.01
-press 21
+press 23
 @mark /book {SYM}
 @mark /bid {SYM} 80 1.01
-@mark press 23
+@mark press 25
 /orders
 @mark /orders
 @mark /cancel 2

@@ -59,7 +59,7 @@ def test_the_check_catches_what_people_were_shown_before() -> None:
 def _session(sym: str, long_sym: str) -> list[str]:
     return [
         "/start", "#press attest", "#press attest", "#press attest", "#press attest",
-        "#press org register church", "Grace Chapel",
+        "#press org register church", "Grace Chapel", "/agreement", "#press agreement agree",
         "hello there",
         "@admin /verify 1", "/help", "/tokens", f"/token {sym}", f"/token {long_sym}",
         "/deposit 12,345.67", "#press confirm",

@@ -39,9 +39,11 @@ press 3
 press 4
 press 5
 Grace Chapel
+/agreement
+press 8
 @admin /verify 1
 /deposit 1000
-press 8
+press 9
 @admin /halt
 /buy STRAT-YIELD-USDC-001 250
 /wallet

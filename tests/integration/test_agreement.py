@@ -31,7 +31,7 @@ def _pdf_text(data: bytes) -> str:
 def _onboarded(db: Database) -> tuple[ChatWorld, int]:
     make_token(db, SYM)
     world = ChatWorld(db)
-    org = world.onboard(100, "Grace Chapel")
+    org = world.onboard(100, "Grace Chapel", agree=False)
     return world, org
 
 
@@ -76,7 +76,7 @@ def test_only_the_organisations_admin_accepts(sqlite_db: Database) -> None:
     world, org = _onboarded(sqlite_db)
     card = world.say(100, "/agreement")
     doc_id = card.all_buttons()[0].action.split()[-1]
-    world.onboard(200, "Hope Church")  # another organisation's admin: reads as missing
+    world.onboard(200, "Hope Church", agree=False)  # another organisation's admin: reads as missing
     assert "does not exist" in world.say(200, f"/agreement agree {doc_id}").text
     assert "Edited messages never accept" in world.say(100, f"/agreement agree {doc_id}", edited=True).text
     with sqlite_db.uow() as uow:

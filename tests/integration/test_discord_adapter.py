@@ -231,6 +231,10 @@ async def test_full_dispatch_onboarding_to_purchase(dc: DC, sqlite_db: Database)
     texts = await dc.dispatch(modal_submit(100, modal["data"]["custom_id"], "Grace Chapel"))
     assert "pending verification" in texts[-1], texts
     org_id = int(texts[-1].split("#", 1)[1].split(",", 1)[0])
+    await dc.dispatch(slash(100, "agreement"))  # the PDF and summary, then Agree
+    (agree,) = dc.http.custom_ids()
+    assert agree.startswith("arena:agreement agree ")
+    await dc.dispatch(press(100, agree))
     assert "platform administrators" in (await dc.dispatch(slash(100, "verify", str(org_id))))[0]
     assert "verified" in (await dc.dispatch(slash(ADMIN_ID, "verify", str(org_id))))[0]
     await dc.dispatch(slash(100, "deposit", "500"))

@@ -28,7 +28,7 @@ def _audit(db: Database, action: str) -> list[dict[str, object]]:
 
 def test_application_is_recorded_and_onboarding_says_what_happens_next(sqlite_db: Database) -> None:
     world = ChatWorld(sqlite_db)
-    org = world.onboard(100, "Grace Chapel")
+    org = world.onboard(100, "Grace Chapel", agree=False)
     status = world.say(100, "/org").text
     assert "pending verification" in status and "one to two business days" in status
     app = _application(sqlite_db, org)
@@ -47,7 +47,7 @@ def test_application_is_recorded_and_onboarding_says_what_happens_next(sqlite_db
 
 def test_pending_queue_verify_by_button(sqlite_db: Database) -> None:
     world = ChatWorld(sqlite_db)
-    org = world.onboard(100, "Grace Chapel")
+    org = world.onboard(100, "Grace Chapel", agree=False)
     world.say(100, "/apply ein 12-3456789")
     assert "platform administrators" in world.say(100, "/pending").text
     queue = world.say(ADMIN_ID, "/pending")
@@ -55,6 +55,12 @@ def test_pending_queue_verify_by_button(sqlite_db: Database) -> None:
     assert "Grace Chapel — 508(c)(1)(A) church; EIN/registration: 12-3456789" in queue.text
     assert "PMA agreement: not accepted yet" in queue.text
     assert [b.action for b in queue.all_buttons()] == [f"verify {org}", f"deny {org}"]
+    refused = world.press(ADMIN_ID, queue, f"Verify #{org}")  # not before the agreement is accepted
+    assert "has not accepted the PMA agreement pma-v1 yet" in refused.text and "/agreement" in refused.text
+    assert _application(sqlite_db, org).status == "pending"
+    world.press(100, world.say(100, "/agreement"), "Agree")
+    queue = world.say(ADMIN_ID, "/pending")
+    assert "PMA agreement: accepted" in queue.text
     before = len(world.notifier.messages)
     done = world.press(ADMIN_ID, queue, f"Verify #{org}")
     assert f"Organisation #{org} Grace Chapel verified" in done.text, done.text
@@ -69,7 +75,7 @@ def test_pending_queue_verify_by_button(sqlite_db: Database) -> None:
 
 def test_reject_asks_for_a_reason_and_tells_the_organisation(sqlite_db: Database) -> None:
     world = ChatWorld(sqlite_db)
-    org = world.onboard(100, "Grace Chapel")
+    org = world.onboard(100, "Grace Chapel", agree=False)
     queue = world.say(ADMIN_ID, "/pending")
     ask = world.press(ADMIN_ID, queue, f"Reject #{org}")
     assert "Send the reason" in ask.text and ask.expect == f"deny {org}"

@@ -120,6 +120,9 @@ async def _onboard_discord(dc: DC, user_id: int, name: str) -> int:
     await dc.dispatch(press(user_id, "arena:org register church"))
     modal = dc.http.sent[-1]["body"]
     texts = await dc.dispatch(modal_submit(user_id, modal["data"]["custom_id"], name))
+    await dc.dispatch(slash(user_id, "agreement"))  # the PDF and summary, then Agree
+    (agree,) = dc.http.custom_ids()
+    await dc.dispatch(press(user_id, agree))
     return int(texts[-1].split("#", 1)[1].split(",", 1)[0])
 
 

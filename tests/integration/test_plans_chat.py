@@ -85,6 +85,11 @@ def test_risk_profiles_are_premium(sqlite_db: Database) -> None:
     assert "highest return at volatility <= 10%/yr" in world.say(100, "/risk conservative").text
     assert _wallet(sqlite_db).risk_profile == {"kind": "target_volatility", "risk_aversion": 2.0,
                                                "target_volatility": 0.1}
+    assert "custom 15 %" in world.say(100, "/risk volatility 15").text
+    assert _wallet(sqlite_db).risk_profile == {"kind": "target_volatility", "risk_aversion": 2.0,
+                                               "target_volatility": 0.15}
+    for bad in ("/risk volatility 4", "/risk volatility 51", "/risk volatility ten", "/risk volatility"):
+        assert "Usage: /risk" in world.say(100, bad).text, bad
     assert "default" in world.say(100, "/risk default").text
     assert _wallet(sqlite_db).risk_profile is None
 

@@ -63,7 +63,12 @@ class TG:
         await self.press(user_id, "org register church")
         texts = await self.say(user_id, name)  # free text: the conversation's ORG_NAME state
         assert "pending verification" in texts[-1], texts
-        return int(texts[-1].split("#", 1)[1].split(",", 1)[0])
+        org_id = int(texts[-1].split("#", 1)[1].split(",", 1)[0])
+        await self.say(user_id, "/agreement")  # the PDF and summary, then Agree (needed before /verify)
+        (agree,) = self.last_buttons()
+        assert agree.startswith("agreement agree ")
+        await self.press(user_id, agree)
+        return org_id
 
 
 @pytest.fixture

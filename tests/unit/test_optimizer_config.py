@@ -168,5 +168,5 @@ def test_a_tier_limit_keeps_the_best_stand_alone_sharpe_ratios() -> None:
     ranked = sorted(stats, key=lambda s: -(stats[s]["expected_return"] / stats[s]["volatility"]))
     assert basic.inputs["considered"] == sorted(ranked[:10], key=lambda s: int(s[1:]))
     for rank, symbol in enumerate(ranked[10:], start=11):
-        assert basic.reasons[symbol] == (f"out: the basic tier holds at most 10 tokens and it ranks #{rank} "
+        assert basic.reasons[symbol] == (f"out: the Basic plan holds at most 10 tokens and it ranks #{rank} "
                                          "by stand-alone risk-adjusted return")

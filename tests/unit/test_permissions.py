@@ -26,7 +26,8 @@ LOWEST = {
     "verify": 4, "retire": 4, "halt": 4, "resume": 4, "stats": 4,
 }
 USAGE = {"buy": "/buy SYMBOL AMOUNT", "sell": "/sell SYMBOL QUANTITY|all", "cancel": "/cancel ORDER_ID",
-         "ask": "/ask SYMBOL QTY PRICE [DAYS]", "bid": "/bid SYMBOL QTY PRICE [DAYS]", "deposit": "/deposit AMOUNT",
+         "ask": "/ask SYMBOL QTY PRICE [DAYS]", "bid": "/bid SYMBOL QTY PRICE [DAYS]",
+         "deposit": "/deposit AMOUNT",
          "mode": "/mode full_ai|hybrid|manual", "verify": "/verify ORG", "confirm": "(button)"}
 
 

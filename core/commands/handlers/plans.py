@@ -85,18 +85,36 @@ def run_plan(ctx: Ctx, session: Session, row: object, key: str) -> str:
     return charges.change_plan_in(session, ctx.now(), wallet.id, str(args[0]), actor=f"user:{user}")
 
 
+#: ``/risk volatility N``: a custom annual target volatility, in percent, within these bounds.
+VOLATILITY_BOUNDS = (5, 50)
+RISK_USAGE = "Usage: /risk conservative|balanced|growth|default, or /risk volatility PERCENT (5 to 50)"
+
+
+def _target(args: tuple[str, ...]) -> tuple[str, float | None]:
+    """(name, annual target volatility) from the arguments; ``None`` for the default profile."""
+    choice = args[0].lower() if args else ""
+    if len(args) == 1 and choice in RISK_PRESETS:
+        return choice, RISK_PRESETS[choice]
+    if len(args) == 1 and choice == "default":
+        return choice, None
+    if len(args) == 2 and choice == "volatility":
+        text = args[1].strip().rstrip("%")
+        low, high = VOLATILITY_BOUNDS
+        if text.isdigit() and low <= int(text) <= high:
+            return f"custom {int(text)} %", int(text) / 100
+    raise ValidationError(RISK_USAGE)
+
+
 @handles("risk")
 def risk(ctx: Ctx, cmd: Command) -> Reply:
-    """Premium: choose the optimizer's risk profile (conservative / balanced / growth / default)."""
-    if len(cmd.args) != 1 or cmd.args[0].lower() not in (*RISK_PRESETS, "default"):
-        raise ValidationError("Usage: /risk conservative|balanced|growth|default")
+    """Premium: choose the optimizer's risk profile (a preset, a target volatility, or default)."""
+    choice, volatility = _target(cmd.args)
     wallet = owned_wallet(ctx)
     check_custom_risk(wallet)
-    choice = cmd.args[0].lower()
-    if choice == "default":
+    if volatility is None:
         wallet.risk_profile = None
         return Reply("Risk profile: the default (maximum Sharpe ratio). It applies from the next decision.")
-    profile = RiskProfile(kind="target_volatility", target_volatility=RISK_PRESETS[choice])
+    profile = RiskProfile(kind="target_volatility", target_volatility=volatility)
     wallet.risk_profile = profile.model_dump()
     return Reply(f"Risk profile: {choice} — {profile.describe()}. It applies from the next decision "
                  "(/suggest shows it now).")
