@@ -48,6 +48,7 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "bid": (VM, True),
     "orders": (VM, True),
     "proof": (M, True),
+    "apikey": (V, True),
     "cancel": (V, False),  # typed: an exchange order (owners only); as a button: a pending action
 }
 BUTTON_ONLY = {"confirm", "proposal", "menu"}

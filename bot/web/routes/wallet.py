@@ -1,0 +1,85 @@
+"""The AI wallet (the optimizer service): create, status, mode, suggestion, rebalance, proposals."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+
+from bot.web.auth import Caller, Gate, caller_ctx, idempotency_key, optional_key
+from bot.web.routes import router
+from bot.web.schemas import ModeBody, WalletCreateBody, WalletStatus
+from core.commands import api_ops, api_views
+
+api = router("wallet")
+WalletId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Your organisation's wallet id")]
+ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Key = Annotated[str, Depends(idempotency_key)]
+MaybeKey = Annotated[str | None, Depends(optional_key)]
+
+
+@api.post("/api/wallet/create")
+def create_wallet(request: Request, body: WalletCreateBody, key: MaybeKey,
+                  caller: Annotated[Caller, Depends(Gate("wallet_create"))]) -> dict[str, Any]:
+    """Your verified organisation's wallet: created (manual mode, you as owner) if it has none,
+    otherwise the existing one with `created: false` (organisation admins)."""
+    with caller_ctx(request, caller) as ctx:
+        return api_ops.create_wallet(ctx, body.name, key or f"wallet-create:{uuid.uuid4()}")
+
+
+@api.get("/api/wallet/{id}/status", response_model=WalletStatus)
+def status(request: Request, id: WalletId, caller: Annotated[Caller, Depends(Gate("wallet"))]) -> Any:
+    """Cash, holdings at NAV, total, mode and tier of your organisation's wallet."""
+    with caller_ctx(request, caller) as ctx:
+        return api_views.wallet_status(ctx.session, api_ops.wallet_for(ctx, id))
+
+
+@api.post("/api/wallet/{id}/mode")
+def mode(request: Request, id: WalletId, body: ModeBody, key: MaybeKey,
+         caller: Annotated[Caller, Depends(Gate("mode"))]) -> dict[str, Any]:
+    """Switch the wallet between full_ai, hybrid and manual (owners who are organisation admins)."""
+    with caller_ctx(request, caller) as ctx:
+        return api_ops.set_mode(ctx, id, body.mode, key or f"mode:{uuid.uuid4()}")
+
+
+@api.get("/api/wallet/{id}/suggested")
+def suggested(request: Request, id: WalletId,
+              caller: Annotated[Caller, Depends(Gate("suggest"))]) -> dict[str, Any]:
+    """What the optimizer would do now: target allocation, reasons and trades (stored as a
+    snapshot, never executed; owners)."""
+    with caller_ctx(request, caller) as ctx:
+        return api_ops.suggested(ctx, id)
+
+
+@api.post("/api/wallet/{id}/rebalance")
+def rebalance(request: Request, id: WalletId, key: Key,
+              caller: Annotated[Caller, Depends(Gate("rebalance"))]) -> dict[str, Any]:
+    """Hybrid: make a proposal to approve. Full AI and manual: rebalance now. Requires
+    Idempotency-Key."""
+    with caller_ctx(request, caller) as ctx:
+        return api_ops.rebalance(ctx, id, key)
+
+
+@api.get("/api/wallet/{id}/proposals")
+def proposals(request: Request, id: WalletId,
+              caller: Annotated[Caller, Depends(Gate("proposals"))]) -> list[dict[str, Any]]:
+    """Hybrid proposals of the wallet waiting for a decision, newest first."""
+    with caller_ctx(request, caller) as ctx:
+        return api_views.proposals(ctx.session, api_ops.wallet_for(ctx, id).id)
+
+
+@api.post("/api/proposals/{id}/approve")
+def approve(request: Request, id: ProposalId, key: Key,
+            caller: Annotated[Caller, Depends(Gate("approve"))]) -> dict[str, Any]:
+    """Approve a hybrid proposal: its trades run now (owners; once per Idempotency-Key)."""
+    with caller_ctx(request, caller) as ctx:
+        return api_ops.decide(ctx, id, True, key)
+
+
+@api.post("/api/proposals/{id}/reject")
+def reject(request: Request, id: ProposalId, key: MaybeKey,
+           caller: Annotated[Caller, Depends(Gate("reject"))]) -> dict[str, Any]:
+    """Reject a hybrid proposal (owners)."""
+    with caller_ctx(request, caller) as ctx:
+        return api_ops.decide(ctx, id, False, key or f"reject:{uuid.uuid4()}")

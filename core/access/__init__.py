@@ -1,0 +1,25 @@
+"""Access to the platform outside chat: per-user API keys (:mod:`core.access.keys`)."""
+
+from core.access.keys import (
+    CreatedKey,
+    KeyInfo,
+    Principal,
+    authenticate,
+    create_in,
+    hash_key,
+    list_in,
+    parse_user_ref,
+    revoke_in,
+)
+
+__all__ = [
+    "CreatedKey",
+    "KeyInfo",
+    "Principal",
+    "authenticate",
+    "create_in",
+    "hash_key",
+    "list_in",
+    "parse_user_ref",
+    "revoke_in",
+]
