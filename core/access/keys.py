@@ -74,10 +74,8 @@ def parse_user_ref(text: str) -> tuple[str, int]:
     """``telegram:12345`` -> ("telegram", 12345); one clear line for anything else."""
     platform, _, number = text.strip().partition(":")
     names = ", ".join(p.value for p in Platform if p is not Platform.SYSTEM)
-    try:
-        Platform(platform.lower())
-    except ValueError:
-        raise ValidationError(f"--user must be PLATFORM:ID with PLATFORM one of {names}") from None
+    if platform.lower() not in names.split(", "):
+        raise ValidationError(f"--user must be PLATFORM:ID with PLATFORM one of {names}")
     if not number.isdigit():
         raise ValidationError("--user must be PLATFORM:ID with a numeric id, e.g. telegram:12345")
     return platform.lower(), int(number)

@@ -12,6 +12,7 @@ user), so the same key and body return the stored response and another body is r
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,9 +25,9 @@ from core.commands.context import Ctx
 from core.commands.handlers.admin import NEW_WALLET_TIER
 from core.commands.handlers.common import org_wallet, owned_wallet
 from core.commands.handlers.platform_services import _OutboxNotifier, rebalance_now
-from core.commands.quotes import quote_buy, quote_redeem
+from core.commands.quotes import Quote, quote_buy, quote_redeem
 from core.errors import NotFound, PermissionDenied, TradingHalted, ValidationError
-from core.ledger.idempotency import run_idempotent
+from core.ledger.idempotency import run_idempotent, stored_response
 from core.ledger.locks import normalise_symbol
 from core.models.compliance import Organisation, OrgStatus, Role
 from core.models.wallets import AIWallet, WalletMode
@@ -68,38 +69,58 @@ def wallet_for(ctx: Ctx, wallet_id: int, *, owner: bool = False) -> AIWallet:
     return wallet
 
 
+def _quoted(ctx: Ctx, key: str, operation: str, request: dict[str, Any],
+            quote: Callable[[Ctx], object]) -> dict[str, Any] | None:
+    """A replay's stored response; otherwise run the chat's quote (every check the trade will face,
+    fees settled and committed, as when the chat shows its Confirm button) and return None."""
+    with ctx.db.uow(read_only=True) as uow:
+        stored = stored_response(uow.session, key, operation, request)
+    if stored is not None:
+        return stored
+    with ctx.db.uow() as uow:
+        quote(_in(ctx, uow.session))
+        uow.commit()
+    return None
+
+
 def buy(ctx: Ctx, symbol: str, amount: str, key: str) -> dict[str, Any]:
     """Buy ``symbol`` for ``amount`` USD from the caller's wallet, once per key."""
     cash, clean = parse_cash(amount), normalise_symbol(symbol)
     wallet_id = owned_wallet(ctx).id
     scoped = scoped_key(ctx, key)
+    request: dict[str, Any] = {"wallet": wallet_id, "symbol": clean, "cash": cash}
+    stored = _quoted(ctx, scoped, "api.buy", request,
+                     lambda inner: quote_buy(inner, owned_wallet(inner), clean, cash))
+    if stored is not None:
+        return stored
 
     def effect(session: Session) -> dict[str, Any]:
-        inner = _in(ctx, session)
-        quote_buy(inner, owned_wallet(inner), clean, cash)
-        trade = ledger.buy_in(session, ctx.now(), wallet_id=wallet_id, symbol=clean, cash=cash,
-                              idempotency_key=scoped)
-        return trade.to_dict()
+        return ledger.buy_in(session, ctx.now(), wallet_id=wallet_id, symbol=clean, cash=cash,
+                             idempotency_key=scoped).to_dict()
 
-    return run_idempotent(ctx.db.uow(), scoped, "api.buy", {"wallet": wallet_id, "symbol": clean,
-                                                             "cash": cash}, effect, dict)
+    return run_idempotent(ctx.db.uow(), scoped, "api.buy", request, effect, dict)
 
 
 def sell(ctx: Ctx, symbol: str, quantity: str, key: str) -> dict[str, Any]:
-    """Redeem ``quantity`` (or ``all``) of ``symbol``; above the day's limit the rest queues."""
+    """Redeem ``quantity`` (or ``all``: the free position, fixed at quote time) of ``symbol``; above
+    the token's daily limit the rest queues."""
     clean = normalise_symbol(symbol)
     wanted: Decimal | None = None if quantity.strip().lower() == "all" else parse_tokens(quantity)
     wallet_id = owned_wallet(ctx).id
     scoped = scoped_key(ctx, key)
+    request: dict[str, Any] = {"wallet": wallet_id, "symbol": clean,
+                               "quantity": "all" if wanted is None else wanted}
+    quotes: list[Quote] = []
+    stored = _quoted(ctx, scoped, "api.sell", request,
+                     lambda inner: quotes.append(quote_redeem(inner, owned_wallet(inner), clean, wanted)))
+    if stored is not None:
+        return stored
 
     def effect(session: Session) -> dict[str, Any]:
-        inner = _in(ctx, session)
-        quote = quote_redeem(inner, owned_wallet(inner), clean, wanted)
         outcome = risk.redeem_or_queue_in(session, ctx.now(), wallet_id=wallet_id, symbol=clean,
-                                          quantity=quote.quantity, idempotency_key=scoped)
+                                          quantity=quotes[0].quantity, idempotency_key=scoped)
         return {"wallet_id": wallet_id, **outcome.to_dict()}
 
-    request = {"wallet": wallet_id, "symbol": clean, "quantity": "all" if wanted is None else wanted}
     return run_idempotent(ctx.db.uow(), scoped, "api.sell", request, effect, dict)
 
 

@@ -64,8 +64,11 @@ def build_world(db: Database) -> ApiWorld:
     chat.verify(org_a)
     chat.onboard(USER_IDS[VM], "Joining Church")
     with db.uow() as uow:  # the verified member belongs to organisation A without being its admin
-        uow.session.execute(update(User).where(User.platform_user_id == USER_IDS[VM])
-                            .values(organisation_id=org_a, is_org_admin=False))
+        uow.session.execute(
+            update(User)
+            .where(User.platform_user_id == USER_IDS[VM])
+            .values(organisation_id=org_a, is_org_admin=False)
+        )
         uow.commit()
     org_b = chat.onboard(USER_IDS[XOA], "Other Chapel")
     chat.verify(org_b)
