@@ -25,32 +25,39 @@ def risk(request: Request, caller: Annotated[Caller, Depends(Gate("stats"))]) ->
 
 
 @api.post("/api/risk/halt", response_model=Message)
-def halt(request: Request, body: HaltBody, key: MaybeKey,
-         caller: Annotated[Caller, Depends(Gate("halt"))]) -> Any:
+def halt(
+    request: Request, caller: Annotated[Caller, Depends(Gate("halt"))], body: HaltBody, key: MaybeKey
+) -> Any:
     """Halt trading and rebalancing platform-wide; open exchange orders are cancelled."""
     return run_command(request, caller, "halt", tuple(body.reason.split()), key)
 
 
 @api.post("/api/risk/resume", response_model=Message)
-def resume(request: Request, key: MaybeKey, caller: Annotated[Caller, Depends(Gate("resume"))]) -> Any:
+def resume(request: Request, caller: Annotated[Caller, Depends(Gate("resume"))], key: MaybeKey) -> Any:
     """Resume trading after a halt."""
     return run_command(request, caller, "resume", (), key)
 
 
 @api.get("/api/audit")
-def audit(request: Request, caller: Annotated[Caller, Depends(Gate("stats"))],
-          action: Annotated[str | None, Query(max_length=80)] = None,
-          actor: Annotated[str | None, Query(max_length=120)] = None,
-          limit: Limit = 100) -> list[dict[str, Any]]:
+def audit(
+    request: Request,
+    caller: Annotated[Caller, Depends(Gate("stats"))],
+    action: Annotated[str | None, Query(max_length=80)] = None,
+    actor: Annotated[str | None, Query(max_length=120)] = None,
+    limit: Limit = 100,
+) -> list[dict[str, Any]]:
     """The audit log, newest first; `action` filters by prefix (e.g. `wallet.`), `actor` exactly."""
     with caller_ctx(request, caller) as ctx:
         return api_views.audit_log(ctx.session, action=action, actor=actor, limit=limit)
 
 
 @api.get("/api/jobs")
-def jobs(request: Request, caller: Annotated[Caller, Depends(Gate("stats"))],
-         status: Annotated[str | None, Query(pattern="^(running|done|partial|failed)$")] = None,
-         limit: Limit = 100) -> list[dict[str, Any]]:
+def jobs(
+    request: Request,
+    caller: Annotated[Caller, Depends(Gate("stats"))],
+    status: Annotated[str | None, Query(pattern="^(running|done|partial|failed)$")] = None,
+    limit: Limit = 100,
+) -> list[dict[str, Any]]:
     """Scheduler job runs, newest first, with their outcome and failures."""
     with caller_ctx(request, caller) as ctx:
         return api_views.job_runs(ctx.session, status=status, limit=limit)

@@ -22,21 +22,28 @@ MaybeKey = Annotated[str | None, Depends(optional_key)]
 def disclosures(caller: Annotated[Caller, Depends(Gate("disclosures", public=True))]) -> dict[str, Any]:
     """The current risk disclosures and the attestations to give (public)."""
     d = current()
-    return {"version": d.version, "general": d.general,
-            "attestations": [{"kind": kind.value, "label": label, "text": text}
-                             for kind, (label, text) in d.attestations.items()]}
+    return {
+        "version": d.version,
+        "general": d.general,
+        "attestations": [
+            {"kind": kind.value, "label": label, "text": text}
+            for kind, (label, text) in d.attestations.items()
+        ],
+    }
 
 
 @api.post("/api/compliance/attestations", response_model=Message)
-def attest(request: Request, body: AttestBody, key: MaybeKey,
-           caller: Annotated[Caller, Depends(Gate("attest"))]) -> Any:
+def attest(
+    request: Request, caller: Annotated[Caller, Depends(Gate("attest"))], body: AttestBody, key: MaybeKey
+) -> Any:
     """Give one attestation for the current disclosure version."""
     return run_command(request, caller, "attest", (body.kind,), key)
 
 
 @api.post("/api/compliance/organisations", response_model=Message)
-def register(request: Request, body: OrgBody, key: MaybeKey,
-             caller: Annotated[Caller, Depends(Gate("org"))]) -> Any:
+def register(
+    request: Request, caller: Annotated[Caller, Depends(Gate("org"))], body: OrgBody, key: MaybeKey
+) -> Any:
     """Submit your organisation for verification (after every attestation)."""
     return run_command(request, caller, "org", ("register", body.kind, *body.name.split()), key)
 
@@ -49,7 +56,8 @@ def pending(request: Request, caller: Annotated[Caller, Depends(Gate("verify"))]
 
 
 @api.post("/api/compliance/organisations/{id}/verify", response_model=Message)
-def verify(request: Request, id: OrgId, key: MaybeKey,
-           caller: Annotated[Caller, Depends(Gate("verify"))]) -> Any:
+def verify(
+    request: Request, caller: Annotated[Caller, Depends(Gate("verify"))], id: OrgId, key: MaybeKey
+) -> Any:
     """Verify an organisation and open its wallet (platform admins; idempotent)."""
     return run_command(request, caller, "verify", (str(id),), key)

@@ -14,8 +14,9 @@ api = router("public")
 
 
 @api.get("/api/methodology")
-def methodology(request: Request,
-                caller: Annotated[Caller, Depends(Gate("disclosures", public=True))]) -> dict[str, Any]:
+def methodology(
+    request: Request, caller: Annotated[Caller, Depends(Gate("disclosures", public=True))]
+) -> dict[str, Any]:
     """The birth gate's checks and thresholds, the fees, the risk-free rate and how NAV is marked;
     fractions are decimal strings (0.15 = 15 %)."""
     s: Settings = request.app.state.settings
@@ -37,11 +38,13 @@ def methodology(request: Request,
             "exchange_fee_rate": format(s.exchange_fee_rate, "f"),
         },
         "risk_free_rate": "US 3-month T-bill (FRED DTB3), converted from the discount rate to its "
-                          "investment yield and accrued daily; the synthetic market uses 0 %.",
+        "investment yield and accrued daily; the synthetic market uses 0 %.",
         "nav": "Each token's NAV is marked daily from its strategy agent's equity in a backtest started "
-               "flat on the token's birth day; fees settle before every trade and at each mark; "
-               "rounding favours the pool.",
-        "risk": {"kill_switch_drawdown": format(s.kill_switch_drawdown, "f"),
-                 "circuit_breaker_daily_loss": format(s.circuit_breaker_loss, "f"),
-                 "redemption_daily_limit_of_aum": format(s.redemption_daily_limit, "f")},
+        "flat on the token's birth day; fees settle before every trade and at each mark; "
+        "rounding favours the pool.",
+        "risk": {
+            "kill_switch_drawdown": format(s.kill_switch_drawdown, "f"),
+            "circuit_breaker_daily_loss": format(s.circuit_breaker_loss, "f"),
+            "redemption_daily_limit_of_aum": format(s.redemption_daily_limit, "f"),
+        },
     }

@@ -19,33 +19,41 @@ STATES = "|".join(s.value for s in CandidateState)
 
 
 @api.get("/api/strategies/available")
-def available(request: Request, caller: Annotated[Caller, Depends(Gate("strategies", public=True))]
-              ) -> list[dict[str, Any]]:
+def available(
+    request: Request, caller: Annotated[Caller, Depends(Gate("strategies", public=True))]
+) -> list[dict[str, Any]]:
     """Imported strategies still in play or tokenized (not rejected, not failed), newest first."""
     with caller_ctx(request, caller) as ctx:
         return api_views.candidates(ctx.session, exclude=("rejected", "failed_gate"))
 
 
 @api.get("/api/strategies/candidates")
-def candidates(request: Request, caller: Annotated[Caller, Depends(Gate("strategies", public=True))],
-               state: Annotated[str | None, Query(pattern=f"^({STATES})$")] = None,
-               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
+def candidates(
+    request: Request,
+    caller: Annotated[Caller, Depends(Gate("strategies", public=True))],
+    state: Annotated[str | None, Query(pattern=f"^({STATES})$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
     """Every import candidate and its state (optionally one state), with rejection reasons."""
     with caller_ctx(request, caller) as ctx:
         return api_views.candidates(ctx.session, state=state, limit=limit)
 
 
 @api.get("/api/strategies/{id}/backtest")
-def backtest(request: Request, id: CandidateId,
-             caller: Annotated[Caller, Depends(Gate("backtest"))]) -> dict[str, Any]:
+def backtest(
+    request: Request, caller: Annotated[Caller, Depends(Gate("backtest"))], id: CandidateId
+) -> dict[str, Any]:
     """A candidate's stored backtest: metrics over the risk-free rate, the gate report, the spec."""
     with caller_ctx(request, caller) as ctx:
         return api_views.candidate(ctx.session, id)
 
 
 @api.post("/api/strategies/import", response_model=Message)
-def import_strategy(request: Request, body: ImportBody,
-                    key: Annotated[str | None, Depends(optional_key)],
-                    caller: Annotated[Caller, Depends(Gate("import"))]) -> Any:
+def import_strategy(
+    request: Request,
+    caller: Annotated[Caller, Depends(Gate("import"))],
+    body: ImportBody,
+    key: Annotated[str | None, Depends(optional_key)],
+) -> Any:
     """Import a strategy description from a URL through the pipeline (slow; idempotent per key)."""
     return run_command(request, caller, "import", (body.url,), key)

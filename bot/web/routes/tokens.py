@@ -33,8 +33,9 @@ def list_tokens(request: Request, caller: Annotated[Caller, Depends(Gate("tokens
 
 
 @api.get("/api/tokens/{symbol}/info", response_model=TokenInfo)
-def token_info(request: Request, symbol: Symbol,
-               caller: Annotated[Caller, Depends(Gate("token", public=True))]) -> Any:
+def token_info(
+    request: Request, caller: Annotated[Caller, Depends(Gate("token", public=True))], symbol: Symbol
+) -> Any:
     """One token and its performance: NAV history, 30-day change, drawdown, the strategy and its gate
     report (public)."""
     with caller_ctx(request, caller) as ctx:
@@ -42,17 +43,29 @@ def token_info(request: Request, symbol: Symbol,
 
 
 @api.post("/api/tokens/create", status_code=201)
-def create_token(request: Request, body: TokenCreateBody, key: Key,
-                 caller: Annotated[Caller, Depends(Gate("token_create"))]) -> dict[str, Any]:
+def create_token(
+    request: Request,
+    caller: Annotated[Caller, Depends(Gate("token_create"))],
+    body: TokenCreateBody,
+    key: Key,
+) -> dict[str, Any]:
     """Create a strategy token with a fixed supply, seeded at NAV 1.00 (platform admins)."""
     with caller_ctx(request, caller) as ctx:
-        return api_ops.create_token(ctx, symbol=body.symbol, total_supply=body.total_supply, name=body.name,
-                                    agent_id=body.agent_id, status=body.status, key=key)
+        return api_ops.create_token(
+            ctx,
+            symbol=body.symbol,
+            total_supply=body.total_supply,
+            name=body.name,
+            agent_id=body.agent_id,
+            status=body.status,
+            key=key,
+        )
 
 
 @api.post("/api/tokens/{symbol}/buy", response_model=TradeOut)
-def buy(request: Request, symbol: Symbol, body: BuyBody, key: Key,
-        caller: Annotated[Caller, Depends(Gate("buy"))]) -> Any:
+def buy(
+    request: Request, caller: Annotated[Caller, Depends(Gate("buy"))], symbol: Symbol, body: BuyBody, key: Key
+) -> Any:
     """Buy the token for `amount` USD from your organisation's wallet (wallet owners), at NAV after
     fees. Requires Idempotency-Key."""
     with caller_ctx(request, caller) as ctx:
@@ -60,8 +73,13 @@ def buy(request: Request, symbol: Symbol, body: BuyBody, key: Key,
 
 
 @api.post("/api/tokens/{symbol}/sell", response_model=RedeemOut)
-def sell(request: Request, symbol: Symbol, body: SellBody, key: Key,
-         caller: Annotated[Caller, Depends(Gate("sell"))]) -> Any:
+def sell(
+    request: Request,
+    caller: Annotated[Caller, Depends(Gate("sell"))],
+    symbol: Symbol,
+    body: SellBody,
+    key: Key,
+) -> Any:
     """Redeem `quantity` tokens (or `all`) at NAV; beyond the token's daily limit the rest queues
     for the next day. Requires Idempotency-Key."""
     with caller_ctx(request, caller) as ctx:

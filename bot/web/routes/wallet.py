@@ -20,8 +20,12 @@ MaybeKey = Annotated[str | None, Depends(optional_key)]
 
 
 @api.post("/api/wallet/create")
-def create_wallet(request: Request, body: WalletCreateBody, key: MaybeKey,
-                  caller: Annotated[Caller, Depends(Gate("wallet_create"))]) -> dict[str, Any]:
+def create_wallet(
+    request: Request,
+    caller: Annotated[Caller, Depends(Gate("wallet_create"))],
+    body: WalletCreateBody,
+    key: MaybeKey,
+) -> dict[str, Any]:
     """Your verified organisation's wallet: created (manual mode, you as owner) if it has none,
     otherwise the existing one with `created: false` (organisation admins)."""
     with caller_ctx(request, caller) as ctx:
@@ -29,23 +33,29 @@ def create_wallet(request: Request, body: WalletCreateBody, key: MaybeKey,
 
 
 @api.get("/api/wallet/{id}/status", response_model=WalletStatus)
-def status(request: Request, id: WalletId, caller: Annotated[Caller, Depends(Gate("wallet"))]) -> Any:
+def status(request: Request, caller: Annotated[Caller, Depends(Gate("wallet"))], id: WalletId) -> Any:
     """Cash, holdings at NAV, total, mode and tier of your organisation's wallet."""
     with caller_ctx(request, caller) as ctx:
         return api_views.wallet_status(ctx.session, api_ops.wallet_for(ctx, id))
 
 
 @api.post("/api/wallet/{id}/mode")
-def mode(request: Request, id: WalletId, body: ModeBody, key: MaybeKey,
-         caller: Annotated[Caller, Depends(Gate("mode"))]) -> dict[str, Any]:
+def mode(
+    request: Request,
+    caller: Annotated[Caller, Depends(Gate("mode"))],
+    id: WalletId,
+    body: ModeBody,
+    key: MaybeKey,
+) -> dict[str, Any]:
     """Switch the wallet between full_ai, hybrid and manual (owners who are organisation admins)."""
     with caller_ctx(request, caller) as ctx:
         return api_ops.set_mode(ctx, id, body.mode, key or f"mode:{uuid.uuid4()}")
 
 
 @api.get("/api/wallet/{id}/suggested")
-def suggested(request: Request, id: WalletId,
-              caller: Annotated[Caller, Depends(Gate("suggest"))]) -> dict[str, Any]:
+def suggested(
+    request: Request, caller: Annotated[Caller, Depends(Gate("suggest"))], id: WalletId
+) -> dict[str, Any]:
     """What the optimizer would do now: target allocation, reasons and trades (stored as a
     snapshot, never executed; owners)."""
     with caller_ctx(request, caller) as ctx:
@@ -53,8 +63,9 @@ def suggested(request: Request, id: WalletId,
 
 
 @api.post("/api/wallet/{id}/rebalance")
-def rebalance(request: Request, id: WalletId, key: Key,
-              caller: Annotated[Caller, Depends(Gate("rebalance"))]) -> dict[str, Any]:
+def rebalance(
+    request: Request, caller: Annotated[Caller, Depends(Gate("rebalance"))], id: WalletId, key: Key
+) -> dict[str, Any]:
     """Hybrid: make a proposal to approve. Full AI and manual: rebalance now. Requires
     Idempotency-Key."""
     with caller_ctx(request, caller) as ctx:
@@ -62,24 +73,27 @@ def rebalance(request: Request, id: WalletId, key: Key,
 
 
 @api.get("/api/wallet/{id}/proposals")
-def proposals(request: Request, id: WalletId,
-              caller: Annotated[Caller, Depends(Gate("proposals"))]) -> list[dict[str, Any]]:
+def proposals(
+    request: Request, caller: Annotated[Caller, Depends(Gate("proposals"))], id: WalletId
+) -> list[dict[str, Any]]:
     """Hybrid proposals of the wallet waiting for a decision, newest first."""
     with caller_ctx(request, caller) as ctx:
         return api_views.proposals(ctx.session, api_ops.wallet_for(ctx, id).id)
 
 
 @api.post("/api/proposals/{id}/approve")
-def approve(request: Request, id: ProposalId, key: Key,
-            caller: Annotated[Caller, Depends(Gate("approve"))]) -> dict[str, Any]:
+def approve(
+    request: Request, caller: Annotated[Caller, Depends(Gate("approve"))], id: ProposalId, key: Key
+) -> dict[str, Any]:
     """Approve a hybrid proposal: its trades run now (owners; once per Idempotency-Key)."""
     with caller_ctx(request, caller) as ctx:
         return api_ops.decide(ctx, id, True, key)
 
 
 @api.post("/api/proposals/{id}/reject")
-def reject(request: Request, id: ProposalId, key: MaybeKey,
-           caller: Annotated[Caller, Depends(Gate("reject"))]) -> dict[str, Any]:
+def reject(
+    request: Request, caller: Annotated[Caller, Depends(Gate("reject"))], id: ProposalId, key: MaybeKey
+) -> dict[str, Any]:
     """Reject a hybrid proposal (owners)."""
     with caller_ctx(request, caller) as ctx:
         return api_ops.decide(ctx, id, False, key or f"reject:{uuid.uuid4()}")
