@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     # callers are limited per client address) and whether `arena serve` starts the HTTP services.
     api_rate_limit: str = "120/minute"
     http: bool = False
+    http_host: str = "127.0.0.1"
+    http_port_base: int = 8800  # exchange; optimizer +1, importer +2, compliance +3, dashboard +4
     clock: str | None = None  # drills/tests: a fixed ISO UTC time for the business clock
 
 
