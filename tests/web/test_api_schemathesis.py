@@ -1,7 +1,7 @@
 """Schemathesis: requests generated from the app's own OpenAPI document against the app over a
 seeded SQLite database, a few examples per operation (bounded, derandomised). Authenticated as a
-platform admin: no 5xx, every status code is documented and every body conforms to its schema.
-Without a key: every protected operation answers 401; the public ones never 5xx.
+platform admin and as an organisation admin: no 5xx, every status code is documented and every
+body conforms to its schema. Without a key: every protected operation answers 401; the public ones never 5xx.
 
 Each operation's cases are drawn with Hypothesis directly (``APIOperation.as_strategy``), without
 the Schemathesis pytest plugin's fixture loader, whose node handling does not work with pytest 9.
@@ -19,7 +19,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from tests.web.support import PA, ApiWorld
+from tests.web.support import OA, PA, ApiWorld
 
 PUBLIC = {
     ("GET", "/api/tokens/list"),
@@ -59,9 +59,14 @@ def run_each(operations: list[Any], examples: int, body: Callable[[Any], None]) 
         check()
 
 
-def test_generated_requests_conform(operations: list[Any], world: ApiWorld) -> None:
+@pytest.mark.parametrize("role", [PA, OA])
+def test_generated_requests_conform(operations: list[Any], world: ApiWorld, role: str) -> None:
+    """As a platform admin (every admin route) and as an organisation admin who owns a wallet with
+    cash (trades, modes, rebalances and proposals really run)."""
     checks = [not_a_server_error, status_code_conformance, response_schema_conformance]
-    run_each(operations, EXAMPLES, lambda case: case.call_and_validate(headers=world.auth(PA), checks=checks))
+    run_each(
+        operations, EXAMPLES, lambda case: case.call_and_validate(headers=world.auth(role), checks=checks)
+    )
 
 
 def test_protected_operations_need_a_key(operations: list[Any]) -> None:
