@@ -25,7 +25,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from bot.web.problems import Problem
-from core.access import Principal, authenticate
+from core.access import Principal, lookup_in, touch
 from core.commands.context import Ctx, Hooks
 from core.commands.permissions import Permission, allowed, denial, lookup
 from core.commands.types import ChatType, Identity
@@ -35,8 +35,11 @@ from core.db import Database
 from core.models.compliance import Role
 from core.notify import Notifier
 
-bearer = HTTPBearer(auto_error=False, description="A per-user API key: `/apikey create` in a private "
-                    "chat with the bot, or `arena apikey create --user PLATFORM:ID`.")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A per-user API key: `/apikey create` in a private "
+    "chat with the bot, or `arena apikey create --user PLATFORM:ID`.",
+)
 MAX_IDEMPOTENCY_KEY = 100
 
 
@@ -68,8 +71,12 @@ class RateLimiter:
             return
         reset = self.limiter.get_window_stats(self.item, who).reset_time
         retry = max(1, math.ceil(reset - time.time()))
-        raise Problem(429, f"Rate limit of {self.item} exceeded; retry in {retry} s.", code="rate_limited",
-                      headers={"Retry-After": str(retry)})
+        raise Problem(
+            429,
+            f"Rate limit of {self.item} exceeded; retry in {retry} s.",
+            code="rate_limited",
+            headers={"Retry-After": str(retry)},
+        )
 
 
 class Gate:
@@ -81,41 +88,64 @@ class Gate:
             raise RuntimeError(f"route permission {name!r} is not in the permission table")
         self.name, self.public, self.permission = name, public, permission
 
-    def __call__(self, request: Request,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    def __call__(
+        self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    ) -> Caller:
         state = request.app.state
         if credentials is None:
             if not self.public:
-                raise Problem(401, "An API key is required: send Authorization: Bearer KEY.",
-                              code="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+                raise Problem(
+                    401,
+                    "An API key is required: send Authorization: Bearer KEY.",
+                    code="unauthenticated",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
             client = request.client.host if request.client else "unknown"
             state.limiter.check(f"ip:{client}")
             return Caller(None, Role.VISITOR, self.permission)
-        principal = authenticate(state.db, credentials.credentials)
-        if principal is None:
-            raise Problem(401, "That API key is not valid (unknown, malformed or revoked).",
-                          code="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+        with state.db.uow(read_only=True) as uow:  # the key and the role in one read
+            found = lookup_in(uow.session, credentials.credentials)
+            if found is not None:
+                principal = found[0]
+                _user, role = resolve(
+                    uow.session, state.settings, principal.platform, principal.platform_user_id
+                )
+        if found is None:
+            raise Problem(
+                401,
+                "That API key is not valid (unknown, malformed or revoked).",
+                code="unauthenticated",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         state.limiter.check(f"key:{principal.key_id}")
-        with state.db.uow(read_only=True) as uow:
-            _user, role = resolve(uow.session, state.settings, principal.platform, principal.platform_user_id)
+        touch(state.db, principal.key_id, found[1])
         if not allowed(role, ChatType.PRIVATE, self.permission):
             raise Problem(403, denial(role, ChatType.PRIVATE, self.permission), code="permission_denied")
         return Caller(principal, role, self.permission)
 
 
-KEY_HELP = ("Required on requests that move money: the same key and body return the stored response; "
-            "another body, 409.")
+KEY_HELP = (
+    "Required on requests that move money: the same key and body return the stored response; "
+    "another body, 409."
+)
 
 
-def idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key", description=KEY_HELP)] = None,
-                    ) -> str:
+def idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key", description=KEY_HELP)] = None,
+) -> str:
     """The request's ``Idempotency-Key`` header (required; 1-100 printable characters)."""
     if key is None or not key.strip():
-        raise Problem(400, "This request moves money: send an Idempotency-Key header (any unique string).",
-                      code="idempotency_key_missing")
+        raise Problem(
+            400,
+            "This request moves money: send an Idempotency-Key header (any unique string).",
+            code="idempotency_key_missing",
+        )
     if len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise Problem(400, f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters.",
-                      code="idempotency_key_invalid")
+        raise Problem(
+            400,
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters.",
+            code="idempotency_key_invalid",
+        )
     return key.strip()
 
 
@@ -133,8 +163,11 @@ def caller_ctx(request: Request, caller: Caller) -> Iterator[Ctx]:
     settings: Settings = state.settings
     identity = caller.identity
     with db.uow(read_only=True) as uow:
-        user, role = (None, Role.VISITOR) if caller.principal is None else resolve(
-            uow.session, settings, identity.platform, identity.user_id)
+        user, role = (
+            (None, Role.VISITOR)
+            if caller.principal is None
+            else resolve(uow.session, settings, identity.platform, identity.user_id)
+        )
         ctx = Ctx(db, uow.session, settings, identity, user, role, state.hooks)
         yield ctx
     notifier: Notifier | None = state.notifier

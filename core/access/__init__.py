@@ -8,8 +8,10 @@ from core.access.keys import (
     create_in,
     hash_key,
     list_in,
+    lookup_in,
     parse_user_ref,
     revoke_in,
+    touch,
 )
 
 __all__ = [
@@ -20,6 +22,8 @@ __all__ = [
     "create_in",
     "hash_key",
     "list_in",
+    "lookup_in",
     "parse_user_ref",
     "revoke_in",
+    "touch",
 ]

@@ -130,26 +130,37 @@ def revoke_in(session: Session, clock: Clock, platform: str, platform_user_id: i
     return True
 
 
-def authenticate(db: Database, key: str) -> Principal | None:
-    """The principal for a presented key, or None (unknown, malformed or revoked). Compares the
-    hash in constant time and refreshes ``last_used_at`` at most once a minute."""
+def lookup_in(session: Session, key: str) -> tuple[Principal, datetime | None] | None:
+    """The principal for a presented key and when it was last used, or None (unknown, malformed
+    or revoked). The hash is compared in constant time."""
     if not key.startswith(KEY_PREFIX) or len(key) > 100:
         return None
     prefix = key[len(KEY_PREFIX):].partition("_")[0]
-    digest = hash_key(key)
-    with db.uow(read_only=True) as uow:
-        row = uow.session.execute(
-            select(ApiKey.id, ApiKey.secret_sha256, ApiKey.revoked_at, ApiKey.last_used_at, User.id,
-                   User.platform, User.platform_user_id)
-            .join(User, User.id == ApiKey.user_id)
-            .where(ApiKey.prefix == prefix)
-        ).first()
-    if row is None or row[2] is not None or not hmac.compare_digest(row[1], digest):
+    row = session.execute(
+        select(ApiKey.id, ApiKey.secret_sha256, ApiKey.revoked_at, ApiKey.last_used_at, User.id,
+               User.platform, User.platform_user_id)
+        .join(User, User.id == ApiKey.user_id)
+        .where(ApiKey.prefix == prefix)
+    ).first()
+    if row is None or row[2] is not None or not hmac.compare_digest(row[1], hash_key(key)):
         return None
-    key_id, last_used = row[0], row[3]
+    return Principal(row[0], row[4], Platform(row[5]).value, row[6]), row[3]
+
+
+def touch(db: Database, key_id: int, last_used: datetime | None) -> None:
+    """Record a use of the key, at most once per :data:`LAST_USED_GRANULARITY`."""
     now = db.clock.now()
     if last_used is None or now - last_used >= LAST_USED_GRANULARITY:
         with db.uow() as uow:
             uow.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
             uow.commit()
-    return Principal(key_id, row[4], Platform(row[5]).value, row[6])
+
+
+def authenticate(db: Database, key: str) -> Principal | None:
+    """:func:`lookup_in` in its own read, then :func:`touch`."""
+    with db.uow(read_only=True) as uow:
+        found = lookup_in(uow.session, key)
+    if found is None:
+        return None
+    touch(db, found[0].key_id, found[1])
+    return found[0]

@@ -73,11 +73,10 @@ def _quoted(ctx: Ctx, key: str, operation: str, request: dict[str, Any],
             quote: Callable[[Ctx], object]) -> dict[str, Any] | None:
     """A replay's stored response; otherwise run the chat's quote (every check the trade will face,
     fees settled and committed, as when the chat shows its Confirm button) and return None."""
-    with ctx.db.uow(read_only=True) as uow:
-        stored = stored_response(uow.session, key, operation, request)
-    if stored is not None:
-        return stored
     with ctx.db.uow() as uow:
+        stored = stored_response(uow.session, key, operation, request)
+        if stored is not None:
+            return stored  # nothing written: the unit of work rolls back
         quote(_in(ctx, uow.session))
         uow.commit()
     return None
