@@ -86,6 +86,8 @@ class Gate:
         permission = lookup(name)
         if permission is None:
             raise RuntimeError(f"route permission {name!r} is not in the permission table")
+        if public and permission.min_role is not Role.VISITOR:
+            raise RuntimeError(f"route permission {name!r} is not for visitors; it cannot be public")
         self.name, self.public, self.permission = name, public, permission
 
     def __call__(

@@ -63,8 +63,14 @@ async def run_http(
         )
         servers.append(_Server(config))
     tasks = [asyncio.create_task(_serve(s, say), name=f"http:{s.config.port}") for s in servers]
-    described = ", ".join(f"{name} {port}" for name, port in ports(settings).items())
-    say(f"REST API on http://{settings.http_host}: {described}")
+    while not all(server.started or task.done() for server, task in zip(servers, tasks, strict=True)):
+        await asyncio.sleep(0.05)  # said only once every service listens (or failed to)
+    listening = [
+        f"{name} {port}"
+        for (name, port), server in zip(ports(settings).items(), servers, strict=True)
+        if server.started
+    ]
+    say(f"REST API on http://{settings.http_host}: {', '.join(listening) or 'no service'}")
     await stop.wait()
     for server in servers:
         server.should_exit = True

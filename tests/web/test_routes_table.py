@@ -138,6 +138,8 @@ def test_every_route_has_exactly_one_gate_naming_a_permission_row(world: ApiWorl
 def test_a_gate_naming_no_permission_row_cannot_be_built() -> None:
     with pytest.raises(RuntimeError, match="not in the permission table"):
         Gate("no_such_command")
+    with pytest.raises(RuntimeError, match="cannot be public"):
+        Gate("buy", public=True)
 
 
 def test_each_service_mounts_only_its_routers(world: ApiWorld) -> None:
