@@ -44,8 +44,11 @@ class BuyBody(Body):
 
 
 class SellBody(Body):
-    quantity: str = Field(pattern=r"^(all|[0-9]{1,30}(\.[0-9]{1,18})?)$",
-                          description="Token units to redeem (decimal string) or `all`", examples=["12.5"])
+    quantity: str = Field(
+        pattern=r"^(all|[0-9]{1,30}(\.[0-9]{1,18})?)$",
+        description="Token units to redeem (decimal string) or `all`",
+        examples=["12.5"],
+    )
 
 
 class ModeBody(Body):
@@ -157,3 +160,130 @@ class WalletStatus(BaseModel):
     holdings: list[Holding]
     total_value: str
     last_rebalanced_at: str | None
+
+
+class TokenCreatedOut(BaseModel):
+    token_id: int
+    symbol: str
+    total_supply: str
+    nav_per_token: str
+    status: str
+    seed_tokens: str
+    seed_cash: str
+
+
+class WalletCreatedOut(BaseModel):
+    wallet_id: int
+    created: bool
+    model_config = ConfigDict(extra="allow")
+
+
+class ModeOut(BaseModel):
+    wallet_id: int
+    from_: str = Field(alias="from")
+    to: str
+    superseded_proposals: int
+    message: str
+
+
+class SuggestionOut(BaseModel):
+    wallet_id: int
+    mode: str
+    snapshot_id: int
+    summary: str
+    reasons: dict[str, str]
+    trades: list[dict[str, Any]]
+
+
+class ProposalOut(BaseModel):
+    id: int
+    wallet_id: int
+    status: str
+    trigger: str
+    summary: str
+    trades: list[Any]
+    created_at: str | None
+    expires_at: str | None
+    decided_at: str | None
+    result: dict[str, Any] | None
+
+
+class RebalanceOut(BaseModel):
+    kind: str = Field(description="`proposal` (hybrid wallets) or `executed`")
+    message: str
+    proposal: ProposalOut | None
+
+
+class DecisionOut(BaseModel):
+    proposal_id: int
+    status: str
+    message: str
+    trades: int
+
+
+class CandidateOut(BaseModel):
+    id: int
+    state: str
+    family: str | None
+    primary_asset: str | None
+    parser: str | None
+    token_symbol: str | None
+    reject_reason: str | None
+    variants: int | None
+    paper_mode: str | None
+    updated_at: str | None
+
+
+class CandidateDetail(CandidateOut):
+    spec: dict[str, Any] | None
+    backtest_metrics: dict[str, Any] | None
+    paper_metrics: dict[str, Any] | None
+    gate_report: dict[str, Any] | None
+    unsupported_features: list[Any] | None
+
+
+class PendingOrganisation(BaseModel):
+    id: int
+    name: str
+    kind: str
+    status: str
+    created_at: str | None
+    members: int
+
+
+class QueuedRedemption(BaseModel):
+    id: int
+    wallet_id: int
+    symbol: str
+    quantity: str
+    requested_at: str | None
+    available_on: str
+
+
+class RiskOut(BaseModel):
+    halted: bool
+    halted_at: str | None
+    halt_reason: str | None
+    resumed_at: str | None
+    trips: int
+    redemption_queue: list[QueuedRedemption]
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: str | None
+    actor: str
+    action: str
+    subject: str | None
+    details: dict[str, Any] | None
+
+
+class JobRunOut(BaseModel):
+    id: int
+    job_id: str
+    status: str
+    scheduled_for: str | None
+    started_at: str | None
+    finished_at: str | None
+    attempts: int
+    detail: dict[str, Any] | None

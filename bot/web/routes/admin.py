@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from bot.web.auth import Caller, Gate, caller_ctx, optional_key
 from bot.web.commands import run_command
 from bot.web.routes import router
-from bot.web.schemas import HaltBody, Message
+from bot.web.schemas import AuditEntry, HaltBody, JobRunOut, Message, RiskOut
 from core.commands import api_views
 
 api = router("admin")
@@ -17,7 +17,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 MaybeKey = Annotated[str | None, Depends(optional_key)]
 
 
-@api.get("/api/risk")
+@api.get("/api/risk", response_model=RiskOut)
 def risk(request: Request, caller: Annotated[Caller, Depends(Gate("stats"))]) -> dict[str, Any]:
     """The circuit breaker (halted or not, why, trips) and the redemption queue."""
     with caller_ctx(request, caller) as ctx:
@@ -38,7 +38,7 @@ def resume(request: Request, caller: Annotated[Caller, Depends(Gate("resume"))],
     return run_command(request, caller, "resume", (), key)
 
 
-@api.get("/api/audit")
+@api.get("/api/audit", response_model=list[AuditEntry])
 def audit(
     request: Request,
     caller: Annotated[Caller, Depends(Gate("stats"))],
@@ -51,7 +51,7 @@ def audit(
         return api_views.audit_log(ctx.session, action=action, actor=actor, limit=limit)
 
 
-@api.get("/api/jobs")
+@api.get("/api/jobs", response_model=list[JobRunOut])
 def jobs(
     request: Request,
     caller: Annotated[Caller, Depends(Gate("stats"))],

@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Request
 from bot.web.auth import Caller, Gate, caller_ctx, optional_key
 from bot.web.commands import run_command
 from bot.web.routes import router
-from bot.web.schemas import AttestBody, Message, OrgBody
+from bot.web.schemas import AttestBody, Message, OrgBody, PendingOrganisation
 from core.commands import api_views
 from core.compliance.disclosures import current
 
@@ -48,7 +48,7 @@ def register(
     return run_command(request, caller, "org", ("register", body.kind, *body.name.split()), key)
 
 
-@api.get("/api/compliance/organisations/pending")
+@api.get("/api/compliance/organisations/pending", response_model=list[PendingOrganisation])
 def pending(request: Request, caller: Annotated[Caller, Depends(Gate("verify"))]) -> list[dict[str, Any]]:
     """Organisations waiting for verification (platform admins)."""
     with caller_ctx(request, caller) as ctx:

@@ -14,6 +14,7 @@ from bot.web.schemas import (
     RedeemOut,
     SellBody,
     TokenCreateBody,
+    TokenCreatedOut,
     TokenInfo,
     TokenSummary,
     TradeOut,
@@ -42,7 +43,7 @@ def token_info(
         return api_views.token_info(ctx.session, symbol, ctx.now())
 
 
-@api.post("/api/tokens/create", status_code=201)
+@api.post("/api/tokens/create", status_code=201, response_model=TokenCreatedOut)
 def create_token(
     request: Request,
     caller: Annotated[Caller, Depends(Gate("token_create"))],

@@ -9,7 +9,17 @@ from fastapi import Depends, Path, Request
 
 from bot.web.auth import Caller, Gate, caller_ctx, idempotency_key, optional_key
 from bot.web.routes import router
-from bot.web.schemas import ModeBody, WalletCreateBody, WalletStatus
+from bot.web.schemas import (
+    DecisionOut,
+    ModeBody,
+    ModeOut,
+    ProposalOut,
+    RebalanceOut,
+    SuggestionOut,
+    WalletCreateBody,
+    WalletCreatedOut,
+    WalletStatus,
+)
 from core.commands import api_ops, api_views
 
 api = router("wallet")
@@ -19,7 +29,7 @@ Key = Annotated[str, Depends(idempotency_key)]
 MaybeKey = Annotated[str | None, Depends(optional_key)]
 
 
-@api.post("/api/wallet/create")
+@api.post("/api/wallet/create", response_model=WalletCreatedOut)
 def create_wallet(
     request: Request,
     caller: Annotated[Caller, Depends(Gate("wallet_create"))],
@@ -39,7 +49,7 @@ def status(request: Request, caller: Annotated[Caller, Depends(Gate("wallet"))],
         return api_views.wallet_status(ctx.session, api_ops.wallet_for(ctx, id))
 
 
-@api.post("/api/wallet/{id}/mode")
+@api.post("/api/wallet/{id}/mode", response_model=ModeOut)
 def mode(
     request: Request,
     caller: Annotated[Caller, Depends(Gate("mode"))],
@@ -52,7 +62,7 @@ def mode(
         return api_ops.set_mode(ctx, id, body.mode, key or f"mode:{uuid.uuid4()}")
 
 
-@api.get("/api/wallet/{id}/suggested")
+@api.get("/api/wallet/{id}/suggested", response_model=SuggestionOut)
 def suggested(
     request: Request, caller: Annotated[Caller, Depends(Gate("suggest"))], id: WalletId
 ) -> dict[str, Any]:
@@ -62,7 +72,7 @@ def suggested(
         return api_ops.suggested(ctx, id)
 
 
-@api.post("/api/wallet/{id}/rebalance")
+@api.post("/api/wallet/{id}/rebalance", response_model=RebalanceOut)
 def rebalance(
     request: Request, caller: Annotated[Caller, Depends(Gate("rebalance"))], id: WalletId, key: Key
 ) -> dict[str, Any]:
@@ -72,7 +82,7 @@ def rebalance(
         return api_ops.rebalance(ctx, id, key)
 
 
-@api.get("/api/wallet/{id}/proposals")
+@api.get("/api/wallet/{id}/proposals", response_model=list[ProposalOut])
 def proposals(
     request: Request, caller: Annotated[Caller, Depends(Gate("proposals"))], id: WalletId
 ) -> list[dict[str, Any]]:
@@ -81,7 +91,7 @@ def proposals(
         return api_views.proposals(ctx.session, api_ops.wallet_for(ctx, id).id)
 
 
-@api.post("/api/proposals/{id}/approve")
+@api.post("/api/proposals/{id}/approve", response_model=DecisionOut)
 def approve(
     request: Request, caller: Annotated[Caller, Depends(Gate("approve"))], id: ProposalId, key: Key
 ) -> dict[str, Any]:
@@ -90,7 +100,7 @@ def approve(
         return api_ops.decide(ctx, id, True, key)
 
 
-@api.post("/api/proposals/{id}/reject")
+@api.post("/api/proposals/{id}/reject", response_model=DecisionOut)
 def reject(
     request: Request, caller: Annotated[Caller, Depends(Gate("reject"))], id: ProposalId, key: MaybeKey
 ) -> dict[str, Any]:
