@@ -1,8 +1,9 @@
 """The API's app factory: ``create_app(db, settings, services)`` mounts only the routers of the
 named services (``exchange optimizer importer compliance dashboard``, or ``all``), plus on every
 service ``GET /healthz``, the OpenAPI 3.1 document at ``/openapi.json`` and the interactive docs at
-``/docs``, whose Swagger UI assets come from the ``swagger-ui-bundle`` package (Apache-2.0; its
-licence ships with the package) and are served locally: the page works offline.
+``/docs`` (Swagger UI 5, which reads OpenAPI 3.1) and ``/redoc``, whose assets come from the
+``fastapi-offline`` package (MIT; it bundles Swagger UI, Apache-2.0, and ReDoc, MIT) and are served
+locally: the pages work offline.
 
 The app is stateless over the database (any number of workers); the rate limiter is per process.
 Messages the operations push to chats (proposals to co-owners, notices to admins) go to the
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import swagger_ui_bundle
+import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -46,6 +48,7 @@ PORTS = {"exchange": 8800, "optimizer": 8801, "importer": 8802, "compliance": 88
 ALL = "all"
 DASHBOARD_MODULE = "bot.web.dashboard"
 ASSETS = "/docs-assets"
+ASSET_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 
 class OutboxNotifier:
@@ -80,18 +83,29 @@ def dashboard_router(db: Database, settings: Settings) -> APIRouter | None:
     return router
 
 
-def create_app(db: Database, settings: Settings, services: set[str], *, hooks: Hooks | None = None,
-               notifier: Notifier | None = None) -> FastAPI:
+def create_app(
+    db: Database,
+    settings: Settings,
+    services: set[str],
+    *,
+    hooks: Hooks | None = None,
+    notifier: Notifier | None = None,
+) -> FastAPI:
     """One FastAPI app serving ``services``; see the module docstring."""
     from bot.wiring import command_hooks, install_safety
 
     install_safety()  # the ledger refuses to trade until the pre-trade checks are installed
     names = service_names(services)
     title = "Treasury Arena API" + ("" if len(names) == len(SERVICES) else f" ({', '.join(names)})")
-    app = FastAPI(title=title, version="1", docs_url=None, redoc_url=None,
-                  description="Educational treasury-optimisation service. Not investment advice. "
-                              "Money and quantities are decimal strings. Errors are RFC 9457 "
-                              "problem documents (application/problem+json).")
+    app = FastAPI(
+        title=title,
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        description="Educational treasury-optimisation service. Not investment advice. "
+        "Money and quantities are decimal strings. Errors are RFC 9457 "
+        "problem documents (application/problem+json).",
+    )
     hooks = hooks if hooks is not None else command_hooks(db, settings)
     notifier = notifier if notifier is not None else OutboxNotifier(db)
     app.state.db, app.state.settings, app.state.hooks, app.state.notifier = db, settings, hooks, notifier
@@ -111,8 +125,8 @@ def create_app(db: Database, settings: Settings, services: set[str], *, hooks: H
 
 
 def _infrastructure(app: FastAPI) -> None:
-    """/healthz, /docs and its local assets on every service."""
-    app.mount(ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+    """/healthz, /docs, /redoc and their local assets on every service."""
+    app.mount(ASSETS, StaticFiles(directory=ASSET_DIR), name="docs-assets")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request) -> Response:
@@ -125,10 +139,23 @@ def _infrastructure(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs",
-                                   swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{ASSETS}/swagger-ui.css",
-                                   swagger_favicon_url=f"{ASSETS}/favicon-32x32.png")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - reference",
+            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def openapi_document(app: FastAPI) -> dict[str, Any]:

@@ -112,7 +112,7 @@ def flat_routes(routes: list[Any]) -> list[APIRoute]:
     return found
 
 
-INFRASTRUCTURE = {("GET", "/healthz"), ("GET", "/docs")}
+INFRASTRUCTURE = {("GET", "/healthz"), ("GET", "/docs"), ("GET", "/redoc")}
 
 
 def api_routes(world: ApiWorld) -> dict[tuple[str, str], APIRoute]:
