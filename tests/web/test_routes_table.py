@@ -135,6 +135,14 @@ def test_every_route_has_exactly_one_gate_naming_a_permission_row(world: ApiWorl
         assert found[0].public is ROUTES[key][1], key
 
 
+def test_the_openapi_document_says_which_routes_need_a_key(world: ApiWorld) -> None:
+    paths = world.client().get("/openapi.json").json()["paths"]
+    for (method, path), (_lowest, public, _probe, _body) in ROUTES.items():
+        security = paths[path][method.lower()]["security"]
+        assert {"HTTPBearer": []} in security
+        assert ({} in security) is public, (method, path)
+
+
 def test_a_gate_naming_no_permission_row_cannot_be_built() -> None:
     with pytest.raises(RuntimeError, match="not in the permission table"):
         Gate("no_such_command")

@@ -1,9 +1,14 @@
 """One small router per area; ``bot.web.app`` mounts the ones a service needs."""
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from bot.web.problems import ProblemRoute
 from bot.web.schemas import PROBLEM_RESPONSES
+
+#: Route options for public routes: a key is optional (an empty security requirement is allowed).
+PUBLIC: dict[str, Any] = {"openapi_extra": {"security": [{}]}}  # appended to the bearer scheme
 
 
 def router(tag: str) -> APIRouter:

@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Request
 
 from bot.web.auth import Caller, Gate, caller_ctx, optional_key
 from bot.web.commands import run_command
-from bot.web.routes import router
+from bot.web.routes import PUBLIC, router
 from bot.web.schemas import AttestBody, Message, OrgBody, PendingOrganisation
 from core.commands import api_views
 from core.compliance.disclosures import current
@@ -18,7 +18,7 @@ OrgId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MaybeKey = Annotated[str | None, Depends(optional_key)]
 
 
-@api.get("/api/compliance/disclosures")
+@api.get("/api/compliance/disclosures", **PUBLIC)
 def disclosures(caller: Annotated[Caller, Depends(Gate("disclosures", public=True))]) -> dict[str, Any]:
     """The current risk disclosures and the attestations to give (public)."""
     d = current()

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from bot.web.auth import Caller, Gate
-from bot.web.routes import router
+from bot.web.routes import PUBLIC, router
 from core.config import Settings
 
 api = router("public")
 
 
-@api.get("/api/methodology")
+@api.get("/api/methodology", **PUBLIC)
 def methodology(
     request: Request, caller: Annotated[Caller, Depends(Gate("disclosures", public=True))]
 ) -> dict[str, Any]:

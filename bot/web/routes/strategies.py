@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Query, Request
 
 from bot.web.auth import Caller, Gate, caller_ctx, optional_key
 from bot.web.commands import run_command
-from bot.web.routes import router
+from bot.web.routes import PUBLIC, router
 from bot.web.schemas import CandidateDetail, CandidateOut, ImportBody, Message
 from core.commands import api_views
 from core.models.pipeline import CandidateState
@@ -18,7 +18,7 @@ CandidateId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 STATES = "|".join(s.value for s in CandidateState)
 
 
-@api.get("/api/strategies/available", response_model=list[CandidateOut])
+@api.get("/api/strategies/available", response_model=list[CandidateOut], **PUBLIC)
 def available(
     request: Request, caller: Annotated[Caller, Depends(Gate("strategies", public=True))]
 ) -> list[dict[str, Any]]:
@@ -27,7 +27,7 @@ def available(
         return api_views.candidates(ctx.session, exclude=("rejected", "failed_gate"))
 
 
-@api.get("/api/strategies/candidates", response_model=list[CandidateOut])
+@api.get("/api/strategies/candidates", response_model=list[CandidateOut], **PUBLIC)
 def candidates(
     request: Request,
     caller: Annotated[Caller, Depends(Gate("strategies", public=True))],

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 
 from bot.web.auth import Caller, Gate, caller_ctx, idempotency_key
-from bot.web.routes import router
+from bot.web.routes import PUBLIC, router
 from bot.web.schemas import (
     SYMBOL,
     BuyBody,
@@ -26,14 +26,14 @@ Symbol = Annotated[str, Path(pattern=SYMBOL, description="Token symbol, e.g. STR
 Key = Annotated[str, Depends(idempotency_key)]
 
 
-@api.get("/api/tokens/list", response_model=list[TokenSummary])
+@api.get("/api/tokens/list", response_model=list[TokenSummary], **PUBLIC)
 def list_tokens(request: Request, caller: Annotated[Caller, Depends(Gate("tokens", public=True))]) -> Any:
     """Active and proving tokens with NAV, AUM and supply left (public; no key needed)."""
     with caller_ctx(request, caller) as ctx:
         return api_views.list_tokens(ctx.session)
 
 
-@api.get("/api/tokens/{symbol}/info", response_model=TokenInfo)
+@api.get("/api/tokens/{symbol}/info", response_model=TokenInfo, **PUBLIC)
 def token_info(
     request: Request, caller: Annotated[Caller, Depends(Gate("token", public=True))], symbol: Symbol
 ) -> Any:
