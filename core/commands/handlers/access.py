@@ -27,7 +27,7 @@ def apikey(ctx: Ctx, cmd: Command) -> Reply:
         return Reply(
             f"API key #{created.key_id} created. It is shown only now; store it safely:\n{created.key}\n"
             "Send it as the header Authorization: Bearer KEY. It acts as you, with your role. "
-            f"Revoke it with /apikey revoke {created.key_id}.",
+            f"Revoke it with /apikey revoke {created.key_id}. Delete this message once you have copied it.",
             ephemeral=True,
         )
     if action == "list" and len(cmd.args) <= 1:
