@@ -17,7 +17,7 @@ from core.clock import SimulatedClock
 from core.commands import api_views
 from core.ledger import check_invariants
 from core.models import AIWallet, LedgerTransaction
-from tests.web.support import OA, PA, SYMBOL, VM, XOA, ApiWorld, M
+from tests.web.support import OA, PA, SYMBOL, VM, XOA, ApiWorld, M, build_world
 
 PROBLEM = "application/problem+json"
 
@@ -279,8 +279,14 @@ def test_rate_limit_per_key_with_retry_after(world: ApiWorld) -> None:
     assert client.get("/api/stats", headers=world.auth(PA)).status_code == 200  # another key: its own count
 
 
-def test_money_moves_once_per_idempotency_key(fresh_world: ApiWorld) -> None:
-    world, client = fresh_world, fresh_world.client()
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_money_moves_once_per_idempotency_key(backend: str, request: pytest.FixtureRequest) -> None:
+    world = (
+        request.getfixturevalue("fresh_world")
+        if backend == "sqlite"
+        else build_world(request.getfixturevalue("pg_db"))
+    )
+    client = world.client()
     url, headers = f"/api/tokens/{SYMBOL}/buy", world.auth(OA) | key("same-key")
 
     def buys() -> int:
