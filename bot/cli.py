@@ -208,6 +208,7 @@ SUBCOMMAND_MODULES = (
     "bot.plan_cli",
     "bot.statement_cli",
     "bot.money_cli",
+    "bot.api_cli",
 )
 
 

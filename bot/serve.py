@@ -128,6 +128,11 @@ class Service:
             tasks[runner.name] = asyncio.create_task(self._supervise(runner, stop), name=runner.name)
         if not self.runners:
             self.say(NO_ADAPTERS)
+        if self.settings.http:  # the REST API's five services (ARENA_HTTP=1)
+            from bot.web.serving import run_http
+
+            tasks["http"] = asyncio.create_task(
+                run_http(self.db, self.settings, self.queue, stop, self.say), name="http")
         tasks["outbox"] = asyncio.create_task(self.queue.run(outbox_stop), name="outbox")
         tasks["health"] = asyncio.create_task(self.publisher.run(publisher_stop), name="health")
         await stop.wait()
@@ -152,6 +157,8 @@ class Service:
         for runner in self.runners:
             await _step(f"{runner.name}: stop receiving", runner.stop_receiving(), deadline)
         drained = True
+        if "http" in tasks:  # requests in flight finish; nothing new is accepted
+            await _step("REST API", tasks["http"], deadline)
         if "scheduler" in tasks:  # it drains itself once `stop` is set
             drained = bool(await _step("scheduler drain", tasks["scheduler"], deadline + 1))
         outbox_stop.set()

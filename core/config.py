@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     outbox_lease_s: float = 60.0  # a claimed message's lease (sender dead -> another sends it)
     outbox_retention_days: int = 14  # sent/failed outbox rows are deleted after this many days
     health_port: int | None = None  # serve's GET /healthz on 127.0.0.1:PORT; None = off
+    # REST API (issue 12): per-key rate limit in the ``limits`` notation ("120/minute"; anonymous
+    # callers are limited per client address) and whether `arena serve` starts the HTTP services.
+    api_rate_limit: str = "120/minute"
+    http: bool = False
+    http_host: str = "127.0.0.1"
+    http_port_base: int = 8800  # exchange; optimizer +1, importer +2, compliance +3, dashboard +4
     clock: str | None = None  # drills/tests: a fixed ISO UTC time for the business clock
 
 

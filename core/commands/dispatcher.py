@@ -21,7 +21,7 @@ from core.commands.types import Command, Identity, Reply
 from core.compliance.identity import resolve
 from core.config import Settings
 from core.db import Database
-from core.errors import ArenaError
+from core.errors import ArenaError, PermissionDenied
 from core.models.compliance import Role
 from core.notify import Notifier
 
@@ -140,7 +140,16 @@ class CommandLayer:
         registration = self.registry.get(name)
         return registration is not None and registration.slow
 
-    def _run(self, cmd: Command) -> Reply:
+    def run(self, cmd: Command) -> Reply:
+        """:meth:`handle` for callers that map errors themselves (the REST API): the same gate and
+        handler, but a refusal raises :class:`PermissionDenied` and a user error its own
+        :class:`ArenaError`; anything else propagates too (the caller logs it)."""
+        problem = self.precheck(cmd)
+        if problem:
+            raise PermissionDenied(problem)
+        return self._run(cmd, raise_denied=True)
+
+    def _run(self, cmd: Command, *, raise_denied: bool = False) -> Reply:
         registration = self.registry[cmd.name]
         identity = cmd.identity
         # Handlers that open their own units of work get a read-only session: on SQLite a write
@@ -151,6 +160,8 @@ class CommandLayer:
             user, role = resolve(session, self.settings, identity.platform, identity.user_id)
             permission = PERMISSIONS[cmd.name]
             if not allowed(role, identity.chat_type, permission):
+                if raise_denied:
+                    raise PermissionDenied(denial(role, identity.chat_type, permission))
                 return Reply(denial(role, identity.chat_type, permission), ephemeral=True)
             ctx = Ctx(self.db, session, self.settings, identity, user, role, self.hooks)
             reply = registration.handler(ctx, cmd)

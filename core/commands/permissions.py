@@ -102,8 +102,26 @@ PERMISSIONS: dict[str, Permission] = {
         _p("halt", PA, PRIVATE, "/halt", "Halt trading and rebalancing (circuit breaker)"),
         _p("resume", PA, PRIVATE, "/resume", "Resume trading after a halt"),
         _p("stats", PA, PRIVATE, "/stats", "Platform statistics"),
+        # Access outside chat: per-user REST API keys (shown once; private chats only).
+        _p("apikey", V, PRIVATE, "/apikey [create [LABEL]|list|revoke ID]", "Your REST API keys"),
     )
 }
+
+#: Operations that exist only in the REST API (no chat command). Same rule (:func:`allowed`, with
+#: the API counted as a private chat), same deny-by-default: a route names one entry of
+#: :data:`PERMISSIONS` or of this table, and the route-table test fails for any route that does not.
+API_PERMISSIONS: dict[str, Permission] = {
+    p.name: p
+    for p in (
+        _p("token_create", PA, PRIVATE, "POST /api/tokens/create", "Create a strategy token", money=True),
+        _p("wallet_create", OA, PRIVATE, "POST /api/wallet/create", "Create the organisation's wallet"),
+    )
+}
+
+
+def lookup(name: str) -> Permission | None:
+    """The permission row for a chat command or an API-only operation (None: unknown = denied)."""
+    return PERMISSIONS.get(name) or API_PERMISSIONS.get(name)
 
 
 def allowed(role: Role, chat_type: ChatType, permission: Permission) -> bool:

@@ -72,6 +72,15 @@ def _lookup(session: Session, key: str, digest: str) -> dict[str, Any] | None:
     return dict(row.response)
 
 
+def stored_response(
+    session: Session, key: str, operation: str, request: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The reply stored for ``key`` if this same request already ran (None if the key is unused);
+    :class:`IdempotencyConflict` if the key was used for another request. For callers that must
+    know before running pre-checks whose outcome a replay must not depend on."""
+    return _lookup(session, check_key(key), request_hash(operation, request))
+
+
 def run_idempotent(
     uow: UnitOfWork,
     key: str,

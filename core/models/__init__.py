@@ -1,7 +1,18 @@
 """All SQLAlchemy models. Import this package to register every table on ``Base.metadata``."""
 
 # Tables of the other areas (chat, pipeline, wallets): imported so they register on the metadata.
-from core.models import agreements, audit, billing, chat, exchange, money, pipeline, service, wallets_ext  # noqa: F401
+from core.models import (  # noqa: F401
+    access,
+    agreements,
+    audit,
+    billing,
+    chat,
+    exchange,
+    money,
+    pipeline,
+    service,
+    wallets_ext,
+)
 from core.models.base import Base, Money, Quantity, UTCDateTime
 from core.models.compliance import (
     Attestation,

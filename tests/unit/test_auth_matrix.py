@@ -57,6 +57,7 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "statement": (M, True),
     "submit": (M, True),
     "bounties": (M, True),
+    "apikey": (V, True),
     "cancel": (V, False),  # typed: an exchange order (owners only); as a button: a pending action
 }
 BUTTON_ONLY = {"confirm", "proposal", "menu"}
