@@ -198,6 +198,7 @@ SUBCOMMAND_MODULES = (
     "bot.backup_cli",
     "bot.serve_cli",
     "bot.exchange_cli",
+    "bot.dashboard_cli",
 )
 
 

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     health_port: int | None = None  # serve's GET /healthz on 127.0.0.1:PORT; None = off
     clock: str | None = None  # drills/tests: a fixed ISO UTC time for the business clock
 
+    # Web dashboard: the address its one-time login links point at (what a browser opens), and
+    # how long a signed-in session lasts.
+    dashboard_url: str = "http://127.0.0.1:8804"
+    dashboard_session_hours: int = 8
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -90,6 +90,8 @@ PERMISSIONS: dict[str, Permission] = {
         _p("halt", PA, PRIVATE, "/halt", "Halt trading and rebalancing (circuit breaker)"),
         _p("resume", PA, PRIVATE, "/resume", "Resume trading after a halt"),
         _p("stats", PA, PRIVATE, "/stats", "Platform statistics"),
+        # Web dashboard sign-in (org admins: their organisation; platform admins: everything).
+        _p("dashboard", OA, PRIVATE, "/dashboard", "A one-time link to the web dashboard (10 minutes)"),
     )
 }
 

@@ -1,7 +1,7 @@
 """All SQLAlchemy models. Import this package to register every table on ``Base.metadata``."""
 
 # Tables of the other areas (chat, pipeline, wallets): imported so they register on the metadata.
-from core.models import audit, chat, exchange, pipeline, service, wallets_ext  # noqa: F401
+from core.models import audit, chat, exchange, pipeline, service, wallets_ext, web  # noqa: F401
 from core.models.base import Base, Money, Quantity, UTCDateTime
 from core.models.compliance import (
     Attestation,

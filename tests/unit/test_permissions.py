@@ -13,13 +13,15 @@ ROLES = [Role.VISITOR, Role.MEMBER, Role.VERIFIED_MEMBER, Role.ORG_ADMIN, Role.P
 MONEY = {"buy", "sell", "deposit", "rebalance", "ask", "bid"}
 BUTTON_ONLY = {"confirm", "proposal", "menu"}
 PRIVATE_ONLY = {"start", "attest", "org", "import", "buy", "sell", "deposit", "mode", "rebalance",
-                "verify", "retire", "halt", "resume", "stats", "ask", "bid", "orders", "proof"}
+                "verify", "retire", "halt", "resume", "stats", "ask", "bid", "orders", "proof",
+                "dashboard"}
 LOWEST = {
     "start": 0, "help": 0, "disclosures": 0, "attest": 0, "org": 0, "tokens": 0, "token": 0,
     "strategies": 0, "confirm": 0, "cancel": 0, "backtest": 1, "import": 1, "wallet": 1, "digest": 1,
     "buy": 2, "sell": 2, "suggest": 2, "deposit": 3, "mode": 3, "rebalance": 3, "approve": 3,
     "reject": 3, "proposal": 3, "proposals": 2, "book": 0, "ask": 2, "bid": 2, "orders": 2,
     "proof": 1, "menu": 0, "verify": 4, "retire": 4, "halt": 4, "resume": 4, "stats": 4,
+    "dashboard": 3,
 }
 USAGE = {"buy": "/buy SYMBOL AMOUNT", "sell": "/sell SYMBOL QUANTITY|all", "cancel": "/cancel ORDER_ID",
          "ask": "/ask SYMBOL QTY PRICE [DAYS]", "bid": "/bid SYMBOL QTY PRICE [DAYS]", "deposit": "/deposit AMOUNT",

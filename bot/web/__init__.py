@@ -1,0 +1,1 @@
+"""The web adapter: the REST API and the server-rendered dashboard (thin callers of ``core``)."""

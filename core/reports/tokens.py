@@ -1,0 +1,159 @@
+"""Token pages: the table with performance, and one token's NAV history against its benchmark and
+the T-bill, its stored backtest and paper metrics, gate report, lifecycle and agent code.
+
+Series are (day, USD per token). The benchmark line starts at the token's first marked NAV and
+compounds each later mark's ``benchmark_return`` (the token's benchmark asset held). The T-bill
+line exists only when the gate report recorded a risk-free rate: it compounds that report's mean
+annual investment yield ``y`` by ``y / 365`` per calendar day (the gate's own convention), so it is
+the hurdle the token was admitted against, not a day-by-day bill series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import UnknownToken
+from core.ledger.fees import nav_of
+from core.models import NavMark, StrategyToken, TokenStatus
+from core.models.ledger import AuditLog
+from core.money import div, mul
+from core.risk.kill_switch import drawdown
+
+ZERO = Decimal(0)
+PUBLIC_STATUSES = (TokenStatus.ACTIVE, TokenStatus.PROVING, TokenStatus.RETIRED)
+
+Series = list[tuple[date, Decimal]]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """One line of the token table. ``since_first_mark`` is NAV now / NAV at the first mark - 1
+    (None before two marks); ``drawdown`` is the fall below the peak NAV (0.05 = 5 % below)."""
+
+    symbol: str
+    name: str
+    status: str
+    nav: Decimal
+    aum: Decimal
+    circulating: Decimal
+    total_supply: Decimal
+    drawdown: Decimal
+    since_first_mark: Decimal | None
+    first_mark: date | None
+    marks: int
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEvent:
+    at: datetime
+    action: str
+    actor: str
+    detail: str
+
+
+@dataclass(slots=True)
+class TokenDetail:
+    row: TokenRow
+    created_at: datetime
+    activated_at: datetime | None
+    retired_at: datetime | None
+    retire_reason: str | None
+    benchmark_asset: str | None
+    nav_series: Series
+    benchmark_series: Series
+    tbill_series: Series
+    tbill_rate: Decimal | None
+    agent_name: str | None = None
+    agent_family: str | None = None
+    code: str | None = None
+    code_sha256: str | None = None
+    spec_sha256: str | None = None
+    source_url: str | None = None
+    backtest_metrics: dict[str, Any] = field(default_factory=dict)
+    paper_metrics: dict[str, Any] = field(default_factory=dict)
+    gate_report: dict[str, Any] | None = None
+    lifecycle: list[LifecycleEvent] = field(default_factory=list)
+
+
+def _marks(session: Session, token_id: int) -> list[NavMark]:
+    return list(session.scalars(select(NavMark).where(NavMark.token_id == token_id).order_by(NavMark.as_of)))
+
+
+def _row(token: StrategyToken, marks: list[NavMark]) -> TokenRow:
+    nav = nav_of(token)
+    since = None
+    if len(marks) >= 2 and marks[0].nav_per_token > 0:
+        since = div(nav, marks[0].nav_per_token) - 1
+    return TokenRow(token.symbol, token.name, token.status.value, nav, token.aum, token.circulating_supply,
+                    token.total_supply, drawdown(token), since, marks[0].as_of if marks else None, len(marks))
+
+
+def token_rows(session: Session, *, public: bool = False) -> list[TokenRow]:
+    """Every token (public: active, proving and retired ones; candidates are not shown)."""
+    query = select(StrategyToken).order_by(StrategyToken.symbol)
+    if public:
+        query = query.where(StrategyToken.status.in_(PUBLIC_STATUSES))
+    return [_row(t, _marks(session, t.id)) for t in session.scalars(query)]
+
+
+def benchmark_series(marks: list[NavMark]) -> Series:
+    """The benchmark held from the first mark, scaled to start at the first NAV."""
+    if not marks:
+        return []
+    level = marks[0].nav_per_token
+    series = [(marks[0].as_of, level)]
+    for mark in marks[1:]:
+        level = mul(level, 1 + mark.benchmark_return)
+        series.append((mark.as_of, level))
+    return series
+
+
+def tbill_series(marks: list[NavMark], annual_yield: Decimal) -> Series:
+    """The first NAV accruing ``annual_yield / 365`` per calendar day (compounded daily)."""
+    if not marks:
+        return []
+    start, base = marks[0].as_of, marks[0].nav_per_token
+    daily = 1 + div(annual_yield, Decimal(365))
+    return [(m.as_of, mul(base, daily ** (m.as_of - start).days)) for m in marks]
+
+
+def gate_rate(report: dict[str, Any] | None) -> Decimal | None:
+    """The gate's mean annual risk-free yield as a Decimal (None when none was recorded)."""
+    rate = ((report or {}).get("risk_free") or {}).get("mean_annual_rate")
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        return None
+    return Decimal(repr(rate))
+
+
+def token_detail(session: Session, symbol: str, *, public: bool = False) -> TokenDetail:
+    """Everything the token page shows; UnknownToken when there is no such (public) token."""
+    token = session.scalar(select(StrategyToken).where(StrategyToken.symbol == symbol))
+    if token is None or (public and token.status not in PUBLIC_STATUSES):
+        raise UnknownToken(f"No token {symbol}.")
+    marks = _marks(session, token.id)
+    agent = token.agent
+    report = agent.gate_report if agent is not None else None
+    rate = gate_rate(report)
+    detail = TokenDetail(
+        _row(token, marks), token.created_at, token.activated_at, token.retired_at, token.retire_reason,
+        token.benchmark_asset, [(m.as_of, m.nav_per_token) for m in marks], benchmark_series(marks),
+        tbill_series(marks, rate) if rate is not None else [], rate,
+    )
+    if agent is not None:
+        detail.agent_name, detail.agent_family = agent.name, agent.family
+        detail.code, detail.code_sha256, detail.spec_sha256 = agent.code, agent.code_sha256, agent.spec_sha256
+        detail.source_url = agent.source_url
+        detail.backtest_metrics = dict(agent.backtest_metrics or {})
+        detail.paper_metrics = dict(agent.paper_metrics or {})
+        detail.gate_report = report
+    detail.lifecycle = [
+        LifecycleEvent(a.at, a.action, a.actor, ", ".join(f"{k}: {v}" for k, v in (a.details or {}).items()))
+        for a in session.scalars(select(AuditLog).where(AuditLog.subject == symbol).order_by(AuditLog.id))
+    ]
+    return detail
