@@ -10,6 +10,7 @@ the hurdle the token was admitted against, not a day-by-day bill series.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import formatting
 from core.errors import UnknownToken
 from core.ledger.fees import nav_of
 from core.models import NavMark, StrategyToken, TokenStatus
@@ -29,6 +31,7 @@ ZERO = Decimal(0)
 PUBLIC_STATUSES = (TokenStatus.ACTIVE, TokenStatus.PROVING, TokenStatus.RETIRED)
 
 Series = list[tuple[date, Decimal]]
+NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,22 @@ def gate_rate(report: dict[str, Any] | None) -> Decimal | None:
     return Decimal(repr(rate))
 
 
+def detail_text(details: dict[str, Any]) -> str:
+    """An audit row's details for people: empty values left out, numbers through core.formatting
+    (``total_supply: 100,000,000``)."""
+    parts = []
+    for key, value in details.items():
+        if value is None or value == "":
+            continue
+        shown = str(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            shown = formatting.count(value)
+        elif isinstance(value, str) and NUMBER.match(value):
+            shown = formatting.quantity(Decimal(value))
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return ", ".join(parts)
+
+
 def token_detail(session: Session, symbol: str, *, public: bool = False) -> TokenDetail:
     """Everything the token page shows; UnknownToken when there is no such (public) token."""
     token = session.scalar(select(StrategyToken).where(StrategyToken.symbol == symbol))
@@ -153,7 +172,7 @@ def token_detail(session: Session, symbol: str, *, public: bool = False) -> Toke
         detail.paper_metrics = dict(agent.paper_metrics or {})
         detail.gate_report = report
     detail.lifecycle = [
-        LifecycleEvent(a.at, a.action, a.actor, ", ".join(f"{k}: {v}" for k, v in (a.details or {}).items()))
+        LifecycleEvent(a.at, a.action, a.actor, detail_text(a.details or {}))
         for a in session.scalars(select(AuditLog).where(AuditLog.subject == symbol).order_by(AuditLog.id))
     ]
     return detail

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from core.models import AIWallet, AllocationSnapshot
 from core.models.wallets_ext import RebalanceExecution, RebalanceProposal
 from core.wallets.execution import positions_of, snapshot_target
 from core.wallets.planning import current_weights, drift
-from core.wallets.proposal_text import trade_lines
+from core.wallets.proposal_text import executed_text, trade_lines
 
 ZERO = Decimal(0)
 
@@ -51,10 +52,21 @@ class WalletView:
         return self.summary.cash / value if value > 0 else ZERO
 
 
+def _lines(lines: list[str]) -> list[str]:
+    return [line.removeprefix("- ") for line in lines]
+
+
+def executed_lines(trades: list[dict[str, Any]]) -> list[str]:
+    """Each executed trade as the chat's approval reply words it (``bought 2.5 STRAT-X for $10.00``)."""
+    if not any("side" in t for t in trades):
+        return []
+    return _lines(executed_text(0, trades, ZERO).splitlines()[1:-1])
+
+
 def _proposal(p: RebalanceProposal) -> ProposalView:
-    executed = (p.result or {}).get("trades") or []
+    executed = list((p.result or {}).get("trades") or [])
     return ProposalView(p.id, p.status, p.trigger, p.created_at, p.expires_at, p.decided_at, p.summary,
-                        trade_lines(p.trades or []), trade_lines(executed, notes=False))
+                        _lines(trade_lines(p.trades or [])), executed_lines(executed))
 
 
 def wallet_view(session: Session, wallet: AIWallet, *, proposals: int = 20) -> WalletView:
@@ -71,7 +83,7 @@ def wallet_view(session: Session, wallet: AIWallet, *, proposals: int = 20) -> W
         select(RebalanceProposal).where(RebalanceProposal.wallet_id == wallet.id)
         .order_by(RebalanceProposal.id.desc()).limit(proposals))]
     view.executions = [
-        (e.executed_at, e.trigger, e.trading_costs, trade_lines(e.trades or [], notes=False))
+        (e.executed_at, e.trigger, e.trading_costs, executed_lines(list(e.trades or [])))
         for e in session.scalars(select(RebalanceExecution).where(RebalanceExecution.wallet_id == wallet.id)
                                  .order_by(RebalanceExecution.id.desc()).limit(10))
     ]

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from bot.web.dashboard.standalone import create_dashboard_app
 from core.db import Database
-from tests.e2e.chat_support import ADMIN_ID, ChatWorld
+from tests.e2e.chat_support import ADMIN_ID, ChatWorld, make_settings
 from tests.support.hybrid import tokens_with_history, wallet_of
 
 LINK = re.compile(r"(https?://\S+/dashboard/login/(\S+))")
@@ -51,8 +51,8 @@ class DashboardWorld:
         return wallet_of(self.db, org_id)
 
 
-def build_world(db: Database) -> DashboardWorld:
-    chat = ChatWorld(db)
+def build_world(db: Database, **settings: object) -> DashboardWorld:
+    chat = ChatWorld(db, settings=make_settings(**settings))
     tokens_with_history(db)
     grace = chat.onboard(100, "Grace Chapel")
     chat.verify(grace)

@@ -73,3 +73,11 @@ def test_platform_aum_carries_a_tokens_last_mark_over_a_missed_day(sqlite_db: Da
         series = platform_aum_series(uow.session)
     # Day 1: A 100; day 2: A 110 + B 50; day 3: A (no mark, still 110) + B 60.
     assert series == [(date(2025, 1, 1), D(100)), (date(2025, 1, 2), D(160)), (date(2025, 1, 3), D(170))]
+
+
+def test_lifecycle_details_read_like_numbers_people_use() -> None:
+    from core.reports.tokens import detail_text
+
+    shown = detail_text({"total_supply": "100000000.000000000000000000", "agent_id": None, "days": 30,
+                         "reason": "drawdown 21.3% > 20%"})
+    assert shown == "total supply: 100,000,000, days: 30, reason: drawdown 21.3% > 20%"

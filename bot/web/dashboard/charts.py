@@ -23,7 +23,7 @@ COLOURS = ("#1f4e79", "#c55a11", "#548235")
 
 def line_chart(title: str, lines: list[tuple[str, Series]], *, money: bool) -> bytes:
     """A PNG of one or more dated lines (label, series); an empty chart says there is no data."""
-    figure = Figure(figsize=(8, 3.4), dpi=100)
+    figure = Figure(figsize=(10.5, 3.6), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     drawn = 0

@@ -22,6 +22,7 @@ from core.errors import ArenaError
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
+NOTE_MAX = 1500  # characters of an action's outcome carried to the next page
 
 
 @dataclass(slots=True)
@@ -54,7 +55,7 @@ class Deps:
 
 def back_to(path: str, note: str) -> RedirectResponse:
     """After a form post: 303 to ``path`` with the outcome shown once at the top of the page."""
-    return RedirectResponse(f"{path}?note={quote(note[:400])}", status_code=303)
+    return RedirectResponse(f"{path}?note={quote(note[:NOTE_MAX])}", status_code=303)
 
 
 def guarded(deps: Deps) -> Callable[[Callable[P, Response]], Callable[P, Response]]:

@@ -79,7 +79,7 @@ class Renderer:
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("viewer", None)
         context.setdefault("csrf", "")
-        context.setdefault("note", request.query_params.get("note", "")[:500])
+        context.setdefault("note", request.query_params.get("note", "")[:1500])
         context["nonce"] = secrets.token_hex(8)
         context["path"] = request.url.path
         html = self.env.get_template(name).render(**context)
