@@ -26,8 +26,9 @@ from tests.support.dashboard_world import DashboardWorld, build_world
 
 
 @pytest.fixture
-def world(sqlite_db: Database) -> DashboardWorld:
-    return build_world(sqlite_db)
+def world(any_db: Database) -> DashboardWorld:
+    """On SQLite, and on PostgreSQL when ARENA_TEST_PG_URL is set."""
+    return build_world(any_db)
 
 
 def _count(db: Database, model: type) -> int:
