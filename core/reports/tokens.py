@@ -127,8 +127,12 @@ def tbill_series(marks: list[NavMark], annual_yield: Decimal) -> Series:
 
 
 def gate_rate(report: dict[str, Any] | None) -> Decimal | None:
-    """The gate's mean annual risk-free yield as a Decimal (None when none was recorded)."""
-    rate = ((report or {}).get("risk_free") or {}).get("mean_annual_rate")
+    """The gate's mean annual risk-free yield as a Decimal (None when none was recorded, or the
+    report says there was no risk-free series)."""
+    risk_free = (report or {}).get("risk_free") or {}
+    if str(risk_free.get("name", "")).lower().startswith("none"):
+        return None  # the synthetic market has no T-bill: its 0 % is not a hurdle to draw
+    rate = risk_free.get("mean_annual_rate")
     if isinstance(rate, bool) or not isinstance(rate, int | float):
         return None
     return Decimal(repr(rate))

@@ -48,6 +48,7 @@ def test_tbill_accrues_y_over_365_per_calendar_day() -> None:
 def test_gate_rate_reads_the_reports_mean_yield() -> None:
     assert gate_rate({"risk_free": {"mean_annual_rate": 0.042}}) == D("0.042")
     assert gate_rate({"risk_free": {"name": "none (synthetic market): 0 %"}}) is None
+    assert gate_rate({"risk_free": {"name": "none (synthetic market): 0 %", "mean_annual_rate": 0.0}}) is None
     assert gate_rate(None) is None
     assert gate_rate({"risk_free": {"mean_annual_rate": True}}) is None
 
