@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
@@ -46,6 +47,10 @@ def issue_link_for(user_text: str) -> str:
     return url
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def register(app: typer.Typer) -> None:
     """Add the dashboard commands to the ``arena`` CLI."""
 
@@ -73,6 +78,9 @@ def register(app: typer.Typer) -> None:
         if not 0 < port < 65536:
             raise ValidationError("--port must be between 1 and 65535")
         db = open_db()
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that
+        # was there before it: make that one exit 0, as `arena serve` does.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
             uvicorn.run(create_dashboard_app(db, get_settings()), host=host, port=port, log_level="info")
         finally:
