@@ -335,3 +335,11 @@ def test_every_route_is_public_signed_in_or_admin_only(world: DashboardWorld) ->
             assert anonymous.post(url, data=data).status_code in (401, 403), url
             assert org_admin.post(url, data=data).status_code == 403, url
     assert _status(world.db, world.mercy) is OrgStatus.PENDING
+
+
+def test_pages_are_not_cached_framed_or_scripted(world: DashboardWorld) -> None:
+    page = world.signed_in(ADMIN_ID).get("/dashboard")
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
+    assert page.headers["cache-control"] == "no-store" and page.headers["x-frame-options"] == "DENY"
+    assert "<script" not in page.text and "style=" not in page.text

@@ -78,5 +78,5 @@ def require_admin(db: Database, settings: Settings, request: Request) -> Viewer:
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Refuse a POST whose CSRF field does not belong to this browser's session."""
     secret = request.cookies.get(COOKIE) or ""
-    if not secret or not submitted or not hmac.compare_digest(csrf_for(secret), submitted):
+    if not secret or not submitted or not hmac.compare_digest(csrf_for(secret).encode(), submitted.encode()):
         raise PageError(403, CSRF_REFUSED)

@@ -18,7 +18,7 @@ from core.commands.dispatcher import CommandLayer
 from core.compliance.dashboard_login import Viewer
 from core.config import Settings
 from core.db import Database
-from core.errors import ArenaError
+from core.errors import ArenaError, NotFound
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -73,7 +73,7 @@ def guarded(deps: Deps) -> Callable[[Callable[P, Response]], Callable[P, Respons
             except auth.PageError as error:
                 return deps.error_page(request, error.status, error.message)
             except ArenaError as error:
-                status = 404 if "No " in error.message[:4] else 400
+                status = 404 if isinstance(error, NotFound) else 400
                 return deps.error_page(request, status, error.message)
             except Exception:
                 log.exception("dashboard page %s failed", request.url.path)

@@ -16,6 +16,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from core import formatting
 
 TEMPLATES = Path(__file__).with_name("templates")
+#: Every page: nothing from another origin (no script at all), never framed, never cached (pages
+#: show balances and carry the session's CSRF token), no referrer (a sign-in link is in a URL).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _when(value: date | datetime | None) -> str:
@@ -83,4 +93,4 @@ class Renderer:
         context["nonce"] = secrets.token_hex(8)
         context["path"] = request.url.path
         html = self.env.get_template(name).render(**context)
-        return HTMLResponse(html, status_code=status)
+        return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
