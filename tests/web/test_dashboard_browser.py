@@ -7,6 +7,7 @@ tests/output/dashboard/ (not committed)."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -59,6 +60,18 @@ def _link(world: DashboardWorld, user_id: int) -> str:
     return text.rsplit("\n", 1)[1]
 
 
+def _image_width(page: Any, selector: str, timeout: float = 60) -> int:
+    """The decoded width of an <img> once loaded (0 = broken). Polled from Python: the pages' CSP
+    forbids the eval that Playwright's wait_for_function would need."""
+    deadline = time.monotonic() + timeout
+    image = page.locator(selector)
+    while time.monotonic() < deadline:
+        if image.evaluate("img => img.complete"):
+            return int(image.evaluate("img => img.naturalWidth"))
+        time.sleep(0.1)
+    raise AssertionError(f"{selector} did not load in {timeout}s")
+
+
 def _sign_in(page: Any, url: str) -> None:
     page.goto(url)
     page.get_by_role("button", name="Sign in").click()
@@ -71,7 +84,7 @@ def test_admin_verifies_an_organisation_and_sees_a_token_chart(live: tuple[Dashb
     page = _page(browser)
     _sign_in(page, _link(world, ADMIN_ID))
     assert page.locator("h1").inner_text() == "Platform overview"
-    page.wait_for_function("document.getElementById('platform-chart').naturalWidth > 0")
+    assert _image_width(page, "#platform-chart") >= 1000
     page.screenshot(path=str(OUTPUT / "overview.png"), full_page=True)
 
     page.get_by_role("link", name="Organisations").click()
@@ -86,8 +99,7 @@ def test_admin_verifies_an_organisation_and_sees_a_token_chart(live: tuple[Dashb
 
     page.goto(f"{base}/dashboard/tokens")
     page.get_by_role("link", name=SYMBOLS[2]).click()
-    page.wait_for_function("document.getElementById('nav-chart').complete"
-                           " && document.getElementById('nav-chart').naturalWidth >= 1000")
+    assert _image_width(page, "#nav-chart") >= 1000
     assert page.locator("h1").inner_text().startswith(SYMBOLS[2])
     page.screenshot(path=str(OUTPUT / "token.png"), full_page=True)
 
