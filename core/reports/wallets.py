@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotFound
 from core.ledger import queries
-from core.models import AIWallet, AllocationSnapshot
+from core.models import AIWallet, AllocationSnapshot, Organisation
 from core.models.wallets_ext import RebalanceExecution, RebalanceProposal
 from core.wallets.execution import positions_of, snapshot_target
 from core.wallets.planning import current_weights, drift
@@ -43,6 +43,7 @@ class WalletView:
     target: dict[str, Decimal] | None
     target_cash: Decimal | None
     drift: Decimal | None
+    organisation_name: str | None = None
     proposals: list[ProposalView] = field(default_factory=list)
     executions: list[tuple[datetime, str, Decimal, list[str]]] = field(default_factory=list)
 
@@ -77,8 +78,9 @@ def wallet_view(session: Session, wallet: AIWallet, *, proposals: int = 20) -> W
     if snapshot is not None:
         target, target_cash = snapshot_target(snapshot)
         gap = drift(wallet.cash, positions, target, target_cash)
+    org = session.get(Organisation, wallet.organisation_id) if wallet.organisation_id is not None else None
     view = WalletView(queries.wallet_summary(session, wallet), current_weights(wallet.cash, positions),
-                      target, target_cash, gap)
+                      target, target_cash, gap, org.name if org is not None else None)
     view.proposals = [_proposal(p) for p in session.scalars(
         select(RebalanceProposal).where(RebalanceProposal.wallet_id == wallet.id)
         .order_by(RebalanceProposal.id.desc()).limit(proposals))]

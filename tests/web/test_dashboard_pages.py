@@ -343,3 +343,28 @@ def test_pages_are_not_cached_framed_or_scripted(world: DashboardWorld) -> None:
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
     assert page.headers["cache-control"] == "no-store" and page.headers["x-frame-options"] == "DENY"
     assert "<script" not in page.text and "style=" not in page.text
+
+
+def test_risk_page_lists_retirements_and_the_redemption_queue(world: DashboardWorld) -> None:
+    from decimal import Decimal
+
+    from core.models import StrategyToken
+    from core.models.wallets_ext import RedemptionRequest
+
+    retired = world.chat.say(ADMIN_ID, f"/retire {SYMBOLS[4]}").text
+    assert SYMBOLS[4] in retired
+    now = datetime(2025, 2, 10, tzinfo=UTC)
+    with world.db.uow() as uow:
+        token_id = uow.session.scalar(select(StrategyToken.id).where(StrategyToken.symbol == SYMBOLS[1]))
+        assert token_id is not None
+        uow.session.add(RedemptionRequest(wallet_id=world.wallet(world.grace), token_id=token_id,
+                                          quantity=Decimal("1234.5"), status="queued", requested_at=now,
+                                          available_on=now.date()))
+        uow.commit()
+    page = world.signed_in(ADMIN_ID).get("/dashboard/risk").text
+    events = page.split("Halts, resumes and kill-switch retirements", 1)[1]
+    assert "token.retire" in events and SYMBOLS[4] in events
+    queue = page.split("Redemption queue", 1)[1].split("Halts, resumes", 1)[0]
+    assert SYMBOLS[1] in queue and "1,234.5" in queue and "2025-02-10" in queue
+    public = world.client().get("/performance").text
+    assert SYMBOLS[4] in public and "retired" in public  # retired tokens stay public with their record
