@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from core import formatting
@@ -88,13 +88,33 @@ def _marks(session: Session, token_id: int) -> list[NavMark]:
     return list(session.scalars(select(NavMark).where(NavMark.token_id == token_id).order_by(NavMark.as_of)))
 
 
-def _row(token: StrategyToken, marks: list[NavMark]) -> TokenRow:
+@dataclass(frozen=True, slots=True)
+class _FirstMark:
+    day: date | None
+    nav: Decimal | None
+    count: int
+
+
+def _row(token: StrategyToken, first: _FirstMark) -> TokenRow:
     nav = nav_of(token)
     since = None
-    if len(marks) >= 2 and marks[0].nav_per_token > 0:
-        since = div(nav, marks[0].nav_per_token) - 1
+    if first.count >= 2 and first.nav is not None and first.nav > 0:
+        since = div(nav, first.nav) - 1
     return TokenRow(token.symbol, token.name, token.status.value, nav, token.aum, token.circulating_supply,
-                    token.total_supply, drawdown(token), since, marks[0].as_of if marks else None, len(marks))
+                    token.total_supply, drawdown(token), since, first.day, first.count)
+
+
+def _first_marks(session: Session) -> dict[int, _FirstMark]:
+    """Per token: its first mark's day and NAV and how many marks it has (two queries in all)."""
+    stats = session.execute(
+        select(NavMark.token_id, func.min(NavMark.as_of), func.count()).group_by(NavMark.token_id)
+    ).all()
+    firsts = {(token_id, day): count for token_id, day, count in stats}
+    navs = session.execute(
+        select(NavMark.token_id, NavMark.as_of, NavMark.nav_per_token)
+        .where(tuple_(NavMark.token_id, NavMark.as_of).in_(list(firsts)))
+    ).all() if firsts else []
+    return {token_id: _FirstMark(day, nav, int(firsts[(token_id, day)])) for token_id, day, nav in navs}
 
 
 def token_rows(session: Session, *, public: bool = False) -> list[TokenRow]:
@@ -102,7 +122,9 @@ def token_rows(session: Session, *, public: bool = False) -> list[TokenRow]:
     query = select(StrategyToken).order_by(StrategyToken.symbol)
     if public:
         query = query.where(StrategyToken.status.in_(PUBLIC_STATUSES))
-    return [_row(t, _marks(session, t.id)) for t in session.scalars(query)]
+    firsts = _first_marks(session)
+    none = _FirstMark(None, None, 0)
+    return [_row(t, firsts.get(t.id, none)) for t in session.scalars(query)]
 
 
 def benchmark_series(marks: list[NavMark]) -> Series:
@@ -163,8 +185,11 @@ def token_detail(session: Session, symbol: str, *, public: bool = False) -> Toke
     agent = token.agent
     report = agent.gate_report if agent is not None else None
     rate = gate_rate(report)
+    first = _FirstMark(None, None, 0)
+    if marks:
+        first = _FirstMark(marks[0].as_of, marks[0].nav_per_token, len(marks))
     detail = TokenDetail(
-        _row(token, marks), token.created_at, token.activated_at, token.retired_at, token.retire_reason,
+        _row(token, first), token.created_at, token.activated_at, token.retired_at, token.retire_reason,
         token.benchmark_asset, [(m.as_of, m.nav_per_token) for m in marks], benchmark_series(marks),
         tbill_series(marks, rate) if rate is not None else [], rate,
     )

@@ -82,3 +82,20 @@ def test_lifecycle_details_read_like_numbers_people_use() -> None:
     shown = detail_text({"total_supply": "100000000.000000000000000000", "agent_id": None, "days": 30,
                          "reason": "drawdown 21.3% > 20%"})
     assert shown == "total supply: 100,000,000, days: 30, reason: drawdown 21.3% > 20%"
+
+
+def test_token_rows_measure_from_the_first_mark(any_db: Database) -> None:
+    from core.reports.tokens import token_rows
+
+    make_token(any_db, "STRAT-A-001")
+    make_token(any_db, "STRAT-B-001")
+    with any_db.uow() as uow:
+        a = uow.session.query(StrategyToken).filter_by(symbol="STRAT-A-001").one()
+        a.aum = D("125")  # 100 seed units circulate: NAV 1.25
+        uow.session.add_all([_mark(2, "1.10", token_id=a.id), _mark(1, "1.00", token_id=a.id)])
+        uow.commit()
+    with any_db.uow(read_only=True) as uow:
+        rows = {r.symbol: r for r in token_rows(uow.session)}
+    assert rows["STRAT-A-001"].since_first_mark == D("0.25") and rows["STRAT-A-001"].marks == 2
+    assert rows["STRAT-A-001"].first_mark == date(2025, 1, 1) and rows["STRAT-A-001"].nav == D("1.25")
+    assert rows["STRAT-B-001"].since_first_mark is None and rows["STRAT-B-001"].marks == 0
