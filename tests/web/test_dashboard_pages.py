@@ -27,8 +27,9 @@ NONCE = re.compile(r'name="nonce" value="([0-9a-f]+)"')
 
 
 @pytest.fixture
-def world(sqlite_db: Database) -> DashboardWorld:
-    return build_world(sqlite_db)
+def world(any_db: Database) -> DashboardWorld:
+    """On SQLite, and on PostgreSQL when ARENA_TEST_PG_URL is set."""
+    return build_world(any_db)
 
 
 def _form(client: TestClient, path: str) -> tuple[str, str]:
