@@ -157,3 +157,16 @@ def test_a_form_without_its_csrf_field_is_refused(live: tuple[DashboardWorld, st
     assert "did not come from this dashboard" in page.locator(".message").inner_text()
     assert _status(world.db, world.mercy) is OrgStatus.PENDING
     page.screenshot(path=str(OUTPUT / "csrf-refused.png"), full_page=True)
+
+
+def test_anyone_reads_the_public_pages(live: tuple[DashboardWorld, str], browser: Any) -> None:
+    _world, base = live
+    page = _page(browser)
+    page.goto(f"{base}/")
+    assert page.url == f"{base}/performance" and page.locator("h1").inner_text() == "Strategy tokens"
+    page.get_by_role("link", name=SYMBOLS[0]).click()
+    assert _image_width(page, "#nav-chart") >= 1000
+    assert page.get_by_role("button", name="Sign out").count() == 0
+    page.get_by_role("link", name="Methodology").click()
+    assert "at least 180 days" in page.locator("main").inner_text()
+    page.screenshot(path=str(OUTPUT / "methodology.png"), full_page=True)
