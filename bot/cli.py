@@ -209,6 +209,7 @@ SUBCOMMAND_MODULES = (
     "bot.statement_cli",
     "bot.money_cli",
     "bot.api_cli",
+    "bot.dashboard_cli",
 )
 
 

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     http_port_base: int = 8800  # exchange; optimizer +1, importer +2, compliance +3, dashboard +4
     clock: str | None = None  # drills/tests: a fixed ISO UTC time for the business clock
 
+    # Web dashboard: the address its one-time login links point at (what a browser opens), and
+    # how long a signed-in session lasts.
+    dashboard_url: str = "http://127.0.0.1:8804"
+    dashboard_session_hours: int = 8
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

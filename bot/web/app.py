@@ -12,7 +12,6 @@ database outbox, which ``arena serve`` delivers.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 from types import ModuleType
@@ -46,7 +45,6 @@ SERVICES: dict[str, tuple[ModuleType, ...]] = {
 }
 PORTS = {"exchange": 8800, "optimizer": 8801, "importer": 8802, "compliance": 8803, "dashboard": 8804}
 ALL = "all"
-DASHBOARD_MODULE = "bot.web.dashboard"
 ASSETS = "/docs-assets"
 ASSET_DIR = Path(fastapi_offline.__file__).parent / "static"
 
@@ -71,16 +69,11 @@ def service_names(services: set[str]) -> list[str]:
     return list(SERVICES) if ALL in services else [s for s in SERVICES if s in services]
 
 
-def dashboard_router(db: Database, settings: Settings) -> APIRouter | None:
-    """The dashboard's web UI router when its module is installed (built separately)."""
-    try:
-        module = importlib.import_module(DASHBOARD_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != DASHBOARD_MODULE:
-            raise
-        return None
-    router: APIRouter = module.create_dashboard_router(db, settings)
-    return router
+def dashboard_router(db: Database, settings: Settings) -> APIRouter:
+    """The dashboard's web UI router (server-rendered pages, sign-in, CSRF)."""
+    from bot.web.dashboard import create_dashboard_router  # the UI's templates load only when served
+
+    return create_dashboard_router(db, settings)
 
 
 def create_app(
@@ -117,9 +110,7 @@ def create_app(
         for module in SERVICES[name]:
             app.include_router(module.api)
     if "dashboard" in names:
-        router = dashboard_router(db, settings)
-        if router is not None:
-            app.include_router(router)
+        app.include_router(dashboard_router(db, settings))
     _infrastructure(app)
     return app
 

@@ -104,6 +104,8 @@ PERMISSIONS: dict[str, Permission] = {
         _p("stats", PA, PRIVATE, "/stats", "Platform statistics"),
         # Access outside chat: per-user REST API keys (shown once; private chats only).
         _p("apikey", V, PRIVATE, "/apikey [create [LABEL]|list|revoke ID]", "Your REST API keys"),
+        # Web dashboard sign-in (org admins: their organisation; platform admins: everything).
+        _p("dashboard", OA, PRIVATE, "/dashboard", "A one-time link to the web dashboard (10 minutes)"),
     )
 }
 

@@ -76,6 +76,27 @@ def verify(session: Session, admin: User, org_id: int, clock: Clock) -> tuple[Or
     return org, True
 
 
+def reject(
+    session: Session, admin: User, org_id: int, reason: str, clock: Clock
+) -> tuple[Organisation, bool]:
+    """Refuse a pending organisation (platform admins; audited); returns (org, changed). Rejecting a
+    rejected one again is a no-op; a verified one cannot be rejected."""
+    cleaned = " ".join(reason.split())
+    if not 3 <= len(cleaned) <= 500:
+        raise ValidationError("Give a reason of 3 to 500 characters for the rejection.")
+    org = session.get(Organisation, org_id, with_for_update=True)
+    if org is None:
+        raise NotFound(f"No organisation #{org_id}.")
+    if org.status is OrgStatus.REJECTED:
+        return org, False
+    if org.status is OrgStatus.VERIFIED:
+        raise ValidationError(f"Organisation #{org_id} is already verified; it cannot be rejected.")
+    org.status = OrgStatus.REJECTED
+    session.add(AuditLog(at=clock.now(), actor=f"user:{admin.id}", action="org.reject",
+                         subject=f"org:{org.id}", details={"reason": cleaned}))
+    return org, True
+
+
 def pending_count(session: Session) -> int:
     return (
         session.scalar(

@@ -12,6 +12,7 @@ from core.models import (  # noqa: F401
     pipeline,
     service,
     wallets_ext,
+    web,
 )
 from core.models.base import Base, Money, Quantity, UTCDateTime
 from core.models.compliance import (

@@ -43,6 +43,7 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "halt": (PA, True),
     "resume": (PA, True),
     "stats": (PA, True),
+    "dashboard": (OA, True),
     "book": (V, False),
     "ask": (VM, True),
     "bid": (VM, True),

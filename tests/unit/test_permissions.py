@@ -15,7 +15,7 @@ BUTTON_ONLY = {"confirm", "proposal", "menu"}
 PRIVATE_ONLY = {"start", "attest", "org", "import", "buy", "sell", "deposit", "mode", "rebalance",
                 "verify", "retire", "halt", "resume", "stats", "ask", "bid", "orders", "proof",
                 "plan", "risk", "agreement", "apply", "pending", "deny",
-                "statement", "submit", "bounties", "apikey"}
+                "statement", "submit", "bounties", "apikey", "dashboard"}
 LOWEST = {
     "start": 0, "help": 0, "disclosures": 0, "attest": 0, "org": 0, "tokens": 0, "token": 0,
     "strategies": 0, "confirm": 0, "cancel": 0, "backtest": 1, "import": 1, "wallet": 1, "digest": 1,
@@ -25,6 +25,7 @@ LOWEST = {
     "statement": 1, "submit": 1, "bounties": 1,
     "verify": 4, "retire": 4, "halt": 4, "resume": 4, "stats": 4,
     "apikey": 0,
+    "dashboard": 3,
 }
 USAGE = {"buy": "/buy SYMBOL AMOUNT", "sell": "/sell SYMBOL QUANTITY|all", "cancel": "/cancel ORDER_ID",
          "ask": "/ask SYMBOL QTY PRICE [DAYS]", "bid": "/bid SYMBOL QTY PRICE [DAYS]",

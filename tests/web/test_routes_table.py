@@ -203,29 +203,12 @@ def test_user_ids_match_the_roles_the_matrix_assumes(world: ApiWorld) -> None:
             assert resolved.value == (OA if role == XOA else role)
 
 
-def test_the_dashboard_router_is_mounted_on_the_dashboard_service_only(
-    world: ApiWorld, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The contract with the dashboard's module: ``bot.web.dashboard.create_dashboard_router(db,
-    settings)`` is mounted by ``dashboard`` and ``all`` when the module exists (a stand-in here)."""
-    import sys
-    import types
-
-    from fastapi import APIRouter
-
-    calls: list[object] = []
-
-    def create_dashboard_router(db: object, settings: object) -> APIRouter:
-        calls.append(db)
-        router = APIRouter()
-        router.add_api_route("/dashboard/ping", lambda: {"ok": True})
-        return router
-
-    module = types.ModuleType("bot.web.dashboard")
-    module.create_dashboard_router = create_dashboard_router  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.web.dashboard", module)
+def test_the_dashboard_pages_are_served_by_the_dashboard_service_only(world: ApiWorld) -> None:
+    """``dashboard`` and ``all`` mount the dashboard's pages (its public methodology page here);
+    the other services do not."""
     for services, mounted in (({"dashboard"}, True), ({"all"}, True), ({"exchange"}, False)):
         app = create_app(world.db, world.chat.settings, services, notifier=world.notifier)
-        status = world.client(app).get("/dashboard/ping").status_code
-        assert status == (200 if mounted else 404), services
-    assert calls == [world.db, world.db]
+        response = world.client(app).get("/methodology")
+        assert response.status_code == (200 if mounted else 404), services
+        if mounted:
+            assert "risk-free" in response.text.lower()

@@ -5,6 +5,7 @@ from core.commands.handlers import (  # noqa: F401
     admin,
     agreement,
     bounty,
+    dashboard,
     exchange,
     gateway,
     market,
