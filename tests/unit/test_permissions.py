@@ -20,7 +20,8 @@ LOWEST = {
     "strategies": 0, "confirm": 0, "cancel": 0, "backtest": 1, "import": 1, "wallet": 1, "digest": 1,
     "buy": 2, "sell": 2, "suggest": 2, "deposit": 3, "mode": 3, "rebalance": 3, "approve": 3,
     "reject": 3, "proposal": 3, "proposals": 2, "book": 0, "ask": 2, "bid": 2, "orders": 2,
-    "proof": 1, "statement": 1, "submit": 1, "bounties": 1, "menu": 0, "verify": 4, "retire": 4, "halt": 4, "resume": 4, "stats": 4,
+    "proof": 1, "menu": 0, "verify": 4, "retire": 4, "halt": 4, "resume": 4, "stats": 4,
+    "statement": 1, "submit": 1, "bounties": 1,
 }
 USAGE = {"buy": "/buy SYMBOL AMOUNT", "sell": "/sell SYMBOL QUANTITY|all", "cancel": "/cancel ORDER_ID",
          "ask": "/ask SYMBOL QTY PRICE [DAYS]", "bid": "/bid SYMBOL QTY PRICE [DAYS]", "deposit": "/deposit AMOUNT",
