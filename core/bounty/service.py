@@ -172,7 +172,8 @@ def accrue_token_in(
     funded = min(owed, fees.balance if fees is not None else ZERO)
     txn_id = None
     if funded > 0:
-        writer = LedgerWriter(session, now)
+        own = writer is None
+        writer = writer or LedgerWriter(session, now)
         txn_id = writer.post(
             "bounty.accrue",
             [
@@ -182,7 +183,8 @@ def accrue_token_in(
             token_id=token.id,
             details={"organisation": state.organisation_id, "marks": len(measured)},
         ).id
-        writer.flush()
+        if own:
+            writer.flush()
     left = funded - state.unfunded if funded > state.unfunded else ZERO  # earlier shortfall first
     for mark, before, gain, earned in measured:
         part = min(earned, left)
