@@ -125,16 +125,23 @@ def render_pdf(data: StatementData) -> bytes:
     return bytes(pdf.output())
 
 
+#: Lines the summary always shows (zero when the month had none), by the label of their kinds.
+SUMMARY_LINES = ("Deposits", "Withdrawals", "Plan charges", "Distributions", "Bounty income")
+
+
 def _summary(pdf: FPDF, data: StatementData) -> None:
     _heading(pdf, "Summary")
     flows = data.performance.external_flows
     change = data.closing.value - data.opening.value
+    by_label: dict[str, Decimal] = {}
+    for g in data.groups:
+        by_label[g.label] = by_label.get(g.label, Decimal(0)) + g.net
     _table(
         pdf,
         ("", "Amount"),
         [
             ("Opening value", fmt.cash(data.opening.value)),
-            ("Deposits and withdrawals (net)", fmt.cash(flows)),
+            *[(label, fmt.cash(by_label.get(label, Decimal(0)))) for label in SUMMARY_LINES],
             ("Change from investments, fees and charges", fmt.cash(change - flows)),
             ("Closing value", fmt.cash(data.closing.value)),
             ("Opening cash", fmt.cash(data.opening.cash)),

@@ -174,6 +174,8 @@ def test_pdf_opens_and_reads_right(world: tuple[Database, int, int]) -> None:
         "$10.00",
     ):
         assert expected in text, expected
+    for line in ("Plan charges $0.00", "Distributions $0.00", "Bounty income $0.00", "Deposits $2,800.00"):
+        assert line in pages[0], line  # the summary always names them
     assert "Disclosures" in pages[-1] and "not investment" in pages[-1]
     assert "Disclosures" not in "\n".join(pages[:-1])
 
