@@ -49,7 +49,13 @@ LABELS: dict[str, str] = {
     "bounty.payout": "Bounty income",
 }
 #: Kind prefixes named as a family (``plan.charge``, ``plan.proration``, ... are all plan charges).
-PREFIX_LABELS: dict[str, str] = {"plan": "Plan charges", "bounty": "Bounty income"}
+PREFIX_LABELS: dict[str, str] = {
+    "plan": "Plan charges",
+    "billing": "Plan charges",
+    "subscription": "Plan charges",
+    "bounty": "Bounty income",
+    "distribution": "Distributions",
+}
 
 
 def label_of(kind: str) -> str:
