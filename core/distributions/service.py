@@ -346,3 +346,16 @@ def distributing_symbols(session: Session) -> list[str]:
             .order_by(StrategyToken.symbol)
         )
     )
+
+
+def policy_line(session: Session, token: StrategyToken) -> str:
+    """What the token card says about its yield: accumulated, or distributed (and the last payment)."""
+    policy = session.get(DistributionPolicy, token.id)
+    if not pays_out(token, policy):
+        return "Yield: accumulated in NAV (not distributed)"
+    last = session.scalars(
+        select(Distribution).where(Distribution.token_id == token.id).order_by(Distribution.period.desc())
+    ).first()
+    gains = " including gains above its high-water mark" if policy and policy.include_gains else ""
+    paid = f"; last: {last.period}, {nav(last.per_unit)} per unit" if last is not None else ""
+    return f"Yield: distributed in cash on the 1st of each month{gains}{paid}"
