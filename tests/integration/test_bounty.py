@@ -248,3 +248,55 @@ def test_a_distribution_lowers_the_bounty_hwm(
     ledger.mark_nav(db.uow(), SYM, date(2025, 2, 2), "0.05")
     assert accrue_all(db)["funded"] == {SYM: "2.475"}
     assert account_balance(db, payable_code(faith)) == Decimal("7.425") and violations(db) == []
+
+
+def test_the_window_starts_at_activation(any_db: Database, clock: SimulatedClock) -> None:
+    """A proving token earns no bounty; its 365 days start when it is activated."""
+    from sqlalchemy import update
+
+    db = any_db
+    ledger.tokenize(
+        db.uow(),
+        agent_id=None,
+        symbol=SYM,
+        total_supply="1000000",
+        status="proving",
+        idempotency_key=key("t"),
+    )
+    faith = make_org(db, "Faith Church")
+    with db.uow() as uow:
+        s, now = uow.session, uow.clock.now()
+        doc = SourceDocument(
+            source="chat",
+            kind="text",
+            url="submission:x",
+            content_hash="x" * 64,
+            title="x",
+            text="x",
+            provenance={},
+            fetched_at=now,
+            created_at=now,
+        )
+        s.add(doc)
+        s.flush()
+        s.add(
+            StrategyCandidate(
+                document_id=doc.id,
+                state=CandidateState.TOKENIZED,
+                token_id=1,
+                token_symbol=SYM,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        record_submission_in(s, now, document_id=doc.id, channel="chat", organisation_id=faith)
+        uow.commit()
+    assert accrue_all(db)["started"] == []
+    clock.set(at("2025-02-01"))
+    with db.uow() as uow:
+        uow.session.execute(update(StrategyToken).values(status="active", activated_at=clock.now()))
+        uow.commit()
+    assert accrue_all(db)["started"] == [1]
+    with db.uow(read_only=True) as uow:
+        state = uow.session.get(BountyState, 1)
+        assert state is not None and state.ends_at == at("2026-02-01")
