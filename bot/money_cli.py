@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from bot.cli_support import open_db
         from core.distributions import distribute as pay
         from core.distributions import distributing_symbols
-        from core.formatting import cash, nav
+        from core.formatting import cash, count, nav
         from core.statements import parse_month, previous_month
 
         db = open_db()
@@ -89,6 +89,6 @@ def register(app: typer.Typer) -> None:
             else:
                 done = " (already paid)" if r.already else ""
                 typer.echo(
-                    f"{s} {period}: {cash(r.amount)} to {r.holders} holders, {nav(r.per_unit)} per unit, "
-                    f"NAV {nav(r.nav_before)} -> {nav(r.nav_after)}{done}"
+                    f"{s} {period}: {cash(r.amount)} to {count(r.holders)} holders, "
+                    f"{nav(r.per_unit)} per unit, NAV {nav(r.nav_before)} -> {nav(r.nav_after)}{done}"
                 )

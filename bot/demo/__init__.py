@@ -20,7 +20,7 @@ from rich.console import Console
 from bot.cli_support import database_url, decimal_json, open_db, sqlite_path
 from bot.demo.clock import demo_end, record_demo_clock
 from bot.demo.state import DemoState, demo_start, market_for_demo
-from bot.demo.steps_money import step_statement
+from bot.demo.steps_money import step_bounty, step_statement
 from bot.demo.steps_setup import step_onboard, step_report
 from bot.demo.steps_strategies import step_backtest, step_import
 from bot.demo.steps_wallets import step_digest, step_live, step_wallets
@@ -37,6 +37,7 @@ STEPS = [
     ("State of the platform", step_report),
     ("Daily digest", step_digest),
     ("Monthly statement", step_statement),
+    ("Import bounty", step_bounty),
 ]
 
 

@@ -1,7 +1,8 @@
-"""Demo step for issue 14's money features: the organisation's monthly statement (PDF and CSV)."""
+"""Demo steps for issue 14's money features: the monthly statement (PDF and CSV), the import bounty."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -34,3 +35,50 @@ def step_statement(state: DemoState, console: Console) -> None:
     )
     console.print(f"  saved to {files['pdf']} and {files['csv']} (chat: /statement {month})")
     state.summary["statement"] = {"month": month, **files}
+
+
+def step_bounty(state: DemoState, console: Console) -> None:
+    """The import bounty: the church is recorded as the submitter of the first tokenized write-up
+    (as `/submit` would have done), the bounty is measured over the token's NAV marks and paid."""
+    from sqlalchemy import select
+
+    from core.bounty import bounty_report, record_submission_in
+    from core.bounty.jobs import accrue_all, pay_all
+    from core.models.pipeline import StrategyCandidate
+
+    db = state.db
+    with db.uow() as uow:
+        row = uow.session.execute(
+            select(StrategyCandidate.document_id, StrategyCandidate.token_symbol)
+            .where(StrategyCandidate.token_id.is_not(None))
+            .order_by(StrategyCandidate.id)
+        ).first()
+        if row is None:
+            console.print("  no imported strategy became a token: no bounty to show")
+            return
+        record_submission_in(
+            uow.session,
+            uow.clock.now(),
+            document_id=row[0],
+            channel="chat",
+            organisation_id=state.org_id,
+            user_id=state.user_id,
+        )
+        uow.commit()
+    accrued = accrue_all(db)
+    paid = pay_all(db, previous_month(db.clock.now()))
+    with db.uow(read_only=True) as uow:
+        report = bounty_report(uow.session, state.org_id)
+    earned = sum((t.earned for t in report.tokens), Decimal(0))
+    console.print(
+        f"  the church submitted {row[1]}'s write-up: 5% of its net gains to holders since it was born "
+        f"earned {formatting.cash(earned)} from fee revenue, {formatting.cash(report.paid)} paid into its "
+        f"wallet (chat: /bounties)"
+    )
+    state.summary["bounty"] = {
+        "token": row[1],
+        "earned": str(earned),
+        "paid": str(report.paid),
+        "funded": accrued["funded"],
+        "payouts": paid["paid"],
+    }

@@ -5,8 +5,8 @@ submitter's organisation out of platform fee revenue.
   (``/submit``), ``api`` (later) or ``crawl`` (the source's author, from the document's provenance;
   a crawled author is not an organisation, so it is recorded and earns nothing). The first
   submission of a document counts; a text the platform already had earns its submitter nothing.
-* **Window and measure.** When a submitted strategy's candidate is tokenized, the token gets a
-  :class:`BountyState`: 365 days from its activation (or creation), a bounty high-water mark starting
+* **Window and measure.** When a submitted strategy's token is activated, it gets a
+  :class:`BountyState`: 365 days from its activation, a bounty high-water mark starting
   at the token's birth NAV (1.00). Each NAV mark in the window, in order, is measured: net gains to
   holders = ``(mark NAV - HWM) x circulating units at the mark`` when positive (NAV is after fees);
   the organisation earns ``floor(5 % x gain)`` to the cent-millionth; the HWM rises to the mark's NAV.
@@ -116,9 +116,9 @@ def register_states_in(session: Session, now: datetime) -> list[int]:
                 session, now, document_id=document_id, channel="crawl", author=author
             )
         token = session.get(StrategyToken, token_id)
-        if sub.organisation_id is None or token is None:
-            continue
-        start = token.activated_at or token.created_at
+        if sub.organisation_id is None or token is None or token.activated_at is None:
+            continue  # a proving token's window starts when it is activated (tokenized for trading)
+        start = token.activated_at
         session.add(
             BountyState(
                 token_id=token_id,
@@ -172,7 +172,8 @@ def accrue_token_in(
     funded = min(owed, fees.balance if fees is not None else ZERO)
     txn_id = None
     if funded > 0:
-        writer = LedgerWriter(session, now)
+        own = writer is None
+        writer = writer or LedgerWriter(session, now)
         txn_id = writer.post(
             "bounty.accrue",
             [
@@ -182,7 +183,8 @@ def accrue_token_in(
             token_id=token.id,
             details={"organisation": state.organisation_id, "marks": len(measured)},
         ).id
-        writer.flush()
+        if own:
+            writer.flush()
     left = funded - state.unfunded if funded > state.unfunded else ZERO  # earlier shortfall first
     for mark, before, gain, earned in measured:
         part = min(earned, left)

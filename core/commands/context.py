@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,9 @@ from core.commands.types import Identity, OutboundMessage
 from core.config import Settings
 from core.db import Database
 from core.models.compliance import Role, User
-from core.statements.performance import RiskFreeRates
+
+if TYPE_CHECKING:
+    from core.statements.performance import RiskFreeRates
 
 
 @dataclass(slots=True)

@@ -189,9 +189,8 @@ def distribute_in(
     if done is not None:
         return _stored(done, token.symbol)
     policy = session.get(DistributionPolicy, token.id)
-    if not pays_out(token, policy):
+    if policy is None or not pays_out(token, policy):
         return None
-    assert policy is not None
     if token.status is TokenStatus.RETIRED:
         raise TokenNotTradable(f"{token.symbol} is retired; it no longer distributes")
     holdings = session.execute(
@@ -199,7 +198,7 @@ def distribute_in(
         .where(TokenHolding.token_id == token.id, TokenHolding.quantity > 0)
         .order_by(TokenHolding.wallet_id)
     ).all()
-    wallets = lock_wallets(session, [w for w, _ in holdings])
+    wallets = lock_wallets(session, [w for w, _ in holdings])  # the lock order: token, wallets, accounts
     writer = LedgerWriter(session, now)
     accrue_token_in(session, now, token, writer)  # the bounty measures the marks before the payout
     settle_management_fee(session, writer, token, now)
@@ -207,19 +206,52 @@ def distribute_in(
     per_unit = max(ZERO, round_down(nav_of(token) - policy.base_nav, NAV_QUANTUM))
     payments = [(w, q, round_down(mul(q, per_unit), CASH_QUANTUM)) for w, q in holdings]
     payments = [p for p in payments if p[2] > 0]
-    total = sum((amount for _, _, amount in payments), ZERO)
-    txn_id = None
-    if total > 0:
-        legs = [Leg(pool_account(session, token, now), -total)] + [
-            Leg(wallet_cash_account(session, wallets[w], now), amount) for w, _, amount in payments
-        ]
-        txn_id = writer.post(
-            "distribution.pay",
-            legs,
-            token_id=token.id,
-            details={"period": period, "per_unit": format(per_unit, "f")},
-        ).id
+    txn_id = _post_payments(session, writer, token, wallets, payments, period, per_unit)
     writer.flush()
+    total = _apply_payments(session, token, wallets, payments, nav_before)
+    policy.base_nav, policy.updated_at = token.nav_per_token, now
+    dist = _record(session, now, token, period, nav_before, per_unit, payments, txn_id)
+    if notifier is not None:
+        _tell_holders(session, notifier, token, dist, payments)
+    return DistributionResult(
+        token.symbol, period, per_unit, total, dist.dust, nav_before, token.nav_per_token, len(payments)
+    )
+
+
+Payments = list[tuple[int, Decimal, Decimal]]  # (wallet id, units, USD paid)
+
+
+def _post_payments(
+    session: Session,
+    writer: LedgerWriter,
+    token: StrategyToken,
+    wallets: dict[int, AIWallet],
+    payments: Payments,
+    period: str,
+    per_unit: Decimal,
+) -> int | None:
+    """One ledger transaction: the pool pays exactly the sum of the holders' payments."""
+    total = sum((amount for _, _, amount in payments), ZERO)
+    if total <= 0:
+        return None
+    now = writer.now
+    legs = [Leg(pool_account(session, token, now), -total)] + [
+        Leg(wallet_cash_account(session, wallets[w], now), amount) for w, _, amount in payments
+    ]
+    details = {"period": period, "per_unit": format(per_unit, "f")}
+    return writer.post("distribution.pay", legs, token_id=token.id, details=details).id
+
+
+def _apply_payments(
+    session: Session,
+    token: StrategyToken,
+    wallets: dict[int, AIWallet],
+    payments: Payments,
+    nav_before: Decimal,
+) -> Decimal:
+    """Rows follow the ledger: AUM and cash move by the payments; the performance-fee HWM, the kill
+    switch's peak and the bounty's HWM fall by the NAV drop. Returns the total paid."""
+    total = sum((amount for _, _, amount in payments), ZERO)
     token.aum -= total
     for w, _, amount in payments:
         wallets[w].cash += amount
@@ -228,13 +260,26 @@ def distribute_in(
     token.high_water_mark = max(ZERO, token.high_water_mark - drop)
     token.peak_nav = max(ZERO, token.peak_nav - drop)
     lower_hwm_in(session, token, drop)
-    policy.base_nav, policy.updated_at = token.nav_per_token, now
+    return total
+
+
+def _record(
+    session: Session,
+    now: datetime,
+    token: StrategyToken,
+    period: str,
+    nav_before: Decimal,
+    per_unit: Decimal,
+    payments: Payments,
+    txn_id: int | None,
+) -> Distribution:
+    total = sum((amount for _, _, amount in payments), ZERO)
     dist = Distribution(
         token_id=token.id,
         period=period,
         record_at=now,
         nav_before=nav_before,
-        base_nav=policy.base_nav,
+        base_nav=token.nav_per_token,
         per_unit=per_unit,
         circulating=token.circulating_supply,
         amount=total,
@@ -251,19 +296,11 @@ def distribute_in(
         for w, q, amount in payments
     )
     session.flush()
-    if notifier is not None:
-        _tell_holders(session, notifier, token, dist, payments)
-    return DistributionResult(
-        token.symbol, period, per_unit, total, dist.dust, nav_before, token.nav_per_token, len(payments)
-    )
+    return dist
 
 
 def _tell_holders(
-    session: Session,
-    notifier: Notifier,
-    token: StrategyToken,
-    dist: Distribution,
-    payments: list[tuple[int, Decimal, Decimal]],
+    session: Session, notifier: Notifier, token: StrategyToken, dist: Distribution, payments: Payments
 ) -> None:
     from core.wallets.notices import tell_owners  # core.wallets builds on the ledger, not vice versa
 
@@ -309,3 +346,16 @@ def distributing_symbols(session: Session) -> list[str]:
             .order_by(StrategyToken.symbol)
         )
     )
+
+
+def policy_line(session: Session, token: StrategyToken) -> str:
+    """What the token card says about its yield: accumulated, or distributed (and the last payment)."""
+    policy = session.get(DistributionPolicy, token.id)
+    if not pays_out(token, policy):
+        return "Yield: accumulated in NAV (not distributed)"
+    last = session.scalars(
+        select(Distribution).where(Distribution.token_id == token.id).order_by(Distribution.period.desc())
+    ).first()
+    gains = " including gains above its high-water mark" if policy and policy.include_gains else ""
+    paid = f"; last: {last.period}, {nav(last.per_unit)} per unit" if last is not None else ""
+    return f"Yield: distributed in cash on the 1st of each month{gains}{paid}"

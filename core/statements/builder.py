@@ -49,7 +49,13 @@ LABELS: dict[str, str] = {
     "bounty.payout": "Bounty income",
 }
 #: Kind prefixes named as a family (``plan.charge``, ``plan.proration``, ... are all plan charges).
-PREFIX_LABELS: dict[str, str] = {"plan": "Plan charges", "bounty": "Bounty income"}
+PREFIX_LABELS: dict[str, str] = {
+    "plan": "Plan charges",
+    "billing": "Plan charges",
+    "subscription": "Plan charges",
+    "bounty": "Bounty income",
+    "distribution": "Distributions",
+}
 
 
 def label_of(kind: str) -> str:
@@ -276,7 +282,7 @@ def _fees(
             )
             .order_by(LedgerTransaction.id)
         ).all()
-        units_before = _units_before(session, wallet_ids, end)
+        units_before = _units_before(session, wallet_ids, token_ids, end)
         for kind, fee, token_id, txn_id in accruals:
             held, circulating = units_before(token_id, txn_id)
             if held > 0 and circulating > 0:
@@ -301,7 +307,7 @@ def _fees(
 
 
 def _units_before(
-    session: Session, wallet_ids: list[int], end: datetime
+    session: Session, wallet_ids: list[int], token_ids: list[int], end: datetime
 ) -> Callable[[int, int], tuple[Decimal, Decimal]]:
     """A function (token id, txn id) -> (the wallets' units, circulating units) just before that
     transaction, from the postings (transaction ids order postings within a token)."""
@@ -315,7 +321,7 @@ def _units_before(
     rows = session.execute(
         select(LedgerAccount.token_id, Posting.transaction_id, Posting.amount)
         .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
-        .where(LedgerAccount.kind == AccountKind.TOKEN_UNISSUED)
+        .where(LedgerAccount.kind == AccountKind.TOKEN_UNISSUED, LedgerAccount.token_id.in_(token_ids))
         .order_by(Posting.transaction_id)
     ).all()
     for token_id, txn_id, amount in rows:

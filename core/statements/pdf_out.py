@@ -81,11 +81,11 @@ def render_pdf(data: StatementData) -> bytes:
     pdf.set_font("Helvetica", "B", 14)
     pdf.cell(0, 9, TITLE, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", size=9)
-    period = "to date" if not data.complete else ""
+    period = " to date" if not data.complete else ""
     wallets = ", ".join(f"#{w}" for w in data.wallet_ids)
     for line in (
         f"Organisation: {data.org_name} (#{data.org_id}); wallets {wallets}",
-        f"Period: {data.month} {period} ({fmt.datetime_text(data.start)} to {fmt.datetime_text(data.end)})",
+        f"Period: {data.month}{period} ({fmt.datetime_text(data.start)} to {fmt.datetime_text(data.end)})",
         f"Generated: {fmt.datetime_text(data.generated_at)}",
     ):
         pdf.cell(0, 5, _latin(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -125,16 +125,23 @@ def render_pdf(data: StatementData) -> bytes:
     return bytes(pdf.output())
 
 
+#: Lines the summary always shows (zero when the month had none), by the label of their kinds.
+SUMMARY_LINES = ("Deposits", "Withdrawals", "Plan charges", "Distributions", "Bounty income")
+
+
 def _summary(pdf: FPDF, data: StatementData) -> None:
     _heading(pdf, "Summary")
     flows = data.performance.external_flows
     change = data.closing.value - data.opening.value
+    by_label: dict[str, Decimal] = {}
+    for g in data.groups:
+        by_label[g.label] = by_label.get(g.label, Decimal(0)) + g.net
     _table(
         pdf,
         ("", "Amount"),
         [
             ("Opening value", fmt.cash(data.opening.value)),
-            ("Deposits and withdrawals (net)", fmt.cash(flows)),
+            *[(label, fmt.cash(by_label.get(label, Decimal(0)))) for label in SUMMARY_LINES],
             ("Change from investments, fees and charges", fmt.cash(change - flows)),
             ("Closing value", fmt.cash(data.closing.value)),
             ("Opening cash", fmt.cash(data.opening.cash)),
@@ -171,7 +178,7 @@ def _performance(pdf: FPDF, data: StatementData) -> None:
         [
             ("Your wallets (Modified Dietz)", _pct(p.wallet)),
             (f"3-month T-bill ({p.tbill_name})", _pct(p.tbill)),
-            (f"Equal weight ({fmt.count(len(p.equal_weight_symbols))} tokens)", _pct(p.equal_weight)),
+            (f"Equal weight ({_tokens(len(p.equal_weight_symbols))})", _pct(p.equal_weight)),
         ],
         (120, 50),
     )
@@ -196,6 +203,10 @@ def _performance(pdf: FPDF, data: StatementData) -> None:
         pdf.multi_cell(0, 4.5, _latin(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
+def _tokens(n: int) -> str:
+    return f"{fmt.count(n)} token" + ("" if n == 1 else "s")
+
+
 def _proof(pdf: FPDF, data: StatementData) -> None:
     _heading(pdf, "Proof of liabilities")
     proof = data.proof
@@ -215,6 +226,6 @@ def _disclosures(pdf: FPDF, data: StatementData) -> None:
     pdf.add_page()
     d = current()
     _heading(pdf, f"Disclosures ({d.version})")
-    for text in (d.general, METHOD, FOOTER):
+    for text in (d.general, METHOD):  # the footer (FOOTER) is on every page
         pdf.multi_cell(0, 4.5, _latin(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(2)

@@ -49,6 +49,7 @@ def test_arena_demo_runs_the_whole_product_offline(tmp_path: Path) -> None:
     assert plans["Basic"]["wallets"] == 2 and plans["Free"]["wallets"] == 1
     assert Path(summary["statement"]["pdf"]).read_bytes().startswith(b"%PDF")
     assert Path(summary["statement"]["csv"]).read_text().startswith("section,item,")
+    assert float(summary["bounty"]["paid"]) > 0 and summary["bounty"]["paid"] == summary["bounty"]["earned"]
     assert "Daily digest" in out and "not investment advice" in out
 
     check = subprocess.run(

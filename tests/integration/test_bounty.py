@@ -213,3 +213,90 @@ def test_first_submission_stands(any_db: Database) -> None:
             uow.session, uow.clock.now(), document_id=doc, channel="api", organisation_id=second
         )
         assert (new_a, new_b, b.id, b.organisation_id) == (True, False, a.id, first)
+
+
+def test_a_distribution_lowers_the_bounty_hwm(
+    any_db: Database, clock: SimulatedClock, no_management_fee: None
+) -> None:
+    """Jan 2 +10 %: NAV 1.09, bounty 4.95 (HWM 1.09). Feb 1 the token (distributing its gains from
+    base 1) pays 0.09 per unit: NAV 1, the bounty's HWM 1.09 - 0.09 = 1. Feb 2 +5 %: 1,155, fee 5.5 ->
+    NAV 1.045; the bounty earns 5 % of (1.045 - 1) x 1,100 = 49.5: 2.475 (not nothing, as it would
+    against the old HWM)."""
+    from core import distributions
+
+    db = any_db
+    faith = make_org(db, "Faith Church")
+    doc = tokenized_document(db, SYM)
+    with db.uow() as uow:
+        record_submission_in(
+            uow.session, uow.clock.now(), document_id=doc, channel="chat", organisation_id=faith
+        )
+        uow.commit()
+    distributions.set_policy(db.uow(), SYM, "distribute", include_gains=True, idempotency_key=key("p"))
+    ledger.buy(db.uow(), make_wallet(db, make_org(db, "Grace Chapel")), SYM, "1000", idempotency_key=key())
+    accrue_all(db)  # starts the bounty
+    clock.set(at("2025-01-02T18:00"))
+    ledger.mark_nav(db.uow(), SYM, date(2025, 1, 2), "0.10")
+    clock.set(at("2025-02-01T01:00"))
+    paid = distributions.distribute(db.uow(), SYM, "2025-01")  # measures the bounty first
+    assert paid is not None and paid.per_unit == Decimal("0.09") and paid.amount == Decimal(99)
+    assert account_balance(db, payable_code(faith)) == Decimal("4.95")
+    with db.uow(read_only=True) as uow:
+        state = uow.session.get(BountyState, 1)
+        assert state is not None and state.hwm_nav == Decimal(1)
+    clock.set(at("2025-02-02T18:00"))
+    ledger.mark_nav(db.uow(), SYM, date(2025, 2, 2), "0.05")
+    assert accrue_all(db)["funded"] == {SYM: "2.475"}
+    assert account_balance(db, payable_code(faith)) == Decimal("7.425") and violations(db) == []
+
+
+def test_the_window_starts_at_activation(any_db: Database, clock: SimulatedClock) -> None:
+    """A proving token earns no bounty; its 365 days start when it is activated."""
+    from sqlalchemy import update
+
+    db = any_db
+    ledger.tokenize(
+        db.uow(),
+        agent_id=None,
+        symbol=SYM,
+        total_supply="1000000",
+        status="proving",
+        idempotency_key=key("t"),
+    )
+    faith = make_org(db, "Faith Church")
+    with db.uow() as uow:
+        s, now = uow.session, uow.clock.now()
+        doc = SourceDocument(
+            source="chat",
+            kind="text",
+            url="submission:x",
+            content_hash="x" * 64,
+            title="x",
+            text="x",
+            provenance={},
+            fetched_at=now,
+            created_at=now,
+        )
+        s.add(doc)
+        s.flush()
+        s.add(
+            StrategyCandidate(
+                document_id=doc.id,
+                state=CandidateState.TOKENIZED,
+                token_id=1,
+                token_symbol=SYM,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        record_submission_in(s, now, document_id=doc.id, channel="chat", organisation_id=faith)
+        uow.commit()
+    assert accrue_all(db)["started"] == []
+    clock.set(at("2025-02-01"))
+    with db.uow() as uow:
+        uow.session.execute(update(StrategyToken).values(status="active", activated_at=clock.now()))
+        uow.commit()
+    assert accrue_all(db)["started"] == [1]
+    with db.uow(read_only=True) as uow:
+        state = uow.session.get(BountyState, 1)
+        assert state is not None and state.ends_at == at("2026-02-01")

@@ -226,3 +226,18 @@ def test_bad_policy_is_refused(world: tuple[Database, int, int]) -> None:
     db, _, _ = world
     with pytest.raises(ValidationError, match="accumulate or distribute"):
         distributions.set_policy(db.uow(), LEND, "reinvest", idempotency_key=key("p"))
+
+
+def test_the_token_card_says_how_yield_is_paid(
+    world: tuple[Database, int, int], clock: SimulatedClock
+) -> None:
+    from tests.e2e.chat_support import ChatWorld
+
+    db, _, _ = world
+    chat = ChatWorld(db)
+    make_token(db, OTHER)
+    assert "Yield: accumulated in NAV" in chat.say(900, f"/token {OTHER}").text
+    assert "Yield: distributed in cash on the 1st of each month" in chat.say(900, f"/token {LEND}").text
+    clock.set(at("2025-02-01T01:00"))
+    distributions.distribute(db.uow(), LEND, "2025-01")
+    assert "last: 2025-01, $0.0040 per unit" in chat.say(900, f"/token {LEND}").text

@@ -174,6 +174,8 @@ def test_pdf_opens_and_reads_right(world: tuple[Database, int, int]) -> None:
         "$10.00",
     ):
         assert expected in text, expected
+    for line in ("Plan charges $0.00", "Distributions $0.00", "Bounty income $0.00", "Deposits $2,800.00"):
+        assert line in pages[0], line  # the summary always names them
     assert "Disclosures" in pages[-1] and "not investment" in pages[-1]
     assert "Disclosures" not in "\n".join(pages[:-1])
 
@@ -224,3 +226,19 @@ def test_month_to_date(world: tuple[Database, int, int]) -> None:
     s = _statement(db, org, "2025-03")
     assert not s.complete and s.end == at("2025-03-03T09:00") + timedelta(microseconds=1)
     assert any("Month to date" in n for n in s.notes)
+
+
+def test_management_fee_share_by_hand(any_db: Database, clock: SimulatedClock) -> None:
+    """1 %/yr on a pool of 1,100 from Jan 1 to Feb 15 (45 days), settled on Feb 15:
+    1,100 x 0.01 x 45 / 365 = 1.3561643... -> 1.356164 (rounded down); the wallet held 1,000 of the
+    1,100 units: 1.356164 x 1,000 / 1,100 = 1.2328763... -> 1.232876."""
+    db = any_db
+    make_token(db, A)
+    org = make_org(db)
+    wallet = make_wallet(db, org, cash="1000")
+    ledger.buy(db.uow(), wallet, A, "1000", idempotency_key=key())
+    clock.set(at("2025-02-15"))
+    assert ledger.accrue_fees(db.uow(), A, idempotency_key=key()) == Decimal("1.356164")
+    clock.set(at("2025-03-02"))
+    s = _statement(db, org, "2025-02", rates=None)
+    assert s.fees.management_share == Decimal("1.232876") and s.fees.performance_share == 0

@@ -10,7 +10,7 @@ from core.commands.context import Ctx
 from core.commands.registry import handles
 from core.commands.types import Command, Reply
 from core.errors import NotFound, ValidationError
-from core.formatting import cash, date_text, percent
+from core.formatting import cash, count, date_text, percent
 
 MIN_TEXT, MAX_TEXT = 40, 20_000
 UNAVAILABLE = "Submitting strategies is not enabled in this deployment."
@@ -56,8 +56,9 @@ def bounties(ctx: Ctx, cmd: Command) -> Reply:
     """Your organisation's import bounty: per token earned, accrued (not yet paid), paid."""
     report = bounty_report(ctx.session, _organisation(ctx))
     rate = percent(BOUNTY_RATE, 0)
+    what = "strategy" if report.submissions == 1 else "strategies"
     lines = [
-        f"Import bounty: {report.submissions} strateg{'y' if report.submissions == 1 else 'ies'} submitted "
+        f"Import bounty: {count(report.submissions)} {what} submitted "
         f"by your organisation. Accrued {cash(report.accrued)} (paid into your wallet monthly), "
         f"paid {cash(report.paid)}"
         + (f", {cash(report.unfunded)} waiting for fee revenue." if report.unfunded > 0 else ".")

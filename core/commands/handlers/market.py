@@ -19,6 +19,7 @@ from core.commands.context import Ctx
 from core.commands.parsing import expect_args, id_arg, symbol_arg
 from core.commands.registry import handles
 from core.commands.types import Command, Reply
+from core.distributions.service import policy_line
 from core.errors import UnknownToken, ValidationError
 from core.formatting import count, percent, ratio
 from core.models.pipeline import StrategyCandidate
@@ -72,6 +73,7 @@ def token(ctx: Ctx, cmd: Command) -> Reply:
         f"AUM {formatting.cash(row.aum)}; {formatting.quantity(row.circulating_supply, 0)} of "
         f"{formatting.quantity(row.total_supply, 0)} tokens issued"
     )
+    lines.append(policy_line(ctx.session, row))  # issue 14: accumulate or distribute
     if row.agent is not None:
         lines.append(
             f"Strategy: {row.agent.name} ({row.agent.family}), code hash {row.agent.code_sha256[:12]}"
