@@ -162,9 +162,9 @@ def bench_rebalance(n_wallets: int, full_ai_share: float) -> dict[str, float]:
             writer.flush()
             uow.commit()
         setup = time.perf_counter() - t0
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         first = run_rebalance_cycle(db.uow())
-        cycle = time.perf_counter() - t1
+        cycle, cycle_cpu = time.perf_counter() - t1, time.process_time() - c1
         clock.advance(timedelta(days=1))
         t2 = time.perf_counter()
         second = run_rebalance_cycle(db.uow())
@@ -175,10 +175,10 @@ def bench_rebalance(n_wallets: int, full_ai_share: float) -> dict[str, float]:
     print(f"  set-up (not timed)      : {setup:8.1f} s")
     print(f"  first cycle (all due)   : {cycle:8.1f} s  executed {first.executed}, proposed "
           f"{first.proposed}, failed {len(first.failed)}, optimizer solves {first.solves} "
-          f"(goal <= 60 s)")
+          f"(goal <= 30 s); CPU {cycle_cpu:.1f} s (this process: less sensitive to the machine's load)")
     print(f"  next-day cycle (drift)  : {steady:8.1f} s  executed {second.executed}, solves "
           f"{second.solves}")
-    return {"setup_s": setup, "cycle_s": cycle, "steady_s": steady}
+    return {"setup_s": setup, "cycle_s": cycle, "cycle_cpu_s": cycle_cpu, "steady_s": steady}
 
 
 def main() -> None:

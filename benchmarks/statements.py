@@ -126,11 +126,13 @@ def main() -> None:
     parser.add_argument("--pg-url", default=None)
     parser.add_argument("--ops", type=int, default=600)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="arena-stmts-"))
     try:
-        print("== SQLite")
-        count(f"sqlite:///{folder / 'bench.db'}", args.ops, args.profile)
+        if not args.skip_sqlite:
+            print("== SQLite")
+            count(f"sqlite:///{folder / 'bench.db'}", args.ops, args.profile)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if args.pg_url:

@@ -42,9 +42,14 @@ def pool_account(session: Session, token: StrategyToken, now: datetime) -> Accou
 
 def nav_of(token: StrategyToken) -> Decimal:
     """NAV per token at full precision; the last NAV when nothing circulates."""
-    if token.circulating_supply <= 0:
-        return token.nav_per_token
-    return div(token.aum, token.circulating_supply)
+    return nav_from(token.aum, token.circulating_supply, token.nav_per_token)
+
+
+def nav_from(aum: Decimal, circulating_supply: Decimal, last_nav: Decimal) -> Decimal:
+    """:func:`nav_of` from a token's columns (for Core reads that load no ORM object)."""
+    if circulating_supply <= 0:
+        return last_nav
+    return div(aum, circulating_supply)
 
 
 def refresh_nav(token: StrategyToken) -> None:

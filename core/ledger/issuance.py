@@ -51,9 +51,7 @@ from core.ledger.rows import (
     Position,
     position_from_lock,
     read_position,
-    write_position,
-    write_token,
-    write_wallet_cash,
+    write_trade_rows,
 )
 from core.models import (
     AccountKind,
@@ -291,12 +289,11 @@ def _write_trade(
 ) -> None:
     """Store a trade's effect on its rows: ``tokens`` issued (+) or redeemed (-) for ``cash`` paid
     into (+) or out of (-) the pool; the wallet's cash moves the other way."""
-    write_position(session, holding, now)
-    write_wallet_cash(session, wallet, wallet.cash - cash)
     supply = token.circulating_supply + tokens
     aum = token.aum + cash
     nav = round_down(div(aum, supply), NAV_QUANTUM) if supply > 0 else token.nav_per_token
-    write_token(session, token, circulating_supply=supply, aum=aum, nav_per_token=nav)
+    write_trade_rows(session, holding, wallet, wallet.cash - cash, token, circulating_supply=supply,
+                     aum=aum, nav_per_token=nav, now=now)
 
 
 def _lock_wallet_and_position(

@@ -232,6 +232,24 @@ def holds_token(session: Session, symbol: str) -> bool:
     return _held_token(session, _memo(session), normalise_symbol(symbol)) is not None
 
 
+def held_tokens(session: Session, symbols: Iterable[str]) -> dict[str, StrategyToken] | None:
+    """``symbol -> token`` from this transaction's locks when it holds every one of ``symbols``
+    (no statement: the locked rows are current), else ``None``."""
+    memo = _memo(session)
+    found: dict[str, StrategyToken] = {}
+    for symbol in symbols:
+        token = _held_token(session, memo, symbol)
+        if token is None:
+            return None
+        found[symbol] = token
+    return found
+
+
+def holds_wallet(session: Session, wallet_id: int) -> bool:
+    """Whether this transaction already holds wallet ``wallet_id``'s lock."""
+    return _held_wallet(session, _memo(session), wallet_id) is not None
+
+
 def may_lock(session: Session, level: int) -> bool:
     """Whether a new row of ``level`` may still be locked (nothing of a later level is held)."""
     return _memo(session).highest[0] <= level

@@ -62,6 +62,38 @@ _HOLDING_UPDATE = (
 )
 
 
+# PostgreSQL only: a trade's three row updates (holding, wallet cash, token) as one statement with
+# data-modifying CTEs — one round trip instead of three. The rows are distinct tables, all already
+# locked by the transaction (token, wallet) or written under the wallet's lock (holding).
+_PG_TRADE_ROWS = (
+    update(TOKENS)
+    .where(TOKENS.c.id == bindparam("t_id"))
+    .values(
+        circulating_supply=bindparam("t_supply"),
+        aum=bindparam("t_aum"),
+        nav_per_token=bindparam("t_nav"),
+        fees_accrued_until=bindparam("t_fees_until"),
+    )
+    .add_cte(
+        update(HOLDINGS)
+        .where(HOLDINGS.c.id == bindparam("h_id"))
+        .values(
+            quantity=bindparam("h_quantity"),
+            avg_cost_basis=bindparam("h_avg"),
+            realized_pnl=bindparam("h_pnl"),
+            updated_at=bindparam("h_at"),
+        )
+        .cte("trade_holding")
+    )
+    .add_cte(
+        update(WALLETS)
+        .where(WALLETS.c.id == bindparam("w_id"))
+        .values(cash=bindparam("w_cash"))
+        .cte("trade_wallet")
+    )
+)
+
+
 def _sync(obj: object, values: dict[str, Any]) -> None:
     for key, value in values.items():
         set_committed_value(obj, key, value)
@@ -172,3 +204,64 @@ def write_token(
 def write_wallet_cash(session: Session, wallet: AIWallet, cash: Decimal) -> None:
     session.connection().execute(_WALLET_UPDATE, {"b_id": wallet.id, "b_cash": cash})
     _sync(wallet, {"cash": cash})
+
+
+def write_trade_rows(
+    session: Session,
+    position: Position,
+    wallet: AIWallet,
+    cash: Decimal,
+    token: StrategyToken,
+    *,
+    circulating_supply: Decimal,
+    aum: Decimal,
+    nav_per_token: Decimal,
+    now: datetime,
+) -> None:
+    """:func:`write_position`, :func:`write_wallet_cash` (to ``cash``) and :func:`write_token` at
+    once: on PostgreSQL, for an existing holding, one statement; otherwise the three in turn."""
+    conn = session.connection()
+    if position.id is None or conn.dialect.name != "postgresql":
+        write_position(session, position, now)
+        write_wallet_cash(session, wallet, cash)
+        write_token(
+            session, token, circulating_supply=circulating_supply, aum=aum, nav_per_token=nav_per_token
+        )
+        return
+    conn.execute(
+        _PG_TRADE_ROWS,
+        {
+            "h_id": position.id,
+            "h_quantity": position.quantity,
+            "h_avg": position.avg_cost_basis,
+            "h_pnl": position.realized_pnl,
+            "h_at": now,
+            "w_id": wallet.id,
+            "w_cash": cash,
+            "t_id": token.id,
+            "t_supply": circulating_supply,
+            "t_aum": aum,
+            "t_nav": nav_per_token,
+            "t_fees_until": token.fees_accrued_until,
+        },
+    )
+    if position.row is not None:
+        _sync(
+            position.row,
+            {
+                "quantity": position.quantity,
+                "avg_cost_basis": position.avg_cost_basis,
+                "realized_pnl": position.realized_pnl,
+                "updated_at": now,
+            },
+        )
+    _sync(wallet, {"cash": cash})
+    _sync(
+        token,
+        {
+            "circulating_supply": circulating_supply,
+            "aum": aum,
+            "nav_per_token": nav_per_token,
+            "fees_accrued_until": token.fees_accrued_until,
+        },
+    )

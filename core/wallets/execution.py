@@ -20,18 +20,20 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.billing.plans import check_ai
 from core.errors import TradingHalted
 from core.ledger.cash import wallet_cash_account
-from core.ledger.fees import nav_of
+from core.ledger.fees import nav_from, nav_of
 from core.ledger.issuance import buy_in, redeem_in
 from core.ledger.locks import (
     TOKEN,
     ConcurrentChange,
+    held_tokens,
     holds_token,
+    holds_wallet,
     lock_in_order,
     lock_token,
     lock_wallet_and_org,
@@ -52,16 +54,22 @@ ZERO = Decimal(0)
 _STAT_QUANTUM = Decimal("0.000000000001")
 
 
+_POSITIONS = (
+    select(TokenHolding.quantity, TokenHolding.reserved, StrategyToken.symbol, StrategyToken.aum,
+           StrategyToken.circulating_supply, StrategyToken.nav_per_token)
+    .join(StrategyToken, StrategyToken.id == TokenHolding.token_id)
+    .where(TokenHolding.wallet_id == bindparam("wallet_id"), TokenHolding.quantity > 0)
+    .order_by(StrategyToken.id)
+)
+
+
 def positions_of(session: Session, wallet_id: int) -> list[Position]:
-    """The wallet's non-empty holdings in token id order, with the units reserved by open asks."""
-    rows = session.execute(
-        select(TokenHolding, StrategyToken)
-        .join(StrategyToken, StrategyToken.id == TokenHolding.token_id)
-        .where(TokenHolding.wallet_id == wallet_id, TokenHolding.quantity > 0)
-        .order_by(StrategyToken.id)
-    ).all()
-    return [Position(token.symbol, holding.quantity, nav_of(token), holding.reserved)
-            for holding, token in rows]
+    """The wallet's non-empty holdings in token id order, with the units reserved by open asks.
+
+    Columns, not ORM objects (a rebalance cycle reads this for every wallet); ``session.execute``
+    autoflushes first, and every trade writes its rows at once, so the values are current."""
+    return [Position(r.symbol, r.quantity, nav_from(r.aum, r.circulating_supply, r.nav_per_token),
+                     r.reserved) for r in session.execute(_POSITIONS, {"wallet_id": wallet_id})]
 
 
 def _stat(value: float | None) -> Decimal | None:
@@ -109,9 +117,12 @@ def plan_for(session: Session, now: datetime, wallet: AIWallet, target: dict[str
     ``positions`` (the wallet's current :func:`positions_of`) saves reading them again."""
     if positions is None:
         positions = positions_of(session, wallet.id)
-    tokens = {t.symbol: t for t in session.scalars(
-        select(StrategyToken).where(StrategyToken.symbol.in_(set(target) | {p.symbol for p in
-                                                                           positions})))}
+    symbols = set(target) | {p.symbol for p in positions}
+    # Under a rebalance's locks every token is held already (no statement); a suggestion reads them.
+    tokens = held_tokens(session, symbols)
+    if tokens is None:
+        tokens = {t.symbol: t for t in session.scalars(
+            select(StrategyToken).where(StrategyToken.symbol.in_(symbols)))}
     live_target = {s: w for s, w in target.items() if s in tokens and tokens[s].status.value ==
                    "active"}
     navs = {s: nav_of(t) for s, t in tokens.items()}
@@ -136,14 +147,19 @@ def lock_for_rebalance(session: Session, wallet_id: int, target: dict[str, Decim
     Raises :class:`ConcurrentChange` when, between the first read and the locks, the wallet came to
     hold a token that is not locked (locking it now would break the order) or left ``expect_mode``.
     """
-    held = {p.symbol for p in positions_of(session, wallet_id)}
-    needed = set(target) | held
-    if not may_lock(session, TOKEN):  # the caller locked up front (the cycle): all must be there
-        _require_held(session, wallet_id, needed)
-    locked = lock_in_order(session, tokens=needed, wallets=[wallet_id])
-    wallet = locked.wallets.get(wallet_id) or lock_wallet_and_org(session, wallet_id)[0]
-    positions = positions_of(session, wallet_id)
-    _require_held(session, wallet_id, {p.symbol for p in positions})
+    if holds_wallet(session, wallet_id):  # the caller (the cycle) locked tokens and wallet up front
+        positions = positions_of(session, wallet_id)  # read once: the wallet cannot change now
+        _require_held(session, wallet_id, set(target) | {p.symbol for p in positions})
+        wallet = lock_wallet_and_org(session, wallet_id)[0]  # held: from memory
+    else:
+        held = {p.symbol for p in positions_of(session, wallet_id)}
+        needed = set(target) | held
+        if not may_lock(session, TOKEN):  # the caller locked up front: all must be there
+            _require_held(session, wallet_id, needed)
+        locked = lock_in_order(session, tokens=needed, wallets=[wallet_id])
+        wallet = locked.wallets.get(wallet_id) or lock_wallet_and_org(session, wallet_id)[0]
+        positions = positions_of(session, wallet_id)
+        _require_held(session, wallet_id, {p.symbol for p in positions})
     if expect_mode is not None and wallet.mode is not expect_mode:
         raise ConcurrentChange(f"wallet {wallet_id} switched to {wallet.mode.value} before its "
                                "rebalance ran; nothing was traded")

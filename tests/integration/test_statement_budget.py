@@ -10,6 +10,10 @@ the redemption limit's usage read and update = 17. An exchange bid that fills a 
 shape plus the halt check, the taker's organisation, the crossing book, the order insert, one read
 of both holdings, the fill insert and the maker order update; holdings and wallets written with
 one executemany each).
+
+On PostgreSQL three of these are folded into data-modifying CTEs (one round trip each): the
+holding, wallet and token updates of a buy or redeem are one statement, and a commit with one
+ledger transaction updates its chain hash and the chain head in one: buy 12, redeem 14, bid 19.
 """
 
 from __future__ import annotations
@@ -40,19 +44,23 @@ def _count(db: Database, work: Callable[[], Any]) -> list[str]:
     return seen
 
 
-def test_a_warm_buy_and_redeem_cost_fifteen_and_seventeen_statements(any_db: Database) -> None:
+BUDGET = {"sqlite": {"buy": 15, "redeem": 17, "bid": 20}, "postgresql": {"buy": 12, "redeem": 14, "bid": 19}}
+
+
+def test_a_warm_buy_and_redeem_stay_within_their_statements(any_db: Database) -> None:
     market = sold_out_market(any_db)
     warm = ledger.redeem(any_db.uow(), market.a, SYM, "10", idempotency_key=key())
     ledger.buy(any_db.uow(), market.a, SYM, "5", idempotency_key=key())
     buy = _count(any_db, lambda: ledger.buy(any_db.uow(), market.a, SYM, "5", idempotency_key=key()))
     redeem = _count(any_db, lambda: ledger.redeem(any_db.uow(), market.a, SYM, "5", idempotency_key=key()))
     assert warm.cash > 0
-    assert len(buy) == 15, buy
-    assert len(redeem) == 17, redeem
+    budget = BUDGET[any_db.engine.dialect.name]
+    assert len(buy) == budget["buy"], buy
+    assert len(redeem) == budget["redeem"], redeem
     assert sum(s.startswith("SELECT token_holdings") for s in buy) == 0  # read with the wallet lock
 
 
-def test_a_matching_exchange_bid_costs_twenty_statements(any_db: Database) -> None:
+def test_a_matching_exchange_bid_stays_within_its_statements(any_db: Database) -> None:
     market = sold_out_market(any_db)
     for i in range(2):  # warm: the reserved and fee accounts exist
         exchange.place_order(any_db.uow(), market.a, "ask", SYM, "10", "1", idempotency_key=f"wa{i}")
@@ -60,5 +68,5 @@ def test_a_matching_exchange_bid_costs_twenty_statements(any_db: Database) -> No
     exchange.place_order(any_db.uow(), market.a, "ask", SYM, "10", "1", idempotency_key="ask")
     bid = _count(any_db, lambda: exchange.place_order(any_db.uow(), market.b, "bid", SYM, "10", "1",
                                                       idempotency_key="bid"))
-    assert len(bid) == 20, bid
+    assert len(bid) == BUDGET[any_db.engine.dialect.name]["bid"], bid
     assert sum(s.startswith("SELECT token_holdings") for s in bid) == 1  # both holdings at once
