@@ -61,6 +61,9 @@ if [ -d "$MODULE" ] || [ -d "$ROOT/$MODULE" ]; then ONLY="${MODULE%/}/*.py"; els
   echo "source_paths ="
   for p in core bot backtest parser scheduler prompts; do echo "    $p"; done
   echo "only_mutate = $ONLY"
+  # Data the tests read relative to the project (example specs): copied beside the mutants.
+  echo "also_copy ="
+  echo "    examples"
   echo "do_not_mutate = */__init__.py"
   echo "process_isolation = $ISOLATION"
   if [ "$ISOLATION" = forkserver ]; then
