@@ -340,9 +340,10 @@ def load_agent(code: str, expected_sha256: str) -> type[runtime.AgentBase]:
     module = types.ModuleType(name)
     module.__dict__["__builtins__"] = {**_SAFE_BUILTINS, "__import__": _import}
     exec(compile(tree, f"<treasury-agent {expected_sha256[:12]}>", "exec"), module.__dict__)
-    module.__dict__["CODE_SHA256"] = expected_sha256
-    sys.modules[name] = module
     agent = module.__dict__.get("TreasuryAgent")
     if not (isinstance(agent, type) and issubclass(agent, runtime.AgentBase)):
+        # Checked before the module is cached: a rejected module must not be returned next time.
         raise CodegenError("generated module defines no TreasuryAgent")
+    module.__dict__["CODE_SHA256"] = expected_sha256
+    sys.modules[name] = module
     return agent

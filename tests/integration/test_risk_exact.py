@@ -35,7 +35,7 @@ from core.risk import (
     resume_trading,
     risk_state,
 )
-from core.risk.redemption import peek_capacity
+from core.risk.redemption import RedemptionOutcome, peek_capacity
 from tests.support.ledger_world import (
     holding_of,
     key,
@@ -82,9 +82,9 @@ def _request(db: Database) -> RedemptionRequest:
         return request
 
 
-def _release(db: Database, clock: SimulatedClock) -> list[object]:
+def _release(db: Database, clock: SimulatedClock) -> list[RedemptionOutcome]:
     with db.uow() as uow:
-        out: list[object] = list(process_queue_in(uow.session, clock.now()))
+        out = process_queue_in(uow.session, clock.now())
         uow.commit()
     return out
 
@@ -142,10 +142,10 @@ def test_queued_redemption_is_paid_in_daily_parts_to_the_cent(
     # Day 2: AUM 9,090 -> 909 paid, 1,081 left, still first in line.
     clock.advance(timedelta(days=1))
     day2 = _release(any_db, clock)
-    assert [(o.redeemed_now, o.cash_now, o.queued) for o in day2] == [  # type: ignore[attr-defined]
+    assert [(o.redeemed_now, o.cash_now, o.queued) for o in day2] == [
         (Decimal("909"), Decimal("909"), Decimal("1081"))
     ]
-    assert day2[0].message == (  # type: ignore[attr-defined]
+    assert day2[0].message == (
         f"Queued redemption #{request.id}: paid 909 {SYM} for $909.00; the remaining 1,081 wait for tomorrow."
     )
     request = _request(any_db)
@@ -157,13 +157,13 @@ def test_queued_redemption_is_paid_in_daily_parts_to_the_cent(
         ledger.redeem(any_db.uow(), wallet, SYM, "1", idempotency_key=key())
     # Day 3: AUM 8,181 -> 818.1 paid, 262.9 left. Day 4: AUM 7,362.9 (limit 736.29) -> the rest.
     clock.advance(timedelta(days=1))
-    assert [o.redeemed_now for o in _release(any_db, clock)] == [Decimal("818.1")]  # type: ignore[attr-defined]
+    assert [o.redeemed_now for o in _release(any_db, clock)] == [Decimal("818.1")]
     clock.advance(timedelta(days=1))
     day4 = _release(any_db, clock)
-    assert [(o.redeemed_now, o.cash_now, o.queued) for o in day4] == [  # type: ignore[attr-defined]
+    assert [(o.redeemed_now, o.cash_now, o.queued) for o in day4] == [
         (Decimal("262.9"), Decimal("262.9"), Decimal("0"))
     ]
-    assert day4[0].message == f"Queued redemption #{request.id} paid $262.90."  # type: ignore[attr-defined]
+    assert day4[0].message == f"Queued redemption #{request.id} paid $262.90."
     request = _request(any_db)
     assert (request.status, request.cash_out) == ("done", Decimal("1990"))
     assert request.executed_at is not None and request.executed_at.date() == clock.now().date()
@@ -184,14 +184,14 @@ def test_the_queue_is_first_come_first_served_across_wallets(any_db: Database, c
     # Day 2: AUM 9,990 -> 999 for the head of the queue; the small later request waits behind it.
     clock.advance(timedelta(days=1))
     day2 = _release(any_db, clock)
-    assert [(o.request_id, o.redeemed_now) for o in day2] == [(a.request_id, Decimal("999"))]  # type: ignore[attr-defined]
+    assert [(o.request_id, o.redeemed_now) for o in day2] == [(a.request_id, Decimal("999"))]
     with any_db.uow(read_only=True) as uow:
         waiting = uow.session.get(RedemptionRequest, b.request_id)
         assert waiting is not None and waiting.status == "queued" and waiting.quantity == Decimal("5")
     # Day 3: AUM 8,991 -> 899.1 paid of the 891 left: the head is done, then the second is paid.
     clock.advance(timedelta(days=1))
     day3 = _release(any_db, clock)
-    assert [(o.request_id, o.redeemed_now) for o in day3] == [  # type: ignore[attr-defined]
+    assert [(o.request_id, o.redeemed_now) for o in day3] == [
         (a.request_id, Decimal("891")),
         (b.request_id, Decimal("5")),
     ]
@@ -333,7 +333,7 @@ def test_queued_redemptions_are_paid_while_trading_is_halted(any_db: Database, c
     with pytest.raises(TradingHalted):  # the holder's own trades are blocked ...
         redeem_or_queue(any_db.uow(), wallet, SYM, "1", idempotency_key=key())
     released = _release(any_db, clock)  # ... the platform's release of the queue is not
-    assert [o.redeemed_now for o in released] == [Decimal("909")]  # type: ignore[attr-defined]
+    assert [o.redeemed_now for o in released] == [Decimal("909")]
 
 
 # ---- kill switch ---------------------------------------------------------------------------------
@@ -420,3 +420,190 @@ def test_the_insurance_fund_is_five_percent_of_fees(any_db: Database, monkeypatc
     ledger.accrue_fees(any_db.uow(), SYM, idempotency_key=key())  # 1 % of 10,100 = 101
     with any_db.uow(read_only=True) as uow:
         assert insurance_fund_balance(uow.session) == Decimal("5.05")
+
+
+# ---- what the first mutation run of core/risk showed unchecked ------------------------------------
+
+
+def test_every_halt_and_resume_is_counted_timed_and_audited(any_db: Database, clock: SimulatedClock) -> None:
+    _world(any_db)
+    with any_db.uow() as uow:
+        assert halt_trading(uow.session, clock.now(), admin="user:9", reason="r" * 230)
+        state = risk_state(uow.session)
+        assert state.halted_at is not None and state.halted_at.date() == clock.now().date()
+        assert is_halted(uow.session) is True  # this transaction's own, unflushed-or-not view
+        uow.commit()
+    clock.advance(timedelta(hours=2))
+    with any_db.uow() as uow:
+        assert resume_trading(uow.session, clock.now(), admin="user:8")
+        assert is_halted(uow.session) is False
+        assert halt_trading(uow.session, clock.now(), admin="user:9", reason="again")
+        assert risk_state(uow.session).trips == 2  # counted, not reset
+        uow.commit()
+    with any_db.uow(read_only=True) as uow:
+        rows = [(a.action, a.actor, a.subject, a.details) for a in uow.session.scalars(
+            select(AuditLog).where(AuditLog.action.like("risk.%")).order_by(AuditLog.id))]  # fmt: skip
+    assert rows == [
+        ("risk.circuit_breaker.manual", "user:9", "platform", {"reason": "r" * 200}),
+        (
+            "risk.circuit_breaker.resume",
+            "user:8",
+            "platform",
+            {"reason_was": "halted by a platform admin: " + "r" * 200},
+        ),
+        ("risk.circuit_breaker.manual", "user:9", "platform", {"reason": "again"}),
+    ]
+
+
+def test_a_trip_after_a_manual_halt_and_resume_counts_again(any_db: Database, clock: SimulatedClock) -> None:
+    _world(any_db)
+    with any_db.uow() as uow:
+        halt_trading(uow.session, clock.now(), admin="user:1", reason="drill")
+        resume_trading(uow.session, clock.now(), admin="user:1")
+        uow.commit()
+    _mark(any_db, clock, {SYM: "0"})
+    _mark(any_db, clock, {SYM: "-0.5"})
+    with any_db.uow() as uow:
+        assert check_circuit_breaker(uow.session, clock.now())
+        assert risk_state(uow.session).trips == 2
+        assert risk_state(uow.session).halted_at is not None
+
+
+def test_the_risk_state_row_is_created_when_missing(any_db: Database, clock: SimulatedClock) -> None:
+    from sqlalchemy import delete
+
+    from core.models.wallets_ext import PlatformRiskState
+
+    with any_db.uow() as uow:
+        uow.session.execute(delete(PlatformRiskState))
+        uow.commit()
+    with any_db.uow() as uow:
+        state = risk_state(uow.session)
+        assert (state.id, state.halted, state.trips, state.halt_reason) == (1, False, 0, None)
+        uow.commit()
+    with any_db.uow(read_only=True) as uow:
+        row = uow.session.get(PlatformRiskState, 1)
+        assert row is not None and (row.halted, row.trips) == (False, 0)
+
+
+def test_a_halt_without_a_stored_reason_still_says_why(any_db: Database) -> None:
+    _org, wallet = _world(any_db)
+    with any_db.uow() as uow:
+        state = risk_state(uow.session, lock=True)
+        state.halted, state.halt_reason = True, None
+        uow.commit()
+    with pytest.raises(TradingHalted) as refused:
+        ledger.buy(any_db.uow(), wallet, SYM, "1", idempotency_key=key())
+    assert str(refused.value) == (
+        "trading is halted: the circuit breaker tripped. A platform admin will resume it; nothing was traded."
+    )
+
+
+def test_platform_loss_reads_each_tokens_own_latest_mark(any_db: Database, clock: SimulatedClock) -> None:
+    make_token(any_db, "STRAT-TEST-AAA-001", supply="1000000")  # first by id, never marked before today
+    _world(any_db)  # SYM: 10,100 units
+    make_token(any_db, OTHER, supply="1000000")  # 100 units
+    _mark(any_db, clock, {SYM: "0", OTHER: "-0.5"})  # day 1: SYM 1.0, OTHER 0.5 (its last mark)
+    _mark(any_db, clock, {SYM: "0"})  # day 2: SYM 1.0
+    _mark(any_db, clock, {SYM: "-0.1", "STRAT-TEST-AAA-001": "-0.9"})  # day 3: SYM 0.9
+    with any_db.uow() as uow:
+        loss = platform_loss_24h(uow.session, clock.now())
+    # OTHER's NAV on or before day 2 and on or before day 3 is its day-1 mark (0.5, no change);
+    # AAA has no mark on or before day 2 and does not count.
+    assert abs(loss - Decimal(1010) / Decimal(10150)) < Decimal("1e-20")
+
+
+def test_two_tokens_past_the_limit_wind_down_together(any_db: Database, clock: SimulatedClock) -> None:
+    _org, wallet = _world(any_db)
+    make_token(any_db, OTHER, supply="1000000")
+    _mark(any_db, clock, {SYM: "-0.3", OTHER: "-0.25"})
+    with any_db.uow() as uow:
+        fired = check_kill_switch(uow.session, clock.now())
+        uow.commit()
+    assert sorted((f.symbol, f.cash_returned) for f in fired) == [
+        (SYM, Decimal("7070")),  # 10,100 units at 0.7
+        (OTHER, Decimal("75")),  # 100 house units at 0.75
+    ]
+    assert holding_of(any_db, wallet, SYM)[0] == 0
+    below_one = StrategyToken(symbol=SYM, aum=Decimal("45"), circulating_supply=Decimal("100"),
+                              peak_nav=Decimal("0.9"))  # fmt: skip
+    assert drawdown(below_one) == Decimal("0.5")  # a peak below 1 is still a peak
+
+
+def test_queues_and_limits_are_per_token(any_db: Database, clock: SimulatedClock) -> None:
+    _org, wallet = _world(any_db)
+    make_token(any_db, OTHER, supply="1000000")
+    ledger.buy(any_db.uow(), wallet, OTHER, "5000", idempotency_key=key())  # OTHER AUM 5,100: limit 510
+    a = redeem_or_queue(any_db.uow(), wallet, SYM, "3000", idempotency_key=key())  # 1,010 now
+    b = redeem_or_queue(any_db.uow(), wallet, OTHER, "5000", idempotency_key=key())  # the whole holding
+    assert (a.symbol, a.redeemed_now, a.queued) == (SYM, Decimal("1010"), Decimal("1990"))
+    assert (b.symbol, b.redeemed_now, b.queued) == (OTHER, Decimal("510"), Decimal("4490"))
+    with any_db.uow() as uow:
+        tokens = {t.symbol: t for t in uow.session.scalars(select(StrategyToken))}
+        today = clock.now().date()
+        assert peek_capacity(uow.session, tokens[SYM], today) == 0
+        assert peek_capacity(uow.session, tokens[OTHER], today) == 0
+    clock.advance(timedelta(days=1))  # SYM AUM 9,090 -> 909; OTHER AUM 4,590 -> 459
+    released = _release(any_db, clock)
+    assert [(o.symbol, o.redeemed_now) for o in released] == [(SYM, Decimal("909")), (OTHER, Decimal("459"))]
+    with any_db.uow() as uow:
+        tokens = {t.symbol: t for t in uow.session.scalars(select(StrategyToken))}
+        assert remaining_capacity(uow.session, tokens[SYM], clock.now().date()) == 0
+        assert remaining_capacity(uow.session, tokens[OTHER], clock.now().date()) == 0
+
+
+def test_two_releases_on_one_day_share_its_capacity(any_db: Database, clock: SimulatedClock) -> None:
+    org, first = _world(any_db)
+    second = make_wallet(any_db, org, cash="1000", owner_user_ids=[make_user(any_db, 778, org)], tier="basic")
+    ledger.buy(any_db.uow(), second, SYM, "1000", idempotency_key=key())  # AUM 11,100
+    redeem_or_queue(any_db.uow(), first, SYM, "1110", idempotency_key=key())  # the whole day's 1,110
+    redeem_or_queue(any_db.uow(), first, SYM, "100", idempotency_key=key())  # queued
+    redeem_or_queue(any_db.uow(), second, SYM, "200", idempotency_key=key())  # queued
+    clock.advance(timedelta(days=1))  # AUM 9,990: limit 999 -> both paid, 300 used, 699 left
+    assert [o.redeemed_now for o in _release(any_db, clock)] == [Decimal("100"), Decimal("200")]
+    with any_db.uow() as uow:
+        token = uow.session.scalars(select(StrategyToken)).one()
+        assert remaining_capacity(uow.session, token, clock.now().date()) == Decimal("699")
+        uow.commit()
+
+
+def test_a_sub_unit_remainder_is_queued_and_paid(any_db: Database, clock: SimulatedClock) -> None:
+    _org, wallet = _world(any_db)
+    out = redeem_or_queue(any_db.uow(), wallet, SYM, "1010.5", idempotency_key=key())
+    assert (out.redeemed_now, out.queued) == (Decimal("1010"), Decimal("0.5")) and out.request_id is not None
+    assert _request(any_db).quantity == Decimal("0.5")
+    clock.advance(timedelta(days=1))
+    assert [(o.redeemed_now, o.cash_now) for o in _release(any_db, clock)] == [
+        (Decimal("0.5"), Decimal("0.5"))
+    ]
+    assert _request(any_db).status == "done"
+
+
+def test_queueing_the_whole_holding_pays_it_all(any_db: Database, clock: SimulatedClock) -> None:
+    _org, wallet = _world(any_db, buy="1000")  # AUM 1,100: limit 110
+    out = redeem_or_queue(any_db.uow(), wallet, SYM, "1000", idempotency_key=key())
+    assert (out.redeemed_now, out.queued) == (Decimal("110"), Decimal("890"))  # holding == request
+    # Each day pays 10 % of AUM (100 house units + what is left): r -> 0.9 r - 10, done on day 22.
+    for _day in range(22):
+        clock.advance(timedelta(days=1))
+        _release(any_db, clock)
+    request = _request(any_db)
+    assert (request.status, request.cash_out) == ("done", Decimal("890"))
+    assert holding_of(any_db, wallet, SYM)[0] == 0
+    # Done requests no longer count as queued: the wallet may buy and queue again.
+    ledger.buy(any_db.uow(), wallet, SYM, "10", idempotency_key=key())
+    again = redeem_or_queue(any_db.uow(), wallet, SYM, "10", idempotency_key=key())
+    assert again.redeemed_now + again.queued == Decimal("10")
+
+
+def test_an_immediate_redemption_says_so_and_a_blocked_request_waits_one_day(
+    any_db: Database, clock: SimulatedClock
+) -> None:
+    _org, wallet = _world(any_db)
+    now = redeem_or_queue(any_db.uow(), wallet, SYM, "500", idempotency_key=key())
+    assert now.message == f"Redeemed 500 {SYM} for $500.00." and now.request_id is None
+    redeem_or_queue(any_db.uow(), wallet, SYM, "600", idempotency_key=key())  # 510 now, 90 queued
+    clock.advance(timedelta(days=1))
+    ledger.redeem(any_db.uow(), wallet, SYM, "909", idempotency_key=key())  # 10 % of 9,090: all of it
+    assert _release(any_db, clock) == []
+    assert _request(any_db).available_on == clock.now().date() + timedelta(days=1)

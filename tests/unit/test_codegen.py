@@ -300,6 +300,11 @@ def test_restricted_load_checks_each_rule() -> None:
         code = base + tail
         with pytest.raises(CodegenError, match=message):
             load_agent(code, code_hash(code))
+    # A rejected module is not cached: loading the same text again is refused again (it used to
+    # return the cached module's TreasuryAgent, here the integer 1).
+    bad = base + "TreasuryAgent = 1\n"
+    with pytest.raises(CodegenError, match="defines no TreasuryAgent"):
+        load_agent(bad, code_hash(bad))
     fine = base + "from backtest.runtime import AgentBase as Base\nimport backtrader as bt2\n"
     assert issubclass(load_agent(fine, code_hash(fine)), AgentBase)
 

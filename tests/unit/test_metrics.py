@@ -279,6 +279,8 @@ def test_sharpe_and_sortino_edge_cases_by_hand() -> None:
     assert sortino_per_period(np.array([0.01])) == 0.0
     assert sortino_per_period(np.array([0.002] * 4)) == 0.0
     assert sortino_per_period(np.array([0.01, 0.03])) == 0.0  # no downside at all
+    # Two returns are enough: mean 0.01 over sqrt((0 + 0.0001) / 2).
+    assert sortino_per_period(np.array([0.03, -0.01])) == pytest.approx(0.01 / math.sqrt(0.00005), rel=1e-12)
     # Downside deviation sqrt(mean(min(e, 0)^2)) = sqrt((0 + 0.0004 + 0) / 3) over all three days.
     assert sortino_per_period(np.array([0.04, -0.02, 0.01])) == pytest.approx(
         0.01 / math.sqrt(0.0004 / 3), rel=1e-12

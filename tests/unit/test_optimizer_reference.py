@@ -30,18 +30,23 @@ def _market(n_tokens: int, seed: int, days: int = 420) -> pd.DataFrame:
     common = rng.normal(0.0, 0.01, (days, 1))  # a shared factor: the covariance matters
     returns = drift + vol * rng.normal(0.0, 1.0, (days, n_tokens)) + 0.5 * common
     prices = 100.0 * np.cumprod(1.0 + returns, axis=0)
-    return pd.DataFrame(prices, columns=[f"TOK{i}" for i in range(n_tokens)],
-                        index=pd.date_range("2023-01-01", periods=days, freq="D"))
+    return pd.DataFrame(
+        prices,
+        columns=[f"TOK{i}" for i in range(n_tokens)],
+        index=pd.date_range("2023-01-01", periods=days, freq="D"),
+    )
 
 
 def _inputs(prices: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
     returns = prices.pct_change().iloc[1:]
     blend = {None: 0.4, 90: 0.3, 30: 0.2, 7: 0.1}
-    mu = pd.Series({
-        c: 365 * sum(w * (returns[c] if n is None else returns[c].iloc[-n:]).mean()
-                     for n, w in blend.items())
-        for c in returns.columns
-    })
+    mu = pd.Series(
+        {
+            c: 365
+            * sum(w * (returns[c] if n is None else returns[c].iloc[-n:]).mean() for n, w in blend.items())
+            for c in returns.columns
+        }
+    )
     window = returns.iloc[-365:]
     cov = risk_models.CovarianceShrinkage(window, returns_data=True, frequency=365).ledoit_wolf()
     return mu, cov
@@ -103,3 +108,17 @@ def test_premium_risk_aversion_profile_like_pypfopt() -> None:
     assert decision.method == "risk_aversion"
     _assert_matches(decision.weights, reference)
     assert any(w > 0 for w in reference.values())
+
+
+@pytest.mark.parametrize("seed", [2, 3, 5])
+def test_interior_weights_equal_a_bare_pypfopt_solve(seed: int) -> None:
+    """Twelve tokens: the optimum holds most of them strictly between 0.5 % and the cap, where any
+    change to the inputs (the blend, a window, the shrinkage, the return convention) moves weights."""
+    prices = _market(12, seed)
+    mu, cov = _inputs(prices)
+    reference = _expected(EfficientFrontier(mu, cov, weight_bounds=(0, CAP)).max_sharpe(risk_free_rate=0.0))
+    assert sum(1 for w in reference.values() if MIN_WEIGHT < w < CAP - 0.001) >= 7  # the premise
+    decision = suggest(prices, tier=Tier.PREMIUM)
+    assert decision.method == "max_sharpe"
+    _assert_matches(decision.weights, reference)
+    assert decision.cash_weight == 1 - sum(decision.weights.values(), Decimal(0))
