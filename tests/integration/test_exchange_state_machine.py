@@ -123,9 +123,17 @@ class ExchangeMachine(LedgerMachine):
         for wallet in self.wallets:
             ledger.deposit(self.db.uow(), wallet, "5000", idempotency_key=self._key())
             self.shadow.cash[wallet] = Decimal(5000)
-        self.tokenize("10000000")  # the base rules' own tokenize and buy keep the shadow right
+        self.tokenize("10000000", distributing=False)  # the base rules keep the shadow right
         for index in (0, 1, 2):
             self.buy(index, 0, 2_000_000_000)  # 2,000 USD of units each
+
+    def units_at_record_date(self, symbol: str) -> dict[int, Decimal]:
+        """A holder is paid on every unit it holds, those reserved by its open asks included."""
+        units = super().units_at_record_date(symbol)
+        for (wallet, sym), quantity in self.shadow.reserved_units.items():
+            if sym == symbol:
+                units[wallet] = units.get(wallet, Decimal(0)) + quantity
+        return units
 
     @rule(target=LedgerMachine.used, w=st.integers(0, 1), cents=st.integers(1, 5_000_000_000))
     def deposit(self, w: int, cents: int) -> Used:

@@ -414,7 +414,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.shadow.settle_management(token, first)
             nav_before = _floor(token.aum / token.circ, UNIT_Q)
             per_unit = max(Decimal(0), _floor(token.aum / token.circ - token.base, UNIT_Q))
-            held = {w: q for (w, sym), q in self.shadow.units.items() if sym == token.symbol and q > 0}
+            held = {w: q for w, q in self.units_at_record_date(token.symbol).items() if q > 0}
             house = token.circ - sum(held.values(), Decimal(0))
             paid = {w: _floor(q * per_unit, CASH_Q) for w, q in held.items()}
             total = sum(paid.values(), Decimal(0)) + _floor(house * per_unit, CASH_Q)
@@ -427,6 +427,10 @@ class LedgerMachine(RuleBasedStateMachine):
         assert (result.amount, result.per_unit) == (total, per_unit)
         again = distributions.distribute(self.db.uow(), token.symbol, period)
         assert again is not None and again.already and again.amount == total
+
+    def units_at_record_date(self, symbol: str) -> dict[int, Decimal]:
+        """Each wallet's units of ``symbol`` that a distribution pays on (all it holds)."""
+        return {w: q for (w, sym), q in self.shadow.units.items() if sym == symbol}
 
     # --- idempotency -------------------------------------------------------------------------------
 
