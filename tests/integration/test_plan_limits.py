@@ -9,12 +9,17 @@ from sqlalchemy import func, select
 from core import ledger
 from core.clock import SimulatedClock
 from core.db import Database
-from core.errors import ValidationError
+from core.billing.plans import PlanLimit
 from core.models import AIWallet, AuditLog
 from core.wallets import set_mode
 from tests.support.ledger_world import key, make_org, make_user, make_wallet
 
-REFUSAL = "the Free tier is manual only; upgrade to Basic for AI modes"
+
+
+def refusal(mode: str) -> str:
+    """The one line a Free wallet gets for an AI mode: what is refused and which plan allows it."""
+    return (f"the Free plan is manual only: {mode} mode needs an AI plan — the Basic ($50.00/month) plan "
+            "allows it; see /plan to upgrade")
 
 
 def _wallets(db: Database) -> int:
@@ -39,16 +44,16 @@ def _mode(db: Database, wallet_id: int) -> str:
 def test_a_free_wallet_cannot_be_created_in_an_ai_mode(any_db: Database, mode: str) -> None:
     org = make_org(any_db)
     before = _wallets(any_db)
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(PlanLimit) as refused:
         ledger.create_wallet(any_db.uow(), organisation_id=org, name="AI", mode=mode, tier="free",
                              idempotency_key=key("w"))  # fmt: skip
-    assert str(refused.value) == REFUSAL
+    assert str(refused.value) == refusal(mode)
     assert _wallets(any_db) == before
 
 
 def test_the_default_tier_is_free_and_therefore_manual_only(any_db: Database) -> None:
     org = make_org(any_db)
-    with pytest.raises(ValidationError, match="manual only"):
+    with pytest.raises(PlanLimit, match="manual only"):
         ledger.create_wallet(any_db.uow(), organisation_id=org, name="AI", mode="full_ai",
                              idempotency_key=key("w"))  # fmt: skip
     created = ledger.create_wallet(any_db.uow(), organisation_id=org, name="Plain", idempotency_key=key("w"))
@@ -71,9 +76,9 @@ def test_a_free_wallet_cannot_switch_to_an_ai_mode(any_db: Database, clock: Simu
     owner = make_user(any_db, 1001, org)
     wallet = make_wallet(any_db, org, cash="100", tier="free", owner_user_ids=[owner])
     audits = _mode_audits(any_db)
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(PlanLimit) as refused:
         set_mode(any_db.uow(), wallet, mode, user_id=owner, idempotency_key=key("m"))
-    assert str(refused.value) == REFUSAL
+    assert str(refused.value) == refusal(mode)
     assert _mode(any_db, wallet) == "manual" and _mode_audits(any_db) == audits
     # Staying manual is allowed (and audited).
     same = set_mode(any_db.uow(), wallet, "manual", user_id=owner, idempotency_key=key("m"))
