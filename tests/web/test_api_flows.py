@@ -75,7 +75,7 @@ def test_strategies_endpoints_on_an_empty_pipeline(fresh_world: ApiWorld) -> Non
     imported = client.post(
         "/api/strategies/import", json={"url": "https://example.org/x"}, headers=world.auth(OA)
     )
-    assert imported.json() == {"message": "That feature is not enabled in this deployment."}
+    assert imported.json() == {"message": "Submitting strategies is not enabled in this deployment."}
     assert (
         client.post("/api/strategies/import", json={"url": "ftp://x/y"}, headers=world.auth(OA)).status_code
         == 422
