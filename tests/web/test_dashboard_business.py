@@ -36,7 +36,8 @@ def test_treasurer_sees_plan_statements_and_signed_agreement(world: DashboardWor
     page = client.get("/dashboard")
     assert page.status_code == 200, page.text
     html = page.text
-    assert 'id="plan"' in html and "<strong>Free</strong>" in html and "manual mode only" in html
+    assert 'id="plan"' in html and "<strong>Basic</strong> · $50.00 a month" in html
+    assert "up to 10 tokens" in html
     now = world.db.clock.now()
     month = f"{now.year:04d}-{now.month:02d}"
     for fmt in ("pdf", "csv"):
@@ -47,7 +48,11 @@ def test_treasurer_sees_plan_statements_and_signed_agreement(world: DashboardWor
     text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Grace Chapel" in text
     rows = list(csv.DictReader(io.StringIO(client.get(f"/dashboard/statements/{month}.csv").text)))
-    assert next(r for r in rows if r["item"] == "closing cash")["amount"] == "10000"  # the one deposit
+    amounts = {(r["section"], r["item"]): r["amount"] for r in rows}
+    # $10,033.93 deposited, Basic from 10 Feb: $50 x 19/28 = $33.93 charged; $10,000.00 left
+    assert amounts[("movement", "Deposits")] == "10033.93"
+    assert amounts[("movement", "Plan charges")] == "-33.93"
+    assert amounts[("summary", "closing cash")] == "10000.00"
     agreement = client.get("/dashboard/agreement.pdf")
     assert agreement.headers["content-type"] == "application/pdf"
     assert hashlib.sha256(agreement.content).hexdigest() == _consent_hash(world.db, world.grace)

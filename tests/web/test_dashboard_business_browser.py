@@ -42,7 +42,7 @@ def test_admin_rejects_an_application_and_a_treasurer_downloads_documents(
 
     treasurer = _page(browser)
     _sign_in(treasurer, _link(world, 100))
-    assert "Free" in treasurer.locator("#plan").inner_text()
+    assert "Basic" in treasurer.locator("#plan").inner_text()
     treasurer.screenshot(path=str(OUTPUT / "treasurer-business.png"), full_page=True)
     links = treasurer.locator("#statements a")
     assert links.count() >= 2
