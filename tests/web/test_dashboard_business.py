@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
@@ -20,8 +21,9 @@ GRACE_ADMIN, HOPE_ADMIN = 100, 200
 
 
 @pytest.fixture
-def world(sqlite_db: Database) -> DashboardWorld:
-    return build_world(sqlite_db)
+def world(any_db: Database) -> DashboardWorld:
+    """On SQLite, and on PostgreSQL when ARENA_TEST_PG_URL is set."""
+    return build_world(any_db)
 
 
 def _consent_hash(db: Database, org_id: int) -> str:
@@ -48,11 +50,11 @@ def test_treasurer_sees_plan_statements_and_signed_agreement(world: DashboardWor
     text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Grace Chapel" in text
     rows = list(csv.DictReader(io.StringIO(client.get(f"/dashboard/statements/{month}.csv").text)))
-    amounts = {(r["section"], r["item"]): r["amount"] for r in rows}
+    amounts = {(r["section"], r["item"]): Decimal(r["amount"] or "NaN") for r in rows}
     # $10,033.93 deposited, Basic from 10 Feb: $50 x 19/28 = $33.93 charged; $10,000.00 left
-    assert amounts[("movement", "Deposits")] == "10033.93"
-    assert amounts[("movement", "Plan charges")] == "-33.93"
-    assert amounts[("summary", "closing cash")] == "10000.00"
+    assert amounts[("movement", "Deposits")] == Decimal("10033.93")
+    assert amounts[("movement", "Plan charges")] == Decimal("-33.93")
+    assert amounts[("summary", "closing cash")] == Decimal("10000.00")
     agreement = client.get("/dashboard/agreement.pdf")
     assert agreement.headers["content-type"] == "application/pdf"
     assert hashlib.sha256(agreement.content).hexdigest() == _consent_hash(world.db, world.grace)
