@@ -101,8 +101,7 @@ def _own_org(ctx: Ctx, org_id: int | None = None) -> Organisation:
         if org is not None and org_id is not None and org.id != org_id:
             org = None
     if org is None:
-        raise NotFound(f"No organisation #{org_id} of yours." if org_id else
-                       NO_ORG)
+        raise NotFound(f"No organisation #{org_id} of yours." if org_id else NO_ORG)
     return org
 
 
