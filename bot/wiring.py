@@ -69,8 +69,8 @@ def command_hooks(db: Database, settings: Settings) -> Hooks:
             "It does not pass the quality bar: " + "; ".join(result.gate_reasons))
         return backtest_card(f"Backtest of candidate #{candidate_id}:", result.metrics, verdict)
 
-    def submit_source(source: str, organisation_id: int, user_id: int) -> str:
-        return submit_strategy(db, source, organisation_id, user_id)
+    def submit_source(source: str, organisation_id: int, user_id: int, channel: str = "chat") -> str:
+        return submit_strategy(db, source, organisation_id, user_id, channel)
 
     def risk_free() -> Any:
         from bot.statement_cli import rates_for

@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.web import problems
 from bot.web.auth import RateLimiter
-from bot.web.routes import admin, compliance, public, strategies, tokens, wallet
+from bot.web.routes import admin, billing, compliance, gateway, public, strategies, tokens, wallet
 from core.commands.context import Hooks
 from core.commands.dispatcher import CommandLayer
 from core.commands.types import OutboundMessage
@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 #: Each service's routers, and its default port (the brief's 8800-8804).
 SERVICES: dict[str, tuple[ModuleType, ...]] = {
     "exchange": (tokens, public),
-    "optimizer": (wallet,),
+    "optimizer": (wallet, billing),
     "importer": (strategies,),
-    "compliance": (compliance,),
+    "compliance": (compliance, gateway),
     "dashboard": (admin,),
 }
 PORTS = {"exchange": 8800, "optimizer": 8801, "importer": 8802, "compliance": 8803, "dashboard": 8804}

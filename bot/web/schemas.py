@@ -67,10 +67,6 @@ class TokenCreateBody(Body):
     status: str = Field("proving", pattern=r"^(proving|active)$")
 
 
-class ImportBody(Body):
-    url: str = Field(min_length=8, max_length=1000, examples=["https://example.org/strategy"])
-
-
 class OrgBody(Body):
     kind: str = Field(pattern=r"^(church|church_trust|religious_organisation)$")
     name: str = Field(min_length=1, max_length=200)

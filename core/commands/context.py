@@ -36,8 +36,9 @@ class Hooks:
     list_strategies: Callable[[], str] | None = None
     #: () -> the 3-month T-bill yields for statements (``core.statements.RiskFreeRates``).
     risk_free: Callable[[], RiskFreeRates] | None = None
-    #: (text or URL, organisation id, user id) -> reply: store a submitted write-up, credit the org.
-    submit_source: Callable[[str, int, int], str] | None = None
+    #: (text or URL, organisation id, user id[, channel="chat"|"api"]) -> reply: store a submitted
+    #: write-up, credit the org.
+    submit_source: Callable[..., str] | None = None
 
 
 @dataclass(slots=True)

@@ -158,6 +158,10 @@ def decide(session: Session, now: datetime, admin: User, org_id: int, verified: 
         return org, app, False
     if not verified and (reason is None or not reason.strip()):
         raise ValidationError(f"Rejecting needs a reason: /deny {org_id} REASON")
+    if not verified and len(" ".join((reason or "").split())) < 3:
+        raise ValidationError("Give a reason of 3 to 500 characters for the rejection.")
+    if not verified and org.status is OrgStatus.VERIFIED:
+        raise ValidationError(f"Organisation #{org.id} is already verified; it cannot be rejected.")
     if verified and app is not None and agreement.CURRENT_VERSION not in agreement.accepted_versions(
             session, org.id):
         raise ValidationError(

@@ -56,7 +56,10 @@ def build_world(db: Database, **settings: object) -> DashboardWorld:
     tokens_with_history(db)
     grace = chat.onboard(100, "Grace Chapel")
     chat.verify(grace)
-    chat.confirm(100, chat.say(100, "/deposit 10,000"))
+    # Hybrid needs an AI plan (new wallets start on Free). Basic from 10 Feb 2025: $50 x 19/28 days
+    # = $33.93 charged now, so the wallet keeps exactly $10,000.00.
+    chat.confirm(100, chat.say(100, "/deposit 10,033.93"))
+    chat.confirm(100, chat.say(100, "/plan basic"))
     chat.say(100, "/mode hybrid")
     hope = chat.onboard(200, "Hope Church")
     chat.verify(hope)

@@ -194,6 +194,8 @@ def test_platform_admin_verifies_an_organisation_through_the_command_layer(fresh
 def test_mode_and_hybrid_rebalance_make_a_proposal(fresh_world: ApiWorld) -> None:
     world, client = fresh_world, fresh_world.client()
     w = world.wallet_id
+    basic = client.post(f"/api/wallet/{w}/plan", json={"plan": "basic"}, headers=world.auth(OA) | key("p"))
+    assert basic.json()["plan"] == "basic"  # hybrid needs an AI plan; new wallets start on Free
     changed = client.post(f"/api/wallet/{w}/mode", json={"mode": "hybrid"}, headers=world.auth(OA)).json()
     assert (changed["from"], changed["to"]) == ("manual", "hybrid")
     made = client.post(f"/api/wallet/{w}/rebalance", headers=world.auth(OA) | key("r-1")).json()

@@ -35,6 +35,14 @@ def test_onboarding_through_the_api(fresh_world: ApiWorld) -> None:
     assert (
         client.post("/api/wallet/create", json={}, headers=me).status_code == 403
     )  # member, not yet verified
+    refused = client.post(f"/api/compliance/organisations/{org['id']}/verify", headers=world.auth(PA))
+    assert "has not accepted the PMA agreement" in refused.json()["detail"]  # the gateway's rule
+    document = client.get("/api/compliance/agreement", headers=me).json()  # read, then accept
+    assert document["organisation"] == "St Luke" and document["can_accept"] is True
+    accepted = client.post(
+        "/api/compliance/agreement/accept", json={"document_id": document["document_id"]}, headers=me
+    )
+    assert accepted.status_code == 200, accepted.text
     client.post(f"/api/compliance/organisations/{org['id']}/verify", headers=world.auth(PA))
     wallet = client.post("/api/wallet/create", json={}, headers=me).json()
     assert wallet["created"] is False  # verification opened it
@@ -47,6 +55,11 @@ def test_hybrid_proposal_approved_through_the_api(_sqlite_template: Path, tmp_pa
     world = build_world(db)
     tokens_with_history(db)
     client, me, w = world.client(), world.auth(OA), world.wallet_id
+    free = client.post(f"/api/wallet/{w}/mode", json={"mode": "hybrid"}, headers=me)
+    assert free.status_code == 409 and "Basic" in free.json()["detail"]  # new wallets start on Free
+    upgrade = me | {"Idempotency-Key": "b"}
+    basic = client.post(f"/api/wallet/{w}/plan", json={"plan": "basic"}, headers=upgrade)
+    assert basic.status_code == 200, basic.text
     assert client.post(f"/api/wallet/{w}/mode", json={"mode": "hybrid"}, headers=me).status_code == 200
     suggestion = client.get(f"/api/wallet/{w}/suggested", headers=me).json()
     assert any("side" in t for t in suggestion["trades"]), suggestion
@@ -75,7 +88,7 @@ def test_strategies_endpoints_on_an_empty_pipeline(fresh_world: ApiWorld) -> Non
     imported = client.post(
         "/api/strategies/import", json={"url": "https://example.org/x"}, headers=world.auth(OA)
     )
-    assert imported.json() == {"message": "That feature is not enabled in this deployment."}
+    assert imported.json() == {"message": "Submitting strategies is not enabled in this deployment."}
     assert (
         client.post("/api/strategies/import", json={"url": "ftp://x/y"}, headers=world.auth(OA)).status_code
         == 422

@@ -109,23 +109,34 @@ def test_verify_a_pending_organisation(world: DashboardWorld) -> None:
 
 
 def test_reject_needs_a_reason_and_is_audited(world: DashboardWorld) -> None:
+    """The page shows each pending organisation's application; Reject runs the gateway's /deny
+    (the reason is recorded on the application, audited and told to the members)."""
     client = world.signed_in(ADMIN_ID)
-    csrf, _ = _form(client, "/dashboard/organisations")
-    short = client.post(f"/dashboard/organisations/{world.mercy}/reject", data={"csrf": csrf, "reason": "x"})
+    page = client.get("/dashboard/organisations").text
+    assert f'id="application-{world.mercy}"' in page and "Mercy Trust" in page
+    assert "EIN/registration: none given" in page and "PMA agreement: accepted" in page
+    csrf, nonce = _form(client, "/dashboard/organisations")
+    short = client.post(f"/dashboard/organisations/{world.mercy}/reject",
+                        data={"csrf": csrf, "reason": "x", "nonce": nonce + "1"})
     assert "Give a reason of 3 to 500 characters" in client.get(short.headers["location"]).text
     assert _status(world.db, world.mercy) is OrgStatus.PENDING and _audit(world.db, "org.reject") == []
+    told_before = len(world.chat.notifier.messages)
     client.post(
         f"/dashboard/organisations/{world.mercy}/reject",
-        data={"csrf": csrf, "reason": "  no  registration   number "},
+        data={"csrf": csrf, "reason": "  no  registration   number ", "nonce": nonce + "2"},
     )
     assert _status(world.db, world.mercy) is OrgStatus.REJECTED
-    assert [(s, d) for _, s, d in _audit(world.db, "org.reject")] == [
-        (f"org:{world.mercy}", {"reason": "no registration number"})
-    ]
+    [(subject, details)] = [(s, d) for _, s, d in _audit(world.db, "org.reject")]
+    assert subject == f"org:{world.mercy}" and details["reason"] == "no registration number"
+    told = world.chat.notifier.messages[told_before:]
+    assert told and "The reviewer wrote: no registration number" in told[-1].reply.text
+    assert f'id="application-{world.mercy}"' not in client.get("/dashboard/organisations").text
     verified = client.post(
-        f"/dashboard/organisations/{world.grace}/reject", data={"csrf": csrf, "reason": "late"}
+        f"/dashboard/organisations/{world.grace}/reject",
+        data={"csrf": csrf, "reason": "late", "nonce": nonce + "3"},
     )
     assert "already verified; it cannot be rejected" in client.get(verified.headers["location"]).text
+    assert _status(world.db, world.grace) is OrgStatus.VERIFIED
 
 
 def test_forms_without_the_session_csrf_token_are_refused(world: DashboardWorld) -> None:
@@ -208,7 +219,8 @@ def test_candidates_jobs_and_audit_filters(world: DashboardWorld) -> None:
     actions = set(re.findall(r"<td>([a-z_]+\.[a-z_.]+)</td>", audit))
     assert actions == {"org.register", "org.verify"}
     one = client.get("/dashboard/audit", params={"subject": f"org:{world.hope}"}).text
-    assert re.findall(r"<td>(org:\d+)</td>", one) == [f"org:{world.hope}", f"org:{world.hope}"]
+    # org.register, agreement.accept (the PMA agreement before verification), org.verify
+    assert re.findall(r"<td>(org:\d+)</td>", one) == [f"org:{world.hope}"] * 3
 
 
 def test_org_admins_see_only_their_organisation(world: DashboardWorld) -> None:
@@ -294,7 +306,12 @@ PUBLIC = {
     ("POST", "/dashboard/login"),
     ("GET", "/dashboard/static/{name}"),
 }
-SIGNED_IN = {("POST", "/dashboard/logout"), ("POST", "/dashboard/proposals/{proposal_id}/{decision}")}
+SIGNED_IN = {
+    ("POST", "/dashboard/logout"),
+    ("POST", "/dashboard/proposals/{proposal_id}/{decision}"),
+    ("GET", "/dashboard/statements/{month}.{fmt}"),  # the viewer's own organisation (test_dashboard_business)
+    ("GET", "/dashboard/agreement.{fmt}"),
+}
 SAMPLE = {
     "{symbol}": SYMBOLS[0],
     "{org_id}": "3",

@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
 from bot.web.dashboard.admin_pages import add_admin_routes
+from bot.web.dashboard.business_pages import add_business_routes
 from bot.web.dashboard.deps import Deps
 from bot.web.dashboard.login import add_login_routes
 from bot.web.dashboard.public_pages import add_public_routes
@@ -61,6 +62,7 @@ def create_dashboard_router(
     add_login_routes(router, deps)
     add_admin_routes(router, deps)
     add_treasurer_routes(router, deps)
+    add_business_routes(router, deps)
     add_public_routes(router, deps)
 
     @router.get("/dashboard/static/{name}", include_in_schema=False)

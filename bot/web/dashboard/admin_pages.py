@@ -1,7 +1,7 @@
 """Platform-admin pages: overview, tokens, organisations (verification queue), wallets, import
 candidates, risk, job runs, audit log; and their actions (verify / reject an organisation, halt /
 resume trading). Reads go through ``core.reports``; actions through the chat commands
-(``/verify``, ``/halt``, ``/resume``) or, for a rejection, ``core.compliance.organisations.reject``."""
+(``/verify``, ``/deny``, ``/halt``, ``/resume``)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from bot.web.dashboard import auth
 from bot.web.dashboard.actions import run_command
 from bot.web.dashboard.deps import Deps, back_to, guarded
 from bot.web.dashboard.treasurer_pages import treasurer_page
+from core.commands import api_business
 from core.commands.handlers.market import gate_report_lines
 from core.compliance import organisations as orgs
-from core.errors import ArenaError
-from core.models import User
 from core.reports import admin as admin_reports
 from core.reports import platform, tokens, wallets
 
@@ -59,7 +58,8 @@ def add_admin_routes(router: APIRouter, deps: Deps) -> None:
         viewer = deps.admin(request)
         with deps.db.uow(read_only=True) as uow:
             rows = admin_reports.organisations(uow.session)
-        return deps.page(request, "organisations.html", viewer, rows=rows)
+            applications = {a["organisation_id"]: a for a in api_business.pending_applications(uow.session)}
+        return deps.page(request, "organisations.html", viewer, rows=rows, applications=applications)
 
     @router.post("/dashboard/organisations/{org_id}/verify", include_in_schema=False)
     @guarded(deps)
@@ -71,20 +71,15 @@ def add_admin_routes(router: APIRouter, deps: Deps) -> None:
 
     @router.post("/dashboard/organisations/{org_id}/reject", include_in_schema=False)
     @guarded(deps)
-    def reject(request: Request, org_id: int, csrf: str = Form(""), reason: str = Form("")) -> Response:
+    def reject(request: Request, org_id: int, csrf: str = Form(""), reason: str = Form(""),
+               nonce: str = Form("")) -> Response:
+        """The gateway's rejection (``/deny ORG REASON``: audited, the members are told)."""
         auth.check_csrf(request, csrf)
         viewer = deps.admin(request)
-        try:
-            with deps.db.uow() as uow:
-                admin = uow.session.get(User, viewer.user_id)
-                assert admin is not None
-                org, changed = orgs.reject(uow.session, admin, org_id, reason, deps.db.clock)
-                uow.commit()
-                done = "rejected." if changed else "was already rejected."
-                note = f"Organisation #{org.id} {org.name} {done}"
-        except ArenaError as error:
-            note = error.message
-        return back_to("/dashboard/organisations", note)
+        if not reason.strip():
+            return back_to("/dashboard/organisations", "Rejecting needs a reason the organisation will read.")
+        text = run_command(deps.layer, viewer, "deny", (str(org_id), *reason.split()), nonce)
+        return back_to("/dashboard/organisations", text)
 
     @router.get("/dashboard/wallets", include_in_schema=False)
     @guarded(deps)

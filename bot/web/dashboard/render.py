@@ -28,9 +28,11 @@ PAGE_HEADERS = {
 }
 
 
-def _when(value: date | datetime | None) -> str:
+def _when(value: date | datetime | str | None) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):  # an ISO 8601 timestamp from a JSON view (core.commands.api_business)
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         return formatting.datetime_text(value)
     return formatting.date_text(value)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from bot.web.dashboard import auth
 from bot.web.dashboard.actions import run_command
+from bot.web.dashboard.business_pages import business_context
 from bot.web.dashboard.deps import Deps, back_to, guarded
 from core.compliance.dashboard_login import Viewer
 from core.errors import NotFound
@@ -29,7 +30,8 @@ def treasurer_page(deps: Deps, request: Request, viewer: Viewer) -> Response:
             view = wallets.wallet_view(uow.session, wallets.organisation_wallet(uow.session, org.id))
         except NotFound as missing:
             return deps.page(request, "message.html", viewer, message=missing.message)
-    return deps.page(request, "treasurer.html", viewer, org_name=org_name, w=view)
+        extra = business_context(uow.session, org, view.summary.wallet_id, deps.db.clock.now())
+    return deps.page(request, "treasurer.html", viewer, org_name=org_name, w=view, **extra)
 
 
 def add_treasurer_routes(router: APIRouter, deps: Deps) -> None:

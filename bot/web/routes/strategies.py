@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 
 from bot.web.auth import Caller, Gate, caller_ctx, optional_key
-from bot.web.commands import run_command
 from bot.web.routes import PUBLIC, router
-from bot.web.schemas import CandidateDetail, CandidateOut, ImportBody, Message
-from core.commands import api_views
+from bot.web.schemas import CandidateDetail, CandidateOut, Message
+from bot.web.schemas_business import BountiesOut, SubmitBody
+from core.commands import api_business, api_views
 from core.models.pipeline import CandidateState
 
 api = router("strategies")
@@ -51,9 +51,18 @@ def backtest(
 @api.post("/api/strategies/import", response_model=Message)
 def import_strategy(
     request: Request,
-    caller: Annotated[Caller, Depends(Gate("import"))],
-    body: ImportBody,
-    key: Annotated[str | None, Depends(optional_key)],
+    caller: Annotated[Caller, Depends(Gate("submit"))],
+    body: SubmitBody,
+    key: Annotated[str | None, Depends(optional_key)],  # accepted; a repeat keeps the first submitter
 ) -> Any:
-    """Import a strategy description from a URL through the pipeline (slow; idempotent per key)."""
-    return run_command(request, caller, "import", (body.url,), key)
+    """Submit a strategy (a URL or a write-up) to the import pipeline, credited to your organisation
+    as its submitter (the import bounty, channel `api`); the pipeline parses it at its next run."""
+    with caller_ctx(request, caller) as ctx:
+        return api_business.submit(ctx, body.url or body.text or "")
+
+
+@api.get("/api/strategies/bounties", response_model=BountiesOut)
+def bounties(request: Request, caller: Annotated[Caller, Depends(Gate("bounties"))]) -> Any:
+    """Your organisation's import bounty: submissions, per token earned (USD), accrued, paid."""
+    with caller_ctx(request, caller) as ctx:
+        return api_business.bounties(ctx)
