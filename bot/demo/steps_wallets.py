@@ -59,7 +59,7 @@ def step_wallets(state: DemoState, console: Console) -> None:
                 uow.commit()
             wallets.set_mode(db.uow(), created.wallet_id, mode, user_id=state.user_id,
                              idempotency_key=state.key(f"m:{name}"))
-        console.print(f"  wallet #{created.wallet_id} {name!r}: {mode}, deposited "
+        console.print(f"  wallet #{created.wallet_id} {name!r}: {formatting.mode_name(mode)}, deposited "
                       f"{formatting.cash(Decimal(amount))}; {plan}", highlight=False)
     if state.tokens:
         trade = ledger.buy(db.uow(), state.wallets["manual"], state.tokens[0], "15000",

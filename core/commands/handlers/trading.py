@@ -35,7 +35,7 @@ def wallet(ctx: Ctx, cmd: Command) -> Reply:
         .where(TokenHolding.wallet_id == w.id, TokenHolding.quantity > 0)
         .order_by(StrategyToken.symbol)
     ).all()
-    mode = w.mode.value.replace("_", "-")
+    mode = formatting.mode_name(w.mode)
     lines = [f"Wallet #{w.id} {w.name}: {mode} mode, {plan_of(w.tier).name} plan (/plan)"]
     total = w.cash
     for holding, token in rows:

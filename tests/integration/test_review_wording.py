@@ -1,0 +1,87 @@
+"""What a new treasurer reads, one wording for one thing in chat and on the command line (the review
+of the integrated product): the wallet mode is ``full-ai`` wherever a person reads or types it, dates
+are ISO, counts carry their noun in the right number, plans are named as /plan names them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from core import formatting
+from core.db import Database
+from core.models import AIWallet, WalletMode
+from tests.e2e.chat_support import ChatWorld, make_token
+
+
+def test_counted_and_mode_name() -> None:
+    assert formatting.counted(1, "wallet") == "1 wallet"
+    assert formatting.counted(0, "wallet") == "0 wallets"
+    assert formatting.counted(1200, "trade") == "1,200 trades"
+    assert formatting.counted(2, "child", "children") == "2 children"
+    assert formatting.mode_name(WalletMode.FULL_AI) == "full-ai"
+    assert formatting.mode_name("full_ai") == "full-ai"
+    assert formatting.mode_name(WalletMode.HYBRID) == "hybrid"
+
+
+def test_plan_revenue_line_says_wallet_and_wallets() -> None:
+    from bot.cli import plan_revenue_text
+
+    plans = {"Free": {"wallets": 1, "charged": 0, "charges": 0},
+             "Basic": {"wallets": 2, "charged": "280.645", "charges": 4}}
+    assert plan_revenue_text(plans) == "Plan revenue: Free $0.00 (1 wallet)   Basic $280.65 (2 wallets)"
+
+
+def _world(db: Database) -> ChatWorld:
+    make_token(db, "STRAT-REVIEW-001", supply="100000000")
+    world = ChatWorld(db)
+    world.verify(world.onboard(100))
+    world.confirm(100, world.say(100, "/deposit 10,000"))
+    world.confirm(100, world.say(100, "/plan basic"))
+    return world
+
+
+def _mode(db: Database) -> WalletMode:
+    with db.uow(read_only=True) as uow:
+        return uow.session.scalars(select(AIWallet.mode).where(AIWallet.is_house.is_(False))).one()
+
+
+def test_mode_is_typed_as_it_is_shown(sqlite_db: Database) -> None:
+    world = _world(sqlite_db)
+    reply = world.say(100, "/mode full-ai")
+    assert reply.text.startswith("Mode is now full-ai."), reply.text
+    assert _mode(sqlite_db) is WalletMode.FULL_AI
+    world.say(100, "/mode hybrid")
+    assert world.say(100, "/mode full_ai").text.startswith("Mode is now full-ai.")  # the stored spelling
+    assert _mode(sqlite_db) is WalletMode.FULL_AI
+    assert world.say(100, "/mode turbo").text == "Usage: /mode full-ai|hybrid|manual"
+    assert _mode(sqlite_db) is WalletMode.FULL_AI
+    assert "/mode full-ai|hybrid|manual" in world.say(100, "/help").text
+
+
+def test_plan_dates_are_iso(sqlite_db: Database) -> None:
+    world = _world(sqlite_db)  # the chat world's clock is at 1 January 2025
+    done = world.confirm(100, world.say(100, "/plan free"))
+    assert "changes to Free on 2025-02-01" in done.text, done.text
+    applied = world.say(100, "/apply").text
+    assert f"applied {formatting.date_text(_clock_day(sqlite_db))}" in applied, applied
+
+
+def _clock_day(db: Database) -> date:
+    with db.uow(read_only=True) as uow:
+        now: datetime = uow.clock.now()
+    return now.astimezone(UTC).date()
+
+
+def test_arena_plan_show_names_mode_and_plan_as_chat_does(sqlite_db: Database) -> None:
+    from bot import cli
+
+    world = _world(sqlite_db)
+    world.say(100, "/mode full-ai")
+    world.confirm(100, world.say(100, "/plan free"))
+    cli._register_subcommands()
+    shown = CliRunner().invoke(cli.app, ["--db", sqlite_db.url, "plan", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert "full-ai" in shown.output and "full_ai" not in shown.output, shown.output
+    assert "becomes Free on 2025-02-01" in shown.output, shown.output
