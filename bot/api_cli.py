@@ -12,7 +12,8 @@ import typer
 
 from core import formatting
 
-USER_HELP = "The key's user as PLATFORM:ID (e.g. telegram:12345), the platform's numeric user id."
+USER_HELP = ("The key's user as PLATFORM:ID with the platform's numeric user id (telegram:12345); "
+             "a console user by name (console:alice).")
 
 
 def _stopped(signum: int, frame: object) -> None:

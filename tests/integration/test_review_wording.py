@@ -85,3 +85,40 @@ def test_arena_plan_show_names_mode_and_plan_as_chat_does(sqlite_db: Database) -
     assert shown.exit_code == 0, shown.output
     assert "full-ai" in shown.output and "full_ai" not in shown.output, shown.output
     assert "becomes Free on 2025-02-01" in shown.output, shown.output
+
+
+def test_cli_user_names_a_console_user_like_arena_chat() -> None:
+    """``--user`` of ``arena apikey`` and ``arena dashboard-link`` is one parser: numeric ids for the
+    bots, a console user by the name ``arena chat --user`` takes; anything else one line."""
+    import pytest
+
+    from core.access import parse_user_ref
+    from core.compliance.identity import console_user_id
+    from core.errors import ValidationError
+
+    assert parse_user_ref("telegram:12345") == ("telegram", 12345)
+    assert parse_user_ref(" Console:Alice ") == ("console", console_user_id("alice"))
+    assert parse_user_ref("console:42") == ("console", 42)
+    with pytest.raises(ValidationError, match=r"^--user telegram:ID needs the numeric telegram user id"):
+        parse_user_ref("telegram:alice")
+    with pytest.raises(ValidationError, match="PLATFORM one of telegram, discord, console"):
+        parse_user_ref("slack:1")
+    with pytest.raises(ValidationError):
+        parse_user_ref("console:")
+
+
+def test_apikey_for_a_console_user_by_name(sqlite_db: Database) -> None:
+    from bot import cli
+    from bot.console_chat import console_user_id
+    from core.compliance.identity import get_or_create_user
+
+    with sqlite_db.uow() as uow:
+        get_or_create_user(uow.session, "console", console_user_id("alice"), "alice", sqlite_db.clock)
+        uow.commit()
+    cli._register_subcommands()
+    runner = CliRunner()
+    made = runner.invoke(cli.app, ["--db", sqlite_db.url, "apikey", "create", "--user", "console:alice"])
+    assert made.exit_code == 0, made.output
+    assert "ta_" in made.output
+    listed = runner.invoke(cli.app, ["--db", sqlite_db.url, "apikey", "list", "--user", "console:alice"])
+    assert listed.exit_code == 0 and "#1" in listed.output, listed.output
