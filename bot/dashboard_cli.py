@@ -23,7 +23,10 @@ def issue_link_for(user_text: str) -> str:
 
     platform, user_id = parse_user_ref(user_text)
     settings = get_settings()
+    from bot.demo.clock import continue_demo_clock
+
     db = open_db()
+    continue_demo_clock(db)  # the link's 10 minutes in the time the dashboard reads
     try:
         with db.uow() as uow:
             user = find_user(uow.session, platform, user_id)
@@ -47,7 +50,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("dashboard-link")
     def dashboard_link(
-        user: Annotated[str, typer.Option("--user", help="Who signs in: PLATFORM:ID, e.g. telegram:12345 (a console user by name: console:alice).")],
+        user: Annotated[str, typer.Option("--user", help="Who signs in: PLATFORM:ID, e.g. telegram:12345 "
+                                                    "(a console user by name: console:alice).")],
     ) -> None:
         """Print a one-time dashboard sign-in link (valid 10 minutes) for an organisation admin or a
         platform admin."""
@@ -68,7 +72,12 @@ def register(app: typer.Typer) -> None:
 
         if not 0 < port < 65536:
             raise ValidationError("--port must be between 1 and 65535")
+        from bot.demo.clock import continue_demo_clock
+
         db = open_db()
+        note = continue_demo_clock(db, "the dashboard")
+        if note:
+            typer.echo(note, err=True)
         # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that
         # was there before it: make that one exit 0, as `arena serve` does.
         signal.signal(signal.SIGTERM, _exit_cleanly)
