@@ -122,3 +122,23 @@ def test_apikey_for_a_console_user_by_name(sqlite_db: Database) -> None:
     assert "ta_" in made.output
     listed = runner.invoke(cli.app, ["--db", sqlite_db.url, "apikey", "list", "--user", "console:alice"])
     assert listed.exit_code == 0 and "#1" in listed.output, listed.output
+
+
+def test_wallet_in_chat_and_api_status_are_one_valuation(sqlite_db: Database) -> None:
+    """/wallet and GET /api/wallet/{id}/status read one function: a fresh token at NAV $1.00, $1,000
+    bought from $10,000 (less the Basic plan's $50.00): 1,000 tokens, $8,950.00 cash, total $9,950.00."""
+    from decimal import Decimal
+
+    from core.commands.api_views import wallet_status
+
+    world = _world(sqlite_db)
+    world.confirm(100, world.say(100, "/buy STRAT-REVIEW-001 1,000"))
+    text = world.say(100, "/wallet").text
+    assert "STRAT-REVIEW-001: 1,000 tokens at NAV $1.0000 = $1,000.00" in text, text
+    assert "Cash: $8,950.00" in text and "Total: $9,950.00" in text, text
+    with sqlite_db.uow(read_only=True) as uow:
+        wallet = uow.session.scalars(select(AIWallet).where(AIWallet.is_house.is_(False))).one()
+        status = wallet_status(uow.session, wallet)
+    assert Decimal(status["total_value"]) == Decimal("9950")
+    assert [(h["symbol"], Decimal(h["value"])) for h in status["holdings"]] == [("STRAT-REVIEW-001",
+                                                                                Decimal("1000"))]
