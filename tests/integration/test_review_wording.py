@@ -142,3 +142,17 @@ def test_wallet_in_chat_and_api_status_are_one_valuation(sqlite_db: Database) ->
     assert Decimal(status["total_value"]) == Decimal("9950")
     assert [(h["symbol"], Decimal(h["value"])) for h in status["holdings"]] == [("STRAT-REVIEW-001",
                                                                                 Decimal("1000"))]
+
+
+def test_approval_and_rebalance_texts_count_trades_in_words() -> None:
+    from decimal import Decimal
+
+    from core.commands.handlers.platform_services import rebalanced_text
+    from core.wallets.proposal_text import executed_text
+
+    one = [{"side": "buy", "symbol": "STRAT-A-001", "quantity": "10", "cash": "10.5"}]
+    two = [*one, {"side": "redeem", "symbol": "STRAT-B-001", "quantity": "3", "cash": "3"}]
+    assert executed_text(7, one, Decimal("0.01")).startswith("Approved proposal #7: 1 trade executed.\n"
+                                                            "- bought 10 STRAT-A-001 for $10.50")
+    assert executed_text(7, two, Decimal("0.02")).startswith("Approved proposal #7: 2 trades executed.")
+    assert rebalanced_text(two, Decimal("0.02")).startswith("Rebalanced: 2 trades executed.")
