@@ -69,4 +69,5 @@ def deny(ctx: Ctx, cmd: Command) -> Reply:
     told = _tell_members(ctx, org, (
         f"{org.name} was not verified. The reviewer wrote: {reason[:500]}\nWhat you can do: correct the "
         "application with /apply (for example /apply ein 12-3456789) and reply to the platform team."))
-    return Reply(f"Organisation #{org.id} {org.name} rejected (audited); {formatting.counted(told, 'member chat')} told.")
+    told_text = formatting.counted(told, "member chat")
+    return Reply(f"Organisation #{org.id} {org.name} rejected (audited); {told_text} told.")
