@@ -156,3 +156,21 @@ def test_approval_and_rebalance_texts_count_trades_in_words() -> None:
                                                             "- bought 10 STRAT-A-001 for $10.50")
     assert executed_text(7, two, Decimal("0.02")).startswith("Approved proposal #7: 2 trades executed.")
     assert rebalanced_text(two, Decimal("0.02")).startswith("Rebalanced: 2 trades executed.")
+
+
+def test_import_report_names_gate_checks_as_people_read_them() -> None:
+    from parser.report import _group_lines, _text_table
+
+    check = {"name": "excess_sharpe", "label": "excess Sharpe", "applicable": True, "passed": False,
+             "detail": "excess Sharpe 0.99 (needs > 1.50)"}
+    group = {"trials": 1, "best_variant": "lookback 14", "sharpe": 0.99, "max_drawdown": 0.7892,
+             "volatility": 0.739, "passed": False, "checks": [check]}
+    line = _group_lines({"groups": {"as_written": group}})[0]
+    assert line.startswith("  as written: 1 variant, best lookback 14 — excess Sharpe 0.99, max drawdown "
+                           "-78.92%"), line
+    assert line.endswith("fails the gate: excess Sharpe FAIL"), line
+    table = _text_table({"candidate": 1, "title": "Momentum", "family": "momentum", "trials_text": 10,
+                         "variants": 10, "best_variant": "x", "window": ["2020-01-01", "2021-01-01"],
+                         "state": "failed_gate", "checks": [check]})
+    assert table.title is not None and "10 variants run (of 10)" in str(table.title)
+    assert list(table.columns[0].cells) == ["excess Sharpe"]
