@@ -174,3 +174,12 @@ def test_import_report_names_gate_checks_as_people_read_them() -> None:
                          "state": "failed_gate", "checks": [check]})
     assert table.title is not None and "10 variants run (of 10)" in str(table.title)
     assert list(table.columns[0].cells) == ["excess Sharpe"]
+
+
+def test_dashboard_wallet_tile_names_mode_and_plan_as_chat_does() -> None:
+    from bot.web.dashboard.render import make_environment
+    from core.models import Tier
+
+    env = make_environment()
+    tile = env.from_string("{{ m|mode_name }}, {{ t|plan_name }} plan; {{ e|plan_name }}")
+    assert tile.render(m="full_ai", t="basic", e=Tier.PREMIUM) == "full-ai, Basic plan; Premium"

@@ -64,6 +64,14 @@ def _metric(name: str, value: Any) -> str:
     return formatting.ratio(value)
 
 
+def _plan_name(tier: Any) -> str:
+    """``basic`` -> ``Basic``: the plan as chat's /plan names it."""
+    from core.billing.plans import PLANS
+    from core.models import Tier
+
+    return PLANS[Tier(str(getattr(tier, "value", tier)))].name
+
+
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
@@ -80,6 +88,8 @@ def make_environment() -> Environment:
         "when": _when,
         "metric": _metric,
         "metric_label": metric_label,
+        "mode_name": formatting.mode_name,
+        "plan_name": _plan_name,
     })
     return env
 
