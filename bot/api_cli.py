@@ -12,7 +12,8 @@ import typer
 
 from core import formatting
 
-USER_HELP = "The key's user as PLATFORM:ID (e.g. telegram:12345), the platform's numeric user id."
+USER_HELP = ("The key's user as PLATFORM:ID with the platform's numeric user id (telegram:12345); "
+             "a console user by name (console:alice).")
 
 
 def _stopped(signum: int, frame: object) -> None:
@@ -105,7 +106,13 @@ def register(app: typer.Typer) -> None:
             names = service_names({service})
         except ValueError as error:
             raise ValidationError(str(error)) from None
-        open_db().dispose()  # the usual database checks, before any worker starts
+        from bot.demo.clock import continue_demo_clock
+
+        checked = open_db()  # the usual database checks, before any worker starts
+        note = continue_demo_clock(checked, "the API")  # each worker does the same
+        checked.dispose()
+        if note:
+            typer.echo(note, err=True)
         os.environ[SERVICES_ENV] = service
         os.environ["ARENA_DB_URL"] = database_url(get_settings().db_url)
         chosen = port or PORTS.get(service, PORTS["exchange"])

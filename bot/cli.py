@@ -106,10 +106,16 @@ def status(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.
         typer.echo(json.dumps(payload, default=decimal_json, indent=2))
         return
     render_status(tokens, wallets, aum, insurance, fees)
-    console.print("Plan revenue: " + "   ".join(
-        f"{name} {formatting.cash(Decimal(str(p['charged'])))} ({p['wallets']} wallet(s))"
-        for name, p in plans.items()))
+    console.print(plan_revenue_text(plans), highlight=False)
     render_services(console, services)
+
+
+def plan_revenue_text(plans: dict[str, dict[str, Any]]) -> str:
+    """``Plan revenue: Free $0.00 (1 wallet)   Basic $280.64 (2 wallets) ...`` from
+    ``revenue_by_plan`` (``charged`` in USD, ``wallets`` a count); used by ``status`` and the demo."""
+    return "Plan revenue: " + "   ".join(
+        f"{name} {formatting.cash(Decimal(str(p['charged'])))} "
+        f"({formatting.counted(int(p['wallets']), 'wallet')})" for name, p in plans.items())
 
 
 def render_status(tokens: list[Any], wallets: list[Any], aum: Any, insurance: Any, fees: Any,

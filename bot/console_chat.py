@@ -12,7 +12,6 @@ their recipient, through :class:`ConsoleNotifier`.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,13 +19,9 @@ from pathlib import Path
 
 from core.commands.dispatcher import CommandLayer
 from core.commands.types import ChatType, Identity, OutboundMessage, Reply
+from core.compliance.identity import console_user_id
 
 PLATFORM = "console"
-
-
-def console_user_id(name: str) -> int:
-    """A stable numeric id for a console user name (48 bits, never 0)."""
-    return int(hashlib.sha256(name.strip().lower().encode()).hexdigest()[:12], 16) or 1
 
 
 @dataclass

@@ -9,30 +9,24 @@ from typing import Annotated
 import typer
 
 from core.errors import NotFound, ValidationError
-from core.models import Platform
 
 DEFAULT_PORT = 8804
-
-
-def parse_user(text: str) -> tuple[str, int]:
-    """``telegram:12345`` -> ("telegram", 12345); one clear line when it is not that shape."""
-    platform, _, number = text.strip().partition(":")
-    names = ", ".join(p.value for p in Platform if p.value not in ("rest", "system"))
-    if platform.lower() not in {p.value for p in Platform} or not number.isdigit():
-        raise ValidationError(f"--user must be PLATFORM:ID with PLATFORM one of {names}, e.g. telegram:12345")
-    return platform.lower(), int(number)
 
 
 def issue_link_for(user_text: str) -> str:
     """Issue a link for an existing user (or a configured platform admin); returns the URL."""
     from bot.cli_support import open_db
+    from core.access import parse_user_ref
     from core.compliance import dashboard_login
     from core.compliance.identity import admin_ids, find_user, get_or_create_user
     from core.config import get_settings
 
-    platform, user_id = parse_user(user_text)
+    platform, user_id = parse_user_ref(user_text)
     settings = get_settings()
+    from bot.demo.clock import continue_demo_clock
+
     db = open_db()
+    continue_demo_clock(db)  # the link's 10 minutes in the time the dashboard reads
     try:
         with db.uow() as uow:
             user = find_user(uow.session, platform, user_id)
@@ -56,7 +50,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("dashboard-link")
     def dashboard_link(
-        user: Annotated[str, typer.Option("--user", help="Who signs in: PLATFORM:ID, e.g. telegram:12345.")],
+        user: Annotated[str, typer.Option("--user", help="Who signs in: PLATFORM:ID, e.g. telegram:12345 "
+                                                    "(a console user by name: console:alice).")],
     ) -> None:
         """Print a one-time dashboard sign-in link (valid 10 minutes) for an organisation admin or a
         platform admin."""
@@ -77,7 +72,12 @@ def register(app: typer.Typer) -> None:
 
         if not 0 < port < 65536:
             raise ValidationError("--port must be between 1 and 65535")
+        from bot.demo.clock import continue_demo_clock
+
         db = open_db()
+        note = continue_demo_clock(db, "the dashboard")
+        if note:
+            typer.echo(note, err=True)
         # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that
         # was there before it: make that one exit 0, as `arena serve` does.
         signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from core.formatting import cash
+from core.formatting import cash, mode_name
 
 plan_app = typer.Typer(help="Subscription plans: show, change, bill.", no_args_is_help=True)
 
@@ -43,6 +43,14 @@ def _rows(session: Any, wallet: int | None) -> list[dict[str, Any]]:
     return rows
 
 
+def _plan_name(tier: str) -> str:
+    """``basic`` -> ``Basic``: the plan's name as chat and ``--help`` show it."""
+    from core.billing.plans import PLANS
+    from core.models import Tier
+
+    return PLANS[Tier(tier)].name
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(plan_app, name="plan")
 
@@ -62,10 +70,10 @@ def show(wallet: Annotated[int | None, typer.Option("--wallet", help="Only this 
         return
     for r in rows:
         cap = "unlimited" if r["max_tokens"] is None else r["max_tokens"]
-        extra = f", becomes {r['next_plan']} on {r['next_plan_on']}" if r["next_plan"] else ""
+        extra = f", becomes {_plan_name(r['next_plan'])} on {r['next_plan_on']}" if r["next_plan"] else ""
         extra += f", {r['unpaid_period']} unpaid (grace period)" if r["unpaid_period"] else ""
         typer.echo(f"wallet {r['wallet']} {r['name']}: {r['plan']} ({cash(r['price'])}/month), "
-                   f"{r['mode']}, {r['tokens']} of {cap} tokens{extra}")
+                   f"{mode_name(r['mode'])}, {r['tokens']} of {cap} tokens{extra}")
 
 
 @plan_app.command("set")

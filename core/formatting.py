@@ -36,9 +36,11 @@ __all__ = [
     "cash",
     "change",
     "count",
+    "counted",
     "date_text",
     "datetime_text",
     "drawdown",
+    "mode_name",
     "nav",
     "percent",
     "quantity",
@@ -143,6 +145,20 @@ def ratio(value: Number, places: int = 2) -> str:
 def count(n: int) -> str:
     """An integer count with thousands separators: ``12345`` -> ``12,345``."""
     return f"{n:,}"
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: ``1 wallet``, ``0 wallets``, ``1,200 trades``.
+
+    ``plural`` defaults to ``singular + "s"``; give it for irregular nouns (``1 proposal``...).
+    """
+    return f"{count(n)} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def mode_name(mode: object) -> str:
+    """A wallet mode as people read it: ``full-ai``, ``hybrid``, ``manual`` (a ``WalletMode`` or its
+    value; the stored and JSON value of full AI is ``full_ai``)."""
+    return str(getattr(mode, "value", mode)).replace("_", "-")
 
 
 def date_text(day: date | datetime) -> str:

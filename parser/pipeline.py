@@ -322,6 +322,7 @@ def _text_row(candidate: StrategyCandidate) -> dict[str, Any]:
         "checks": [
             {
                 "name": c["name"],
+                "label": c.get("label") or c["name"],
                 "value": c["value"],
                 "threshold": c["threshold"],
                 "passed": c["passed"],

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from core.formatting import count, drawdown, percent, ratio, shorten
+from core.formatting import count, counted, drawdown, percent, ratio, shorten
 from parser.pipeline import ImportReport
 from parser.proving import proof_label
 
@@ -55,13 +55,13 @@ def _text_table(text: dict[str, Any]) -> Table:
     window = text.get("window") or ["?", "?"]
     title = (
         f"#{text['candidate']} {shorten(text['title'], 60)} — {text['family']}, "
-        f"{count(text.get('trials_text') or 0)} variant(s) run (of {count(text.get('variants') or 0)}), "
+        f"{counted(text.get('trials_text') or 0, 'variant')} run (of {count(text.get('variants') or 0)}), "
         f"best: {text.get('best_variant')}; window {window[0]}..{window[1]}; {text['state']}"
     )
     table = Table("check", "result", "detail", title=title, title_justify="left")
     for check in text["checks"]:
         verdict = "n/a" if not check["applicable"] else ("pass" if check["passed"] else "FAIL")
-        table.add_row(check["name"], verdict, check["detail"])
+        table.add_row(check.get("label") or check["name"], verdict, check["detail"])
     return table
 
 
@@ -73,13 +73,14 @@ def _group_lines(text: dict[str, Any]) -> list[str]:
     lines = []
     for name, group in (text.get("groups") or {}).items():
         checks = ", ".join(
-            f"{c['name']} {'n/a' if not c['applicable'] else ('pass' if c['passed'] else 'FAIL')}"
+            f"{c.get('label') or c['name']} "
+            f"{'n/a' if not c['applicable'] else ('pass' if c['passed'] else 'FAIL')}"
             for c in group["checks"]
         )
         verdict = "PASSES the gate" if group["passed"] else "fails the gate"
         chosen = " (moves on)" if group.get("chosen") and group["passed"] else ""
         lines.append(
-            f"  {GROUP_NAMES.get(name, name)}: {count(group.get('trials') or 0)} variant(s), best "
+            f"  {GROUP_NAMES.get(name, name)}: {counted(group.get('trials') or 0, 'variant')}, best "
             f"{shorten(str(group['best_variant']), 70)} — excess Sharpe {ratio(group.get('sharpe') or 0.0)}, "
             f"max drawdown {drawdown(group.get('max_drawdown') or 0.0)}, volatility "
             f"{percent(group.get('volatility') or 0.0, 1)}; {verdict}{chosen}: {checks}"

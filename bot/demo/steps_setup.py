@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
 
 from bot.demo.state import DemoState
-from core import formatting, ledger
+from core import ledger
 from core.billing.revenue import revenue_by_plan
 from core.compliance import agreement, applications, attestations, disclosures, identity, organisations
 from core.ledger import queries
@@ -46,7 +45,7 @@ def step_onboard(state: DemoState, console: Console) -> None:
 
 def step_report(state: DemoState, console: Console) -> None:
     """Print tokens, wallets, AUM, the insurance fund and the ledger check."""
-    from bot.cli import render_status
+    from bot.cli import plan_revenue_text, render_status
 
     with state.db.uow(read_only=True) as uow:
         tokens = queries.token_summaries(uow.session)
@@ -57,9 +56,7 @@ def step_report(state: DemoState, console: Console) -> None:
         plans = revenue_by_plan(uow.session)
         violations = ledger.check_invariants(uow.session)
     render_status(tokens, wallets, aum, insurance, fees, out=console)
-    console.print("Plan revenue: " + "   ".join(
-        f"{name} {formatting.cash(Decimal(str(p['charged'])))} ({p['wallets']} wallet(s))"
-        for name, p in plans.items()), highlight=False)
+    console.print(plan_revenue_text(plans), highlight=False)
     console.print("ledger check: " + ("[green]OK[/]" if not violations else f"[red]{violations}[/]"))
     state.summary.update({
         "platform_aum": aum, "insurance_fund": insurance, "fee_income": fees, "ledger_ok": not violations,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def step_wallets(state: DemoState, console: Console) -> None:
                 uow.commit()
             wallets.set_mode(db.uow(), created.wallet_id, mode, user_id=state.user_id,
                              idempotency_key=state.key(f"m:{name}"))
-        console.print(f"  wallet #{created.wallet_id} {name!r}: {mode}, deposited "
+        console.print(f"  wallet #{created.wallet_id} {name!r}: {formatting.mode_name(mode)}, deposited "
                       f"{formatting.cash(Decimal(amount))}; {plan}", highlight=False)
     if state.tokens:
         trade = ledger.buy(db.uow(), state.wallets["manual"], state.tokens[0], "15000",
@@ -82,7 +83,7 @@ def _approve_pending(db: Database, state: DemoState, console: Console, week: int
     for proposal_id in pending:
         reply = layer.handle_line(who, f"/proposal approve {proposal_id}",
                                   state.key(f"approve:{proposal_id}"), via_button=True)
-        traded = "trade(s) executed" in reply.text
+        traded = re.search(r"\b\d[\d,]* trades? executed", reply.text) is not None
         first_trades = traded and not state.summary.get("approval_traded")
         state.summary["approval_traded"] = state.summary.get("approval_traded") or traded
         if week < 1 or first_trades or not reply.text.startswith("Approved"):

@@ -16,6 +16,7 @@ SERVICES_ENV = "ARENA_API_SERVICES"
 
 def app_from_env() -> FastAPI:
     """The app for ``ARENA_API_SERVICES`` over the configured database (uvicorn ``factory=True``)."""
+    from bot.demo.clock import continue_demo_clock
     from bot.logs import configure_logging
     from bot.web.app import create_app
     from core.config import get_settings
@@ -24,4 +25,6 @@ def app_from_env() -> FastAPI:
     settings = get_settings()
     configure_logging(settings)
     services = {s.strip() for s in os.environ.get(SERVICES_ENV, "all").split(",") if s.strip()}
-    return create_app(open_database(settings.db_url), settings, services)
+    db = open_database(settings.db_url)
+    continue_demo_clock(db)  # on a demo database: the chat's simulated time (`arena api` says so)
+    return create_app(db, settings, services)

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
-from core.compliance.identity import find_user, get_or_create_user
+from core.compliance.identity import console_user_id, find_user, get_or_create_user
 from core.db import Database
 from core.errors import NotFound, ValidationError
 from core.models.access import ApiKey
@@ -71,14 +71,20 @@ def hash_key(key: str) -> str:
 
 
 def parse_user_ref(text: str) -> tuple[str, int]:
-    """``telegram:12345`` -> ("telegram", 12345); one clear line for anything else."""
+    """The CLI's ``--user``: ``telegram:12345`` -> ("telegram", 12345); a console user may be named
+    as in ``arena chat --user NAME`` (``console:alice``). One clear line for anything else."""
     platform, _, number = text.strip().partition(":")
+    platform, number = platform.strip().lower(), number.strip()
     names = ", ".join(p.value for p in Platform if p is not Platform.SYSTEM)
-    if platform.lower() not in names.split(", "):
-        raise ValidationError(f"--user must be PLATFORM:ID with PLATFORM one of {names}")
+    if platform not in names.split(", "):
+        raise ValidationError(f"--user must be PLATFORM:ID with PLATFORM one of {names}, "
+                              "e.g. telegram:12345 or console:alice")
+    if platform == Platform.CONSOLE.value and number and not number.isdigit():
+        return platform, console_user_id(number)
     if not number.isdigit():
-        raise ValidationError("--user must be PLATFORM:ID with a numeric id, e.g. telegram:12345")
-    return platform.lower(), int(number)
+        raise ValidationError(f"--user {platform}:ID needs the numeric {platform} user id, e.g. "
+                              f"{platform}:12345")
+    return platform, int(number)
 
 
 def _audit(session: Session, now: datetime, user: User, action: str, key_id: int) -> None:

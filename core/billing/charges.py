@@ -34,6 +34,7 @@ from core.billing.plans import PlanLimit, parse_tier, plan_of, rank
 from core.billing.revenue import PLAN_REVENUE
 from core.errors import InsufficientCash
 from core.formatting import cash as fmt_cash
+from core.formatting import date_text
 from core.ledger.cash import wallet_cash_account
 from core.ledger.locks import lock_wallet
 from core.ledger.postings import LedgerWriter, Leg, system_account
@@ -97,7 +98,7 @@ class ChangeQuote:
         if self.kind == "same":
             return f"You are on the {old.name} plan already."
         if self.kind == "downgrade":
-            return (f"Move from {old.name} to {new.name} on {self.effective:%d %b %Y}? You keep "
+            return (f"Move from {old.name} to {new.name} on {date_text(self.effective)}? You keep "
                     f"{old.name} until then (this month is paid; no refund). {new.name}: {new.limits()}.")
         paid = (f"{fmt_cash(self.charge)} now for the rest of this month ({self.days_left} of "
                 f"{self.days_in_month} days)" if self.charge else "nothing more this month")
@@ -188,7 +189,7 @@ def change_plan_in(session: Session, now: datetime, wallet_id: int, tier_text: s
     set_tier_in(session, now, wallet, tier, actor=actor, why="upgrade")
     paid = f" {fmt_cash(quote.charge)} was charged for the rest of this month." if quote.charge else ""
     return (f"You are now on the {plan_of(tier).label()} plan: {plan_of(tier).limits()}.{paid} "
-            f"Next charge: {fmt_cash(plan_of(tier).price)} on {next_month(now.date()):%d %b %Y}.")
+            f"Next charge: {fmt_cash(plan_of(tier).price)} on {date_text(next_month(now.date()))}.")
 
 
 def _downgrade(session: Session, now: datetime, wallet: AIWallet, row: WalletBilling,
@@ -201,7 +202,7 @@ def _downgrade(session: Session, now: datetime, wallet: AIWallet, row: WalletBil
     row.next_tier, row.next_tier_on, row.updated_at = quote.tier.value, quote.effective, now
     session.add(AuditLog(at=now, actor=actor, action="plan.schedule", subject=f"wallet:{wallet.id}",
                          details={"to": quote.tier.value, "on": quote.effective.isoformat()}))
-    return (f"Your plan changes to {new.name} on {quote.effective:%d %b %Y}; until then you keep "
+    return (f"Your plan changes to {new.name} on {date_text(quote.effective)}; until then you keep "
             f"{plan_of(wallet.tier).name} (this month is paid). Send /plan {wallet.tier.value} to "
             "cancel the change.")
 

@@ -31,6 +31,7 @@ from core.clock import ensure_utc
 from core.db import UnitOfWork
 from core.errors import InsufficientCash
 from core.formatting import cash as fmt_cash
+from core.formatting import datetime_text
 from core.ledger.locks import lock_wallet
 from core.models import AIWallet, Tier
 from core.models.billing import WalletBilling
@@ -104,7 +105,7 @@ def bill_wallet_in(session: Session, now: datetime, wallet_id: int, notifier: No
 def _grace_text(wallet: AIWallet, owed: Decimal, ends: datetime) -> str:
     plan = plan_of(wallet.tier)
     return (f"Your {plan.name} plan's monthly charge of {fmt_cash(owed)} could not be paid: the wallet "
-            f"has too little free cash. Add cash with /deposit before {ends:%d %b %Y %H:%M} UTC (we "
+            f"has too little free cash. Add cash with /deposit before {datetime_text(ends)} (we "
             "retry daily), or the wallet moves to the Free plan: AI switched off, your holdings kept, "
             "nothing sold. /plan shows the plans.")
 

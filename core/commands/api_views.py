@@ -90,16 +90,26 @@ def token_info(session: Session, symbol: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def wallet_status(session: Session, wallet: AIWallet) -> dict[str, Any]:
-    """Cash (whole and reserved), holdings at NAV and the total (what /wallet shows)."""
+HeldAtNav = tuple[TokenHolding, StrategyToken, Decimal]
+
+
+def holdings_at_nav(session: Session, wallet: AIWallet) -> tuple[list[HeldAtNav], Decimal]:
+    """The wallet's non-zero holdings by symbol, each with its value at the token's current NAV
+    (USD, exact: units x NAV), and the total with the wallet's cash: the one valuation behind /wallet
+    in chat and ``GET /api/wallet/{id}/status``."""
     rows = session.execute(
         select(TokenHolding, StrategyToken).join(StrategyToken, TokenHolding.token_id == StrategyToken.id)
         .where(TokenHolding.wallet_id == wallet.id, TokenHolding.quantity > 0)
         .order_by(StrategyToken.symbol)).all()
-    holdings, total = [], wallet.cash
-    for holding, token in rows:
-        value = mul(holding.quantity, token.nav_per_token)
-        total += value
+    held = [(holding, token, mul(holding.quantity, token.nav_per_token)) for holding, token in rows]
+    return held, wallet.cash + sum((value for _, _, value in held), Decimal(0))
+
+
+def wallet_status(session: Session, wallet: AIWallet) -> dict[str, Any]:
+    """Cash (whole and reserved), holdings at NAV and the total (what /wallet shows)."""
+    rows, total = holdings_at_nav(session, wallet)
+    holdings = []
+    for holding, token, value in rows:
         holdings.append({"symbol": token.symbol, "quantity": dec(holding.quantity),
                          "reserved": dec(holding.reserved), "nav_per_token": dec(token.nav_per_token),
                          "value": dec(value), "avg_cost_basis": dec(holding.avg_cost_basis)})

@@ -12,6 +12,22 @@ from typing import Any
 
 from core import formatting
 
+#: What a stored metric key is called wherever a person reads it (chat cards, the dashboard).
+METRIC_LABELS = {
+    "days": "Days", "total_return": "Total return", "cagr": "Annual return (CAGR)",
+    "hodl_return": "Buy and hold, same days", "excess_return": "Return above the risk-free rate",
+    "volatility": "Volatility (a year)", "sharpe": "Sharpe ratio (excess)", "sortino": "Sortino ratio",
+    "calmar": "Calmar ratio", "max_drawdown": "Largest drawdown", "exposure": "Time invested",
+    "psr": "Probability the Sharpe ratio is real (PSR)", "dsr": "Deflated Sharpe ratio (DSR)",
+    "n_trades": "Trades", "passed_gate": "Passed the gate", "nav": "NAV per token",
+    "risk_free_rate": "Risk-free rate",
+}
+
+
+def metric_label(key: str) -> str:
+    """``cagr`` -> ``Annual return (CAGR)``; an unknown key reads as words (``win_rate`` -> ``Win rate``)."""
+    return METRIC_LABELS.get(key) or key.replace("_", " ").strip().capitalize()
+
 
 def _number(metrics: Mapping[str, Any], key: str) -> float | int | None:
     value = metrics.get(key)
@@ -54,4 +70,4 @@ def backtest_card(title: str, metrics: Mapping[str, Any], verdict: str = "") -> 
     return "\n".join(lines)
 
 
-__all__ = ["backtest_card"]
+__all__ = ["METRIC_LABELS", "backtest_card", "metric_label"]

@@ -68,7 +68,7 @@ PERMISSIONS: dict[str, Permission] = {
         _p("buy", VM, PRIVATE, "/buy SYMBOL AMOUNT", "Buy a token for AMOUNT dollars", money=True),
         _p("sell", VM, PRIVATE, "/sell SYMBOL QUANTITY|all", "Redeem tokens", money=True),
         _p("deposit", OA, PRIVATE, "/deposit AMOUNT", "Add paper cash to the wallet", money=True),
-        _p("mode", OA, PRIVATE, "/mode full_ai|hybrid|manual", "Set the wallet's AI mode"),
+        _p("mode", OA, PRIVATE, "/mode full-ai|hybrid|manual", "Set the wallet's AI mode"),
         _p("suggest", VM, ANYWHERE, "/suggest", "What the optimizer would do (hybrid: a proposal)"),
         _p("rebalance", OA, PRIVATE, "/rebalance", "Rebalance now (hybrid: a proposal)", money=True),
         _p("proposals", VM, ANYWHERE, "/proposals", "Hybrid proposals waiting for a decision"),

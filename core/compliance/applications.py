@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.compliance import agreement
 from core.compliance.disclosures import VERSIONS
 from core.errors import NotFound, ValidationError
+from core.formatting import date_text
 from core.models import AuditLog, Organisation, OrgStatus, User
 from core.models.agreements import VerificationApplication
 from core.models.compliance import Attestation, AttestationKind
@@ -140,7 +141,7 @@ def describe(app: VerificationApplication, org: Organisation, agreed: bool) -> s
             f"EIN/registration: {app.registration_ref or 'none given'}; trust: {app.trust_name or 'none'}; "
             f"trustees: {trustees}; signer attested (sha256 {app.signer_attestation_sha256[:12]}); "
             f"PMA agreement: {'accepted' if agreed else 'not accepted yet'}; "
-            f"applied {app.created_at:%d %b %Y}; check: {app.provider}")
+            f"applied {date_text(app.created_at)}; check: {app.provider}")
 
 
 def decide(session: Session, now: datetime, admin: User, org_id: int, verified: bool,

@@ -8,6 +8,8 @@ is refreshed whenever an input changes; authorisation always recomputes it.
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import bindparam, distinct, func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,12 @@ from core.compliance.attestations import has_all_current
 from core.compliance.disclosures import ATTESTATION_ORDER, current
 from core.config import Settings
 from core.models.compliance import Attestation, Organisation, OrgStatus, Platform, Role, User
+
+
+def console_user_id(name: str) -> int:
+    """A stable numeric id for a console user name (48 bits, never 0): ``arena chat --user alice``
+    speaks as ``console:<this id>``, and ``--user console:alice`` on the CLI names the same user."""
+    return int(hashlib.sha256(name.strip().lower().encode()).hexdigest()[:12], 16) or 1
 
 
 def admin_ids(settings: Settings) -> frozenset[tuple[str, int]]:

@@ -32,7 +32,6 @@ from core.ledger.rows import read_position
 from core.models import AuditLog, NavMark, StrategyToken, TokenHolding, TokenStatus
 from core.models.wallets_ext import RedemptionRequest
 from core.notify import Notifier
-from core.wallets.notices import tell_owners
 
 ZERO = Decimal(0)
 
@@ -146,6 +145,10 @@ def retire_in(
     ):
         request.status = "cancelled"
         request.note = "token retired: the whole position was redeemed at NAV"
+    # here, not at the top: core.wallets imports core.risk, which imports this module, so a top-level
+    # import made ``import core.tokens`` (or ``backtest.live``) fail unless core.wallets came first
+    from core.wallets.notices import tell_owners
+
     own_writer = writer is None
     writer = writer or LedgerWriter(session, now)
     cancel_token_orders_in(

@@ -126,7 +126,7 @@ def executed_text(proposal_id: int, trades: list[dict[str, Any]], costs: Decimal
         notes = [f"- {t['note']}" for t in trades if "note" in t]
         return "\n".join([f"Approved proposal #{proposal_id}: no trade was needed; the wallet is "
                           "already close enough to the target.", *notes])
-    lines = [f"Approved proposal #{proposal_id}: {formatting.count(len(done))} trade(s) executed."]
+    lines = [f"Approved proposal #{proposal_id}: {formatting.counted(len(done), 'trade')} executed."]
     for trade in done:
         units = formatting.quantity(Decimal(str(trade["quantity"])))
         cash = formatting.cash(Decimal(str(trade["cash"])))

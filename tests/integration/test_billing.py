@@ -127,7 +127,7 @@ def test_downgrade_waits_for_next_month(sqlite_db: Database, clock: SimulatedClo
     set_mode(sqlite_db.uow(), wallet, "hybrid", user_id=owner, idempotency_key=key("m"))
     clock.set(at("2025-03-20", 10))
     text = _change(sqlite_db, wallet, "free")
-    assert "01 Apr 2025" in text
+    assert "2025-04-01" in text
     assert _wallet_row(sqlite_db, wallet) == (Tier.BASIC, WalletMode.HYBRID)  # paid until then
     clock.set(at("2025-04-01", 0))
     notifier = CollectingNotifier()
@@ -153,7 +153,7 @@ def test_grace_period_reminders_then_free(any_db: Database, clock: SimulatedCloc
     report = run_billing(any_db.uow(), notifier=notifier)
     assert report.grace_started == [wallet] and report.charged == {}
     assert "could not be paid" in notifier.messages[-1].reply.text
-    assert "08 Feb 2025 00:00 UTC" in notifier.messages[-1].reply.text
+    assert "2025-02-08 00:00 UTC" in notifier.messages[-1].reply.text
     clock.set(at("2025-02-01", 12))
     assert run_billing(any_db.uow(), notifier=notifier).reminded == []  # once a day
     for day in range(2, 8):

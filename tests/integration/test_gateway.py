@@ -51,7 +51,7 @@ def test_pending_queue_verify_by_button(sqlite_db: Database) -> None:
     world.say(100, "/apply ein 12-3456789")
     assert "platform administrators" in world.say(100, "/pending").text
     queue = world.say(ADMIN_ID, "/pending")
-    assert "1 application(s) waiting" in queue.text
+    assert "1 application waiting" in queue.text
     assert "Grace Chapel — 508(c)(1)(A) church; EIN/registration: 12-3456789" in queue.text
     assert "PMA agreement: not accepted yet" in queue.text
     assert [b.action for b in queue.all_buttons()] == [f"verify {org}", f"deny {org}"]
@@ -81,7 +81,7 @@ def test_reject_asks_for_a_reason_and_tells_the_organisation(sqlite_db: Database
     assert "Send the reason" in ask.text and ask.expect == f"deny {org}"
     before = len(world.notifier.messages)
     done = world.say(ADMIN_ID, f"/{ask.expect} The EIN does not match the church's name")
-    assert f"Organisation #{org} Grace Chapel rejected (audited); 1 member chat(s) told." == done.text
+    assert f"Organisation #{org} Grace Chapel rejected (audited); 1 member chat told." == done.text
     told = [m for m in world.notifier.messages[before:] if m.chat_id == 100]
     assert "The EIN does not match the church's name" in told[-1].reply.text
     assert "/apply" in told[-1].reply.text

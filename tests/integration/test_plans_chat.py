@@ -52,8 +52,8 @@ def test_plan_card_and_upgrade_by_button(sqlite_db: Database) -> None:
     with sqlite_db.uow(read_only=True) as uow:
         assert len(uow.session.scalars(select(PlanCharge)).all()) == 1
     assert world.say(100, "/plan").all_buttons()[0].label == "Move to Free"
-    assert "changes to Free on 01 Feb 2025" in world.confirm(100, world.say(100, "/plan free")).text
-    assert "Scheduled: Free from 01 Feb 2025" in world.say(100, "/plan").text
+    assert "changes to Free on 2025-02-01" in world.confirm(100, world.say(100, "/plan free")).text
+    assert "Scheduled: Free from 2025-02-01" in world.say(100, "/plan").text
     assert violations(sqlite_db) == []
 
 

@@ -30,7 +30,7 @@ LOWEST = {
 USAGE = {"buy": "/buy SYMBOL AMOUNT", "sell": "/sell SYMBOL QUANTITY|all", "cancel": "/cancel ORDER_ID",
          "ask": "/ask SYMBOL QTY PRICE [DAYS]", "bid": "/bid SYMBOL QTY PRICE [DAYS]",
          "deposit": "/deposit AMOUNT",
-         "mode": "/mode full_ai|hybrid|manual", "verify": "/verify ORG", "confirm": "(button)"}
+         "mode": "/mode full-ai|hybrid|manual", "verify": "/verify ORG", "confirm": "(button)"}
 
 
 def test_every_row_is_keyed_by_its_own_name_and_fully_described() -> None:

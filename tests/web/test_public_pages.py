@@ -34,7 +34,8 @@ def client(sqlite_db: Database) -> TestClient:
     with sqlite_db.uow() as uow:
         agent = TreasuryAgent(name="BTC golden cross", family="ma_crossover", spec_version="1.0", spec={},
                               spec_sha256="5" * 64, code=CODE, code_sha256="c0de" * 16, gate_report=REPORT,
-                              backtest_metrics={"sharpe": 1.87, "max_drawdown": 0.091, "days": 730},
+                              backtest_metrics={"sharpe": 1.87, "max_drawdown": 0.091, "days": 730,
+                                                "cagr": 0.12, "n_trades": 14},
                               created_at=uow.clock.now())
         uow.session.add(agent)
         uow.session.flush()
@@ -69,8 +70,11 @@ def test_token_page_shows_gate_report_tbill_and_code(client: TestClient) -> None
     assert "[pass] max drawdown 9.1% (needs &lt; 15.0%)" in page
     assert "4.20% a year, accrued per calendar day" in page
     assert "c0de" * 16 in page and "class TreasuryAgent(bt.Strategy):" in page
-    assert "<th>sharpe</th><td class=\"num\">1.87</td>" in page
-    assert "<th>max drawdown</th><td class=\"num\">9.10%</td>" in page and "730" in page
+    assert "<th>Sharpe ratio (excess)</th><td class=\"num\">1.87</td>" in page
+    # metrics are named as the chat's backtest card names them; a drawdown reads non-positive
+    assert "<th>Largest drawdown</th><td class=\"num\">-9.10%</td>" in page and "730" in page
+    assert "<th>Annual return (CAGR)</th><td class=\"num\">12.00%</td>" in page
+    assert "<th>Trades</th><td class=\"num\">14</td>" in page and "n trades" not in page
     other = client.get(f"/performance/{SYMBOLS[1]}").text
     assert "Birth gate: no gate report recorded for this token." in other and "T-bill line" not in other
 

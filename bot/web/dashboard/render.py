@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core import formatting
+from core.commands.cards import metric_label
 
 TEMPLATES = Path(__file__).with_name("templates")
 #: Every page: nothing from another origin (no script at all), never framed, never cached (pages
@@ -56,11 +57,21 @@ def _metric(name: str, value: Any) -> str:
     if not isinstance(value, int | float | Decimal):
         return str(value)
     lowered = name.lower()
+    if "drawdown" in lowered:  # a loss from the peak: shown non-positive, as everywhere else
+        return formatting.drawdown(value)
     if any(k in lowered for k in ("return", "drawdown", "cagr", "volatility", "vol", "exposure", "rate")):
         return formatting.percent(value)
     if isinstance(value, int) or "days" in lowered or "trades" in lowered or lowered.startswith("n_"):
         return formatting.count(int(value))
     return formatting.ratio(value)
+
+
+def _plan_name(tier: Any) -> str:
+    """``basic`` -> ``Basic``: the plan as chat's /plan names it."""
+    from core.billing.plans import PLANS
+    from core.models import Tier
+
+    return PLANS[Tier(str(getattr(tier, "value", tier)))].name
 
 
 def make_environment() -> Environment:
@@ -78,6 +89,9 @@ def make_environment() -> Environment:
         "ratio": _maybe(formatting.ratio),
         "when": _when,
         "metric": _metric,
+        "metric_label": metric_label,
+        "mode_name": formatting.mode_name,
+        "plan_name": _plan_name,
     })
     return env
 

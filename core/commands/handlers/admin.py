@@ -69,7 +69,7 @@ def verify(ctx: Ctx, cmd: Command) -> Reply:
     note = "" if agreed else f" It has not accepted the PMA agreement {agreement.CURRENT_VERSION} yet."
     return Reply(
         f"Organisation #{org.id} {org.name} {state}; wallet #{wallet.id}. "
-        f"{formatting.count(told)} member chat(s) told.{note}"
+        f"{formatting.counted(told, 'member chat')} told.{note}"
     )
 
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from core import formatting
 from core.commands.context import Ctx
 from core.commands.handlers.admin import _tell_members
 from core.commands.handlers.common import ensure_user
@@ -41,7 +42,7 @@ def pending(ctx: Ctx, cmd: Command) -> Reply:
     rows = applications.pending(ctx.session)
     if not rows:
         return Reply("No applications are waiting.")
-    lines = [f"{len(rows)} application(s) waiting:"]
+    lines = [f"{formatting.counted(len(rows), 'application')} waiting:"]
     buttons = []
     for app, org in rows[:20]:
         agreed = agreement.CURRENT_VERSION in agreement.accepted_versions(ctx.session, org.id)
@@ -68,4 +69,5 @@ def deny(ctx: Ctx, cmd: Command) -> Reply:
     told = _tell_members(ctx, org, (
         f"{org.name} was not verified. The reviewer wrote: {reason[:500]}\nWhat you can do: correct the "
         "application with /apply (for example /apply ein 12-3456789) and reply to the platform team."))
-    return Reply(f"Organisation #{org.id} {org.name} rejected (audited); {told} member chat(s) told.")
+    told_text = formatting.counted(told, "member chat")
+    return Reply(f"Organisation #{org.id} {org.name} rejected (audited); {told_text} told.")

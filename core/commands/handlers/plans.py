@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core import formatting
 from core.billing import charges
 from core.billing.plans import ORDER, PLANS, PlanLimit, check_custom_risk, committed_tokens, parse_tier
 from core.commands.confirmations import ask, executes
@@ -34,10 +35,11 @@ def plan_card(ctx: Ctx, wallet: AIWallet) -> Reply:
     held = len(committed_tokens(ctx.session, wallet.id))
     cap = "unlimited" if plan.max_tokens is None else str(plan.max_tokens)
     lines = [f"Plan: {plan.label()} — {plan.limits()}.",
-             f"Tokens held or bid for: {held} of {cap}. Mode: {wallet.mode.value.replace('_', '-')}."]
+             f"Tokens held or bid for: {held} of {cap}. Mode: {formatting.mode_name(wallet.mode)}."]
     row = ctx.session.get(WalletBilling, wallet.id)
     if row is not None and row.next_tier and row.next_tier_on:
-        lines.append(f"Scheduled: {PLANS[Tier(row.next_tier)].name} from {row.next_tier_on:%d %b %Y}.")
+        when = formatting.date_text(row.next_tier_on)
+        lines.append(f"Scheduled: {PLANS[Tier(row.next_tier)].name} from {when}.")
     if row is not None and row.grace_period:
         lines.append(f"Unpaid: the {row.grace_period} charge; add cash with /deposit (retried daily).")
     lines.append("Plans: " + "; ".join(f"{p.label()}: {p.limits()}" for p in PLANS.values()) + ".")

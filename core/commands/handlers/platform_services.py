@@ -57,9 +57,9 @@ def retire_token(ctx: Ctx, symbol: str) -> str:
         actor=actor,
     )
     return (
-        f"{wind.symbol} retired: {formatting.count(wind.holders_redeemed)} holder(s) redeemed at NAV "
-        f"for {formatting.cash(wind.cash_returned)} in total; {formatting.count(wind.notified)} owner "
-        "message(s) queued."
+        f"{wind.symbol} retired: {formatting.counted(wind.holders_redeemed, 'holder')} redeemed at NAV "
+        f"for {formatting.cash(wind.cash_returned)} in total; "
+        f"{formatting.counted(wind.notified, 'owner message')} queued."
     )
 
 
@@ -69,7 +69,8 @@ def halt_trading(ctx: Ctx, reason: str) -> str:
         return f"Trading is already halted: {risk.risk_state(ctx.session).halt_reason}."
     # Open exchange orders are cancelled and their reservations released (owners told).
     swept = exchange.sweep_in(ctx.session, ctx.now(), notifier=_OutboxNotifier(ctx.outbox))
-    orders = f" {swept.cancelled} open exchange order(s) cancelled." if swept.cancelled else ""
+    orders = (f" {formatting.counted(swept.cancelled, 'open exchange order')} cancelled."
+              if swept.cancelled else "")
     return f"Trading and rebalancing are halted until /resume.{orders}"
 
 
@@ -120,7 +121,7 @@ def rebalanced_text(trades: list[dict[str, Any]], costs: Decimal) -> str:
     if not done:
         return "\n".join(["Rebalanced: no trade was needed; the wallet is already close enough to "
                           "its target.", *trade_lines(trades)])
-    lines = [f"Rebalanced: {formatting.count(len(done))} trade(s) executed."]
+    lines = [f"Rebalanced: {formatting.counted(len(done), 'trade')} executed."]
     for trade in done:
         verb = "redeemed" if trade["side"] == "redeem" else "bought"
         units = formatting.quantity(Decimal(str(trade["quantity"])))

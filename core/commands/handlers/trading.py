@@ -8,11 +8,11 @@ the ledger re-validates at execution.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import formatting, ledger, risk
 from core.billing.plans import plan_of
+from core.commands.api_views import holdings_at_nav
 from core.commands.confirmations import ask, executes
 from core.commands.context import Ctx
 from core.commands.handlers.common import is_owner, org_wallet, owned_wallet
@@ -21,26 +21,17 @@ from core.commands.quotes import quote_buy, quote_redeem
 from core.commands.registry import handles
 from core.commands.types import Command, Reply
 from core.models.chat import PendingConfirmation
-from core.models.tokens import StrategyToken, TokenHolding
-from core.money import mul, parse_cash, parse_tokens
+from core.money import parse_cash, parse_tokens
 
 
 @handles("wallet", read_only=True)
 def wallet(ctx: Ctx, cmd: Command) -> Reply:
     """The organisation wallet: cash, holdings at NAV, mode."""
     w = org_wallet(ctx)
-    rows = ctx.session.execute(
-        select(TokenHolding, StrategyToken)
-        .join(StrategyToken, TokenHolding.token_id == StrategyToken.id)
-        .where(TokenHolding.wallet_id == w.id, TokenHolding.quantity > 0)
-        .order_by(StrategyToken.symbol)
-    ).all()
-    mode = w.mode.value.replace("_", "-")
+    rows, total = holdings_at_nav(ctx.session, w)
+    mode = formatting.mode_name(w.mode)
     lines = [f"Wallet #{w.id} {w.name}: {mode} mode, {plan_of(w.tier).name} plan (/plan)"]
-    total = w.cash
-    for holding, token in rows:
-        value = mul(holding.quantity, token.nav_per_token)
-        total += value
+    for holding, token, value in rows:
         lines.append(
             f"{token.symbol}: {formatting.quantity(holding.quantity)} tokens at NAV "
             f"{formatting.nav(token.nav_per_token)} = {formatting.cash(value)}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import wallets
+from core import formatting, wallets
 from core.billing.plans import check_ai
 from core.commands.confirmations import ask_in, executes
 from core.commands.context import Ctx
@@ -27,6 +27,7 @@ from core.models.chat import ChatPreference, PendingConfirmation
 from core.models.wallets import WalletMode
 from core.risk.circuit import is_halted
 
+MODE_USAGE = "/mode full-ai|hybrid|manual"
 MODE_NEXT = {
     WalletMode.HYBRID: "The wallet now proposes and an owner approves: /suggest makes a proposal "
                        "now, or wait for the weekly one.",
@@ -39,15 +40,15 @@ MODE_NEXT = {
 
 @handles("mode", own_transaction=True)
 def mode(ctx: Ctx, cmd: Command) -> Reply:
-    """Switch the wallet between full_ai, hybrid and manual."""
-    (mode_text,) = expect_args(cmd.args, 1, "/mode full_ai|hybrid|manual")
-    try:
-        wanted = WalletMode(mode_text.strip().lower())
+    """Switch the wallet between full-ai (``full_ai`` accepted too), hybrid and manual."""
+    (mode_text,) = expect_args(cmd.args, 1, MODE_USAGE)
+    try:  # people write full-ai (as every reply shows it); full_ai is the stored value
+        wanted = WalletMode(mode_text.strip().lower().replace("-", "_"))
     except ValueError:
-        raise ValidationError("Usage: /mode full_ai|hybrid|manual") from None
+        raise ValidationError(f"Usage: {MODE_USAGE}") from None
     wallet = owned_wallet(ctx)
     platform_services.set_mode(ctx, wallet, wanted.value, cmd.idempotency_key)
-    return Reply(f"Mode is now {wanted.value.replace('_', '-')}. {MODE_NEXT[wanted]}")
+    return Reply(f"Mode is now {formatting.mode_name(wanted)}. {MODE_NEXT[wanted]}")
 
 
 @handles("suggest", own_transaction=True, slow=True)
@@ -91,7 +92,7 @@ def proposals(ctx: Ctx, cmd: Command) -> Reply:
     cards = wallets.pending_cards(ctx.session, wallet.id)
     if not cards:
         hint = "/suggest makes one now." if wallet.mode is WalletMode.HYBRID else (
-            f"{wallet.name} is in {wallet.mode.value.replace('_', '-')} mode; proposals come in "
+            f"{wallet.name} is in {formatting.mode_name(wallet.mode)} mode; proposals come in "
             "hybrid mode (/mode hybrid).")
         return Reply(f"No proposals are waiting for a decision. {hint}")
     if len(cards) == 1:
