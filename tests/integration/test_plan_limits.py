@@ -7,13 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from core import ledger
+from core.billing.plans import PlanLimit
 from core.clock import SimulatedClock
 from core.db import Database
-from core.billing.plans import PlanLimit
 from core.models import AIWallet, AuditLog
 from core.wallets import set_mode
 from tests.support.ledger_world import key, make_org, make_user, make_wallet
-
 
 
 def refusal(mode: str) -> str:
