@@ -138,9 +138,7 @@ KEY_HELP = (
 )
 
 
-def idempotency_key(
-    key: Annotated[str | None, Header(alias="Idempotency-Key", description=KEY_HELP)] = None,
-) -> str:
+def _checked_key(key: str | None) -> str:
     """The request's ``Idempotency-Key`` header (required; 1-100 printable characters)."""
     if key is None or not key.strip():
         raise Problem(
@@ -157,9 +155,16 @@ def idempotency_key(
     return key.strip()
 
 
-def optional_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str | None:
+async def idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key", description=KEY_HELP)] = None,
+) -> str:
+    """The required ``Idempotency-Key``: checked on the event loop (no thread hop; no I/O)."""
+    return _checked_key(key)
+
+
+async def optional_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str | None:
     """An optional ``Idempotency-Key`` (non-money changes; one is generated when absent)."""
-    return idempotency_key(key) if key is not None else None
+    return _checked_key(key) if key is not None else None
 
 
 @contextmanager
