@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse
 from limits.storage import MemoryStorage
@@ -32,7 +33,7 @@ from core.commands.types import ChatType, Identity
 from core.compliance.identity import resolve
 from core.config import Settings
 from core.db import Database
-from core.models.compliance import Role
+from core.models.compliance import Role, User
 from core.notify import Notifier
 
 bearer = HTTPBearer(
@@ -90,10 +91,11 @@ class Gate:
             raise RuntimeError(f"route permission {name!r} is not for visitors; it cannot be public")
         self.name, self.public, self.permission = name, public, permission
 
-    def __call__(
+    async def __call__(
         self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> Caller:
-        state = request.app.state
+        """Anonymous callers are answered on the event loop (no database); a key is checked in the
+        thread pool (it reads the database)."""
         if credentials is None:
             if not self.public:
                 raise Problem(
@@ -103,10 +105,14 @@ class Gate:
                     headers={"WWW-Authenticate": "Bearer"},
                 )
             client = request.client.host if request.client else "unknown"
-            state.limiter.check(f"ip:{client}")
+            request.app.state.limiter.check(f"ip:{client}")
             return Caller(None, Role.VISITOR, self.permission)
+        return await run_in_threadpool(self._keyed, request, credentials.credentials)
+
+    def _keyed(self, request: Request, key: str) -> Caller:
+        state = request.app.state
         with state.db.uow(read_only=True) as uow:  # the key and the role in one read
-            found = lookup_in(uow.session, credentials.credentials)
+            found = lookup_in(uow.session, key)
             if found is not None:
                 principal = found[0]
                 _user, role = resolve(
@@ -132,9 +138,7 @@ KEY_HELP = (
 )
 
 
-def idempotency_key(
-    key: Annotated[str | None, Header(alias="Idempotency-Key", description=KEY_HELP)] = None,
-) -> str:
+def _checked_key(key: str | None) -> str:
     """The request's ``Idempotency-Key`` header (required; 1-100 printable characters)."""
     if key is None or not key.strip():
         raise Problem(
@@ -151,9 +155,16 @@ def idempotency_key(
     return key.strip()
 
 
-def optional_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str | None:
+async def idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key", description=KEY_HELP)] = None,
+) -> str:
+    """The required ``Idempotency-Key``: checked on the event loop (no thread hop; no I/O)."""
+    return _checked_key(key)
+
+
+async def optional_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> str | None:
     """An optional ``Idempotency-Key`` (non-money changes; one is generated when absent)."""
-    return idempotency_key(key) if key is not None else None
+    return _checked_key(key) if key is not None else None
 
 
 @contextmanager
@@ -165,12 +176,9 @@ def caller_ctx(request: Request, caller: Caller) -> Iterator[Ctx]:
     settings: Settings = state.settings
     identity = caller.identity
     with db.uow(read_only=True) as uow:
-        user, role = (
-            (None, Role.VISITOR)
-            if caller.principal is None
-            else resolve(uow.session, settings, identity.platform, identity.user_id)
-        )
-        ctx = Ctx(db, uow.session, settings, identity, user, role, state.hooks)
+        # the role the gate resolved and checked (not resolved again); the user row by primary key
+        user = None if caller.principal is None else uow.session.get(User, caller.principal.user_id)
+        ctx = Ctx(db, uow.session, settings, identity, user, caller.role, state.hooks)
         yield ctx
     notifier: Notifier | None = state.notifier
     if notifier is not None:

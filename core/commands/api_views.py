@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound, UnknownToken
@@ -36,7 +36,15 @@ def when(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def token_summary(token: StrategyToken) -> dict[str, Any]:
+#: The token columns a summary shows (the list reads only these, not whole rows).
+SUMMARY_COLUMNS = (StrategyToken.symbol, StrategyToken.name, StrategyToken.status,
+                   StrategyToken.nav_per_token, StrategyToken.aum, StrategyToken.total_supply,
+                   StrategyToken.circulating_supply,
+                   StrategyToken.benchmark_asset, StrategyToken.created_at)
+
+
+def token_summary(token: StrategyToken | Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    """A token row (or a row of :data:`SUMMARY_COLUMNS`) as JSON-ready strings."""
     return {
         "symbol": token.symbol,
         "name": token.name,
@@ -53,9 +61,9 @@ def token_summary(token: StrategyToken) -> dict[str, Any]:
 
 def list_tokens(session: Session) -> list[dict[str, Any]]:
     """Tradable and proving tokens, by symbol (what /tokens lists)."""
-    rows = session.scalars(select(StrategyToken).where(StrategyToken.status.in_(LISTED))
+    rows = session.execute(select(*SUMMARY_COLUMNS).where(StrategyToken.status.in_(LISTED))
                            .order_by(StrategyToken.symbol))
-    return [token_summary(t) for t in rows]
+    return [token_summary(row) for row in rows]
 
 
 def token_info(session: Session, symbol: str, now: datetime) -> dict[str, Any]:

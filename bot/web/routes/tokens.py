@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
+from pydantic import TypeAdapter
 
 from bot.web.auth import Caller, Gate, caller_ctx, idempotency_key
 from bot.web.routes import PUBLIC, router
@@ -26,11 +27,21 @@ Symbol = Annotated[str, Path(pattern=SYMBOL, description="Token symbol, e.g. STR
 Key = Annotated[str, Depends(idempotency_key)]
 
 
+_SUMMARIES = TypeAdapter(list[TokenSummary])
+
+
 @api.get("/api/tokens/list", response_model=list[TokenSummary], **PUBLIC)
 def list_tokens(request: Request, caller: Annotated[Caller, Depends(Gate("tokens", public=True))]) -> Any:
     """Active and proving tokens with NAV, AUM and supply left (public; no key needed)."""
     with caller_ctx(request, caller) as ctx:
-        return api_views.list_tokens(ctx.session)
+        summaries = api_views.list_tokens(ctx.session)
+    # The list is read on every call; only its validation and JSON encoding are reused, keyed by the
+    # summaries themselves (strings), so a cached body is never stale.
+    cached: tuple[list[dict[str, Any]], bytes] | None = getattr(request.app.state, "token_list", None)
+    if cached is None or cached[0] != summaries:
+        cached = summaries, _SUMMARIES.dump_json(_SUMMARIES.validate_python(summaries))
+        request.app.state.token_list = cached  # one tuple assignment: safe across worker threads
+    return Response(cached[1], media_type="application/json")
 
 
 @api.get("/api/tokens/{symbol}/info", response_model=TokenInfo, **PUBLIC)
