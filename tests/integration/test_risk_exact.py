@@ -607,3 +607,17 @@ def test_an_immediate_redemption_says_so_and_a_blocked_request_waits_one_day(
     ledger.redeem(any_db.uow(), wallet, SYM, "909", idempotency_key=key())  # 10 % of 9,090: all of it
     assert _release(any_db, clock) == []
     assert _request(any_db).available_on == clock.now().date() + timedelta(days=1)
+
+
+def test_a_blocked_token_does_not_hold_up_another_tokens_queue(
+    any_db: Database, clock: SimulatedClock
+) -> None:
+    _org, wallet = _world(any_db)
+    make_token(any_db, OTHER, supply="1000000")
+    ledger.buy(any_db.uow(), wallet, OTHER, "5000", idempotency_key=key())  # OTHER AUM 5,100: limit 510
+    redeem_or_queue(any_db.uow(), wallet, SYM, "3000", idempotency_key=key())  # 1,010 now, #1: 1,990
+    redeem_or_queue(any_db.uow(), wallet, SYM, "100", idempotency_key=key())  # #2: 100, behind #1
+    redeem_or_queue(any_db.uow(), wallet, OTHER, "600", idempotency_key=key())  # 510 now, #3: 90
+    clock.advance(timedelta(days=1))  # SYM: 909 of #1, then #2 waits; OTHER: limit 459 pays #3
+    released = _release(any_db, clock)
+    assert [(o.symbol, o.redeemed_now) for o in released] == [(SYM, Decimal("909")), (OTHER, Decimal("90"))]
