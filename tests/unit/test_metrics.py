@@ -406,3 +406,11 @@ def test_pbo_block_sharpe_ratios_equal_numpys() -> None:
         np.testing.assert_allclose(_sharpe(stats[k]), rows.mean(0) / rows.std(0, ddof=1), rtol=1e-9)
     union = np.vstack([x[0:10], x[20:30]])
     np.testing.assert_allclose(_sharpe(stats[0] + stats[2]), union.mean(0) / union.std(0, ddof=1), rtol=1e-9)
+
+
+def test_volatility_needs_two_returns() -> None:
+    assert compute_metrics(curve([100.0, 110.0])).volatility == 0.0  # one return: no spread
+    # Two returns +10 %, -10 %: sample std sqrt(0.02).
+    assert compute_metrics(curve([100.0, 110.0, 99.0])).volatility == pytest.approx(
+        math.sqrt(0.02 * 365), rel=1e-9
+    )
