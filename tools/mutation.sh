@@ -36,6 +36,7 @@ case "$MODULE" in
            tests/unit/test_optimizer_decision.py" ;;
   core/risk|core/risk/)
     TESTS="tests/integration/test_wallet_risk.py tests/integration/test_risk_exact.py
+           tests/integration/test_risk_breakers.py
            tests/integration/test_lock_order.py" ;;
   core/commands/permissions.py)
     # The table is built at import: each mutant must import the module afresh (forkserver, no warmup).

@@ -390,3 +390,27 @@ def test_pbo_refuses_too_few_days_and_non_matrices() -> None:
         probability_of_backtest_overfitting(np.zeros(10))
     with pytest.raises(ValueError, match="even"):
         probability_of_backtest_overfitting(np.zeros((100, 3)), 0)
+
+
+def test_pbo_block_sharpe_ratios_equal_numpys() -> None:
+    # The per-block Sharpe ratios PBO ranks, from its (count, sum, sum of squares) sums, against
+    # mean / std(ddof=1) of the same rows; also for a union of blocks (blocks 0 and 2).
+    from backtest.metrics.overfitting import _sharpe, block_sharpes
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(0.001, 0.02, (40, 3)) * np.array([1.0, 3.0, 0.5])
+    stats = block_sharpes(x, 4)
+    assert stats.shape == (4, 3, 3)
+    for k in range(4):
+        rows = x[10 * k : 10 * (k + 1)]
+        np.testing.assert_allclose(_sharpe(stats[k]), rows.mean(0) / rows.std(0, ddof=1), rtol=1e-9)
+    union = np.vstack([x[0:10], x[20:30]])
+    np.testing.assert_allclose(_sharpe(stats[0] + stats[2]), union.mean(0) / union.std(0, ddof=1), rtol=1e-9)
+
+
+def test_volatility_needs_two_returns() -> None:
+    assert compute_metrics(curve([100.0, 110.0])).volatility == 0.0  # one return: no spread
+    # Two returns +10 %, -10 %: sample std sqrt(0.02).
+    assert compute_metrics(curve([100.0, 110.0, 99.0])).volatility == pytest.approx(
+        math.sqrt(0.02 * 365), rel=1e-9
+    )
