@@ -43,7 +43,7 @@ def test_execute_trades_free_balances_and_leaves_orders_whole(any_db: Database,
                                                              clock: SimulatedClock) -> None:
     make_token(any_db, A)
     make_token(any_db, B)
-    wallet = make_wallet(any_db, make_org(any_db), cash="10000", tier="basic")  # an AI plan: optimizer rebalances
+    wallet = make_wallet(any_db, make_org(any_db), cash="10000", tier="basic")  # AI plan: rebalances
     # Another organisation's 20,000 in A keeps today's redemption limit (10 % of AUM) above 1,000.
     other = make_wallet(any_db, make_org(any_db, "St Mark"), cash="30000")
     ledger.buy(any_db.uow(), other, A, "20000", idempotency_key=key())
