@@ -43,6 +43,13 @@ def _ctx() -> decimal.Context:
     return ctx
 
 
+def ledger_context() -> decimal.Context:
+    """The ledger's arithmetic context (60 digits, half-even), for ``decimal.localcontext``: plain
+    ``+``/``-`` on balances must not round at Python's default 28 digits (a 1e12-unit supply with 18
+    decimals has 31)."""
+    return _ctx()
+
+
 #: What a person may type as an amount: ASCII digits, commas only as thousands separators (every
 #: group after the first exactly three digits), an optional decimal point, an optional leading ``$``.
 TYPED_AMOUNT = re.compile(r"^\$?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?$")

@@ -7,7 +7,7 @@ would go through floating point). Each violation is a human-readable string.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,11 +24,19 @@ from core.ledger.postings import (
 )
 from core.models import AIWallet, FeeAccrual, LedgerAccount, Posting, StrategyToken, TokenHolding
 from core.models.ledger import NEGATIVE_ALLOWED
+from core.money import ledger_context
 
 ZERO = Decimal(0)
 
 
 def check_invariants(session: Session) -> list[str]:
+    """Every ledger invariant, summed exactly (the ledger's 60-digit context: a 1e12-unit token's
+    balances carry 31 digits, which Python's default 28-digit context would round)."""
+    with localcontext(ledger_context()):
+        return _violations(session)
+
+
+def _violations(session: Session) -> list[str]:
     violations: list[str] = []
     accounts = {a.id: a for a in session.scalars(select(LedgerAccount))}
     by_code = {a.code: a for a in accounts.values()}

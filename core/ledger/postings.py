@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
@@ -36,6 +36,7 @@ from core.models import (
     Posting,
 )
 from core.models.ledger import NEGATIVE_ALLOWED
+from core.money import ledger_context
 
 ZERO = Decimal(0)
 
@@ -279,9 +280,10 @@ class LedgerWriter:
                 ],
             )
         deltas = self._deltas
-        for leg in legs:
-            deltas[leg.account.id] += leg.amount
-            self._accounts[leg.account.id] = leg.account
+        with localcontext(ledger_context()):  # 60 digits: a balance may exceed Python's default 28
+            for leg in legs:
+                deltas[leg.account.id] += leg.amount
+                self._accounts[leg.account.id] = leg.account
         self.posted.append(PostedRecord(txn_id, kind, tuple(legs)))
         # The hash chain: encoded now, hashed onto the chain head just before commit.
         encoding = chain.canonical_transaction(
@@ -308,7 +310,8 @@ class LedgerWriter:
             rows = lock_accounts(self.session, ids)
             updates = []
             for row in rows:
-                new_balance = row.balance + self._deltas[row.id]
+                with localcontext(ledger_context()):  # exact: never rounded at 28 digits
+                    new_balance = row.balance + self._deltas[row.id]
                 if new_balance < 0 and AccountKind(row.kind) not in NEGATIVE_ALLOWED:
                     raise NegativeBalance(f"account {row.code} would go negative ({new_balance} {row.asset})")
                 updates.append({"account_id": row.id, "new_balance": new_balance})
