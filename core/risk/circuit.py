@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import cast
 
 from sqlalchemy import Table, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
@@ -28,19 +30,28 @@ STATE_ID = 1
 ZERO = Decimal(0)
 
 
+_STATE_TABLE = cast(Table, PlatformRiskState.__table__)
+_NEW_STATE = {"id": STATE_ID, "halted": False, "trips": 0}
+# Two first writers (a halt beside a resume on a fresh database) would both find no row and both
+# insert; the loser died with a unique violation (seen in the PostgreSQL soak). Creating the row
+# with ON CONFLICT DO NOTHING makes the first touch race-free on both dialects.
+_CREATE_STATE = {
+    "postgresql": pg_insert(_STATE_TABLE).values(_NEW_STATE).on_conflict_do_nothing(index_elements=["id"]),
+    "sqlite": sqlite_insert(_STATE_TABLE).values(_NEW_STATE).on_conflict_do_nothing(index_elements=["id"]),
+}
+
+
 def risk_state(session: Session, *, lock: bool = False) -> PlatformRiskState:
+    """The platform's single risk-state row, created on first use; ``lock`` takes it FOR UPDATE."""
     query = select(PlatformRiskState).where(PlatformRiskState.id == STATE_ID)
     if lock:
         query = query.with_for_update()
-    state = session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+    query = query.execution_options(populate_existing=True)
+    state = session.scalars(query).one_or_none()
     if state is None:
-        state = PlatformRiskState(id=STATE_ID, halted=False, trips=0)
-        session.add(state)
-        session.flush()
+        session.execute(_CREATE_STATE[session.get_bind().dialect.name])
+        state = session.scalars(query).one()
     return state
-
-
-_STATE_TABLE = cast(Table, PlatformRiskState.__table__)
 # Built once and run on the session's connection: this is on every trade's path.
 _HALT = select(_STATE_TABLE.c.halted, _STATE_TABLE.c.halt_reason).where(_STATE_TABLE.c.id == STATE_ID)
 

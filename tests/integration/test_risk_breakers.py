@@ -240,6 +240,43 @@ def test_the_risk_state_row_is_created_when_missing(any_db: Database, clock: Sim
         assert row is not None and (row.halted, row.trips) == (False, 0)
 
 
+@pytest.mark.postgres
+def test_two_first_touches_of_a_missing_risk_state_both_succeed(pg_db: Database,
+                                                                clock: SimulatedClock) -> None:
+    """A halt and a resume racing on a fresh database: the second insert of the single row waits
+    for the first and then finds it, instead of dying with a unique violation (seen in the soak)."""
+    import threading
+
+    from sqlalchemy import delete
+
+    from core.models.wallets_ext import PlatformRiskState
+
+    with pg_db.uow() as uow:
+        uow.session.execute(delete(PlatformRiskState))
+        uow.commit()
+    first = pg_db.uow()
+    first.__enter__()
+    assert halt_trading(first.session, clock.now(), admin="user:1", reason="first")  # inserted, uncommitted
+    outcome: list[object] = []
+
+    def second_writer() -> None:
+        try:
+            with pg_db.uow() as uow:
+                outcome.append(risk_state(uow.session, lock=True).halted)
+                uow.commit()
+        except Exception as error:  # the assertion below reports it
+            outcome.append(error)
+
+    racer = threading.Thread(target=second_writer)
+    racer.start()
+    racer.join(timeout=1)
+    assert racer.is_alive()  # blocked on the first writer's uncommitted row, as it must be
+    first.commit()
+    first.__exit__(None, None, None)
+    racer.join(timeout=30)
+    assert outcome == [True]  # it saw the committed halt, not an IntegrityError
+
+
 def test_a_halt_without_a_stored_reason_still_says_why(any_db: Database) -> None:
     _org, wallet = _world(any_db)
     with any_db.uow() as uow:
