@@ -170,3 +170,40 @@ def test_a_tier_limit_keeps_the_best_stand_alone_sharpe_ratios() -> None:
     for rank, symbol in enumerate(ranked[10:], start=11):
         assert basic.reasons[symbol] == (f"out: the Basic plan holds at most 10 tokens and it ranks #{rank} "
                                          "by stand-alone risk-adjusted return")
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"blend": {}}, "blend needs at least one window"),
+    ({"blend": {"full": 0.5, "1": 0.5}}, "blend window '1' must be 'full' or a number of days >= 2"),
+    ({"blend": {"full": 0.5, "week": 0.5}}, "blend window 'week' must be 'full' or a number of days >= 2"),
+    ({"blend": {"full": 1.5, "30": -0.5}}, "blend weight for '30' must be a non-negative number"),
+    ({"blend": {"full": float("inf")}}, "blend weight for 'full' must be a non-negative number"),
+    ({"blend": {"full": 0.5, "30": 0.4}}, "blend weights must sum to 1"),
+    ({"blend": {"full": 0.5, "30": 0.5 + 2e-9}}, "blend weights must sum to 1"),
+    ({"min_weight": 0.1, "max_weight": 0.1}, "min_weight must be below max_weight"),
+    ({"min_weight": 0.15, "max_weight": 0.1}, "min_weight must be below max_weight"),
+])  # fmt: skip
+def test_config_errors_say_what_is_wrong(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        OptimizerConfig.model_validate(fields)
+    errors = caught.value.errors()
+    assert len(errors) == 1 and errors[0]["msg"] == f"Value error, {message}"
+
+
+def test_blend_tolerances_that_are_accepted() -> None:
+    # Float sums within 1e-9 of one are one; "02" is two days; a window of exactly two days is allowed.
+    assert OptimizerConfig(blend={"full": 0.5, "30": 0.5 + 5e-10}).blend["30"] == 0.5 + 5e-10
+    assert OptimizerConfig(blend={"full": 0.7, "7": 0.1, "30": 0.2}).blend["30"] == 0.2  # sums to 0.999...9
+    assert OptimizerConfig(blend={"02": 1.0}).blend == {"02": 1.0}
+    assert OptimizerConfig(min_weight=0.0, max_weight=0.01).min_full_tokens() == 100
+
+
+def test_keys_use_the_shortest_number_form() -> None:
+    assert RiskProfile(kind="risk_aversion", risk_aversion=0.125).key() == "risk_aversion:0.125"
+    assert RiskProfile(kind="target_volatility", target_volatility=1.0).key() == "target_volatility:1"
+    assert RiskProfile(kind="target_volatility", target_volatility=0.125).describe() == (
+        "highest return at volatility <= 12%/yr")  # ".0%" rounds half to even
+    # The profile's own numbers only matter for its kind.
+    assert RiskProfile(risk_aversion=7.0, target_volatility=0.5).key() == "max_sharpe"
+    assert RiskProfile(risk_aversion=7.0).describe() == "maximum Sharpe ratio"
+    assert RiskProfile(kind="risk_aversion", target_volatility=0.5).key() == "risk_aversion:2"
