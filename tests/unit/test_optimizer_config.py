@@ -193,7 +193,7 @@ def test_config_errors_say_what_is_wrong(fields: dict[str, object], message: str
 def test_blend_tolerances_that_are_accepted() -> None:
     # Float sums within 1e-9 of one are one; "02" is two days; a window of exactly two days is allowed.
     assert OptimizerConfig(blend={"full": 0.5, "30": 0.5 + 5e-10}).blend["30"] == 0.5 + 5e-10
-    assert OptimizerConfig(blend={"full": 0.7, "7": 0.1, "30": 0.2}).blend["30"] == 0.2  # sums to 0.999...9
+    assert OptimizerConfig(blend={"full": 0.2, "7": 0.7, "30": 0.1}).blend["7"] == 0.7  # sums to 0.999...9
     assert OptimizerConfig(blend={"02": 1.0}).blend == {"02": 1.0}
     assert OptimizerConfig(min_weight=0.0, max_weight=0.01).min_full_tokens() == 100
 
