@@ -30,7 +30,7 @@ from core.optimizer.decision import (
     quantise_weights,
     token_reason,
 )
-from core.optimizer.inputs import prepare
+from core.optimizer.inputs import TokenStats, prepare
 from core.optimizer.solve import equal_weight, solve
 
 
@@ -130,10 +130,11 @@ def suggest(
     )
 
 
-def _standalone_sharpe(stats: object, rf: float) -> float:
-    vol = float(getattr(stats, "volatility", 0.0))
-    ret = float(getattr(stats, "expected_return", 0.0))
-    return (ret - rf) / vol if vol > 1e-12 else float("-inf")
+def _standalone_sharpe(stats: TokenStats, rf: float) -> float:
+    """Excess return per unit of volatility; a token with no volatility ranks last."""
+    if stats.volatility > 1e-12:
+        return (stats.expected_return - rf) / stats.volatility
+    return float("-inf")
 
 
 def _summary(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -207,3 +209,8 @@ def test_keys_use_the_shortest_number_form() -> None:
     assert RiskProfile(risk_aversion=7.0, target_volatility=0.5).key() == "max_sharpe"
     assert RiskProfile(risk_aversion=7.0).describe() == "maximum Sharpe ratio"
     assert RiskProfile(kind="risk_aversion", target_volatility=0.5).key() == "risk_aversion:2"
+
+
+def test_clean_turns_negative_zero_into_zero() -> None:
+    cleaned = _clean({"A": -0.0, "B": -1e-9})
+    assert [math.copysign(1.0, w) for w in cleaned.values()] == [1.0, 1.0]

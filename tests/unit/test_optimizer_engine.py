@@ -21,6 +21,8 @@ from pypfopt import EfficientFrontier
 from sklearn.covariance import ledoit_wolf
 
 from core.optimizer import OptimizerConfig, RiskProfile, Tier, suggest
+from core.optimizer.engine import _standalone_sharpe
+from core.optimizer.inputs import TokenStats
 from core.optimizer.solve import solve
 from tests.unit.test_optimizer_reference import _inputs, _market, _with_cash
 
@@ -266,3 +268,24 @@ def test_target_volatility_like_a_bare_cvxpy_solve() -> None:
         # An interior-point SOCP answer: the two formulations agree to ~2e-5, not to 1e-6.
         assert abs(got - want) <= Decimal("0.00005"), (symbol, got, want)
     assert decision.performance.volatility == pytest.approx(0.1, abs=1e-4)  # the target binds
+
+
+def test_stand_alone_sharpe_by_hand() -> None:
+    assert _standalone_sharpe(TokenStats(40, expected_return=0.5, volatility=0.25), 0.1) == pytest.approx(1.6)
+    assert _standalone_sharpe(TokenStats(40, expected_return=-0.2, volatility=0.5), 0.1) == pytest.approx(-.6)
+    # No volatility (the NAV never moved): last in any ranking, whatever its return.
+    for vol in (0.0, 1e-12):
+        assert _standalone_sharpe(TokenStats(40, expected_return=0.5, volatility=vol), 0.0) == -math.inf
+
+
+def test_an_unreachable_volatility_target_is_the_best_returns_at_the_cap() -> None:
+    """With a 500 % volatility target the risk constraint is slack: the answer is the five highest
+    expected returns at 20 % each, fully invested (not more than 100 % in total)."""
+    prices = _market(8, seed=17)
+    mu, _ = _inputs(prices)
+    best = set(mu.sort_values(ascending=False).index[:5])
+    decision = suggest(prices, tier=Tier.PREMIUM,
+                       profile=RiskProfile(kind="target_volatility", target_volatility=5.0))
+    assert set(decision.weights) == best
+    assert all(abs(w - Decimal("0.2")) <= Decimal("0.000002") for w in decision.weights.values())
+    assert decision.cash_weight <= Decimal("0.00001")

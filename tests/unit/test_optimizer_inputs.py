@@ -15,7 +15,7 @@ import pytest
 from sklearn.covariance import ledoit_wolf
 
 from core.optimizer import OptimizerConfig
-from core.optimizer.inputs import blended_mean, daily_returns, prepare
+from core.optimizer.inputs import _fingerprint, blended_mean, daily_returns, prepare
 
 NAN = math.nan
 DAYS = pd.date_range("2024-03-01", periods=40, freq="D")
@@ -187,3 +187,21 @@ def test_same_returns_with_different_gaps_are_not_twins() -> None:
     prepared = prepare(table, OptimizerConfig())
     assert prepared.symbols == ["A", "B", "HOLED"]
     assert prepared.stats["HOLED"].days == 37
+
+
+def test_one_return_is_its_own_blend_and_two_days_are_one_return() -> None:
+    config = OptimizerConfig(blend={"full": 0.5, "2": 0.3, "4": 0.2}, frequency=10)
+    assert blended_mean(np.array([0.01]), config) == pytest.approx(0.1, rel=1e-12)  # 10 x 0.01
+    two_days = pd.DataFrame({"A": [100.0, 101.0]})
+    prepared = prepare(two_days, OptimizerConfig())
+    assert prepared.excluded == {"A": "only 1 days of NAV history; needs 30 to be considered"}
+    assert prepared.mu.dtype == np.float64 and prepared.mu.empty
+
+
+def test_fingerprints_ignore_float_noise_but_not_gaps() -> None:
+    # Below 1e-12 a return is rounding noise, and its sign too: -1e-13 and +1e-13 are both zero.
+    assert _fingerprint(np.array([-1e-13, 0.01, NAN])) == _fingerprint(np.array([1e-13, 0.01, NAN]))
+    assert _fingerprint(np.array([0.01 + 3e-14, 0.02])) == _fingerprint(np.array([0.01, 0.02]))
+    assert _fingerprint(np.array([0.01 + 2e-12, 0.02])) != _fingerprint(np.array([0.01, 0.02]))
+    # A missing day is not a day without change.
+    assert _fingerprint(np.array([NAN, 0.01])) != _fingerprint(np.array([0.0, 0.01]))
