@@ -289,3 +289,18 @@ def test_an_unreachable_volatility_target_is_the_best_returns_at_the_cap() -> No
     assert set(decision.weights) == best
     assert all(abs(w - Decimal("0.2")) <= Decimal("0.000002") for w in decision.weights.values())
     assert decision.cash_weight <= Decimal("0.00001")
+
+
+def test_the_default_profile_on_basic_has_no_premium_note() -> None:
+    decision = suggest(_market(6, seed=3), tier=Tier.BASIC)
+    assert (decision.profile, decision.method, decision.note) == ("max_sharpe", "max_sharpe", None)
+
+
+def test_a_cap_off_the_millionth_grid_is_floored_for_the_reasons_too() -> None:
+    # A 33.33337 % cap: weights are floored to 0.333333, and so is the cap they are compared with,
+    # so three rising tokens held at the cap are reported "at the cap", not "at 33.3 %".
+    config = OptimizerConfig(max_weight=0.3333337)
+    decision = suggest(_rising(120, 3, seed=1), config=config)
+    assert decision.weights == dict.fromkeys(["R0", "R1", "R2"], Decimal("0.333333"))
+    for symbol in decision.weights:
+        assert decision.reasons[symbol].startswith("in at the 33% cap per token ("), decision.reasons[symbol]
