@@ -9,14 +9,15 @@ documented rule says, and weights under the 0.5 % minimum go to cash.
 
 from __future__ import annotations
 
+import logging
 import math
-import re
 from decimal import ROUND_FLOOR, Decimal
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
 import pytest
+from cvxpy.error import SolverError
 from pypfopt import EfficientFrontier
 from sklearn.covariance import ledoit_wolf
 
@@ -192,15 +193,19 @@ def _correlated(symbols: list[str]) -> pd.DataFrame:
     return pd.DataFrame(np.outer(vols, vols) * corr, index=symbols, columns=symbols)
 
 
-def test_a_failed_max_sharpe_falls_back_to_pypfopts_minimum_volatility() -> None:
+def test_a_failed_max_sharpe_falls_back_to_minimum_volatility(caplog: pytest.LogCaptureFixture) -> None:
     six = list("ABCDEF")
     cov = _correlated(six)
     mu = pd.Series({s: (math.inf if s == "A" else 0.1) for s in six})  # no Sharpe ratio to maximise
-    result = solve(six, mu, cov, OptimizerConfig(), RiskProfile())
+    with caplog.at_level(logging.WARNING, logger="core.optimizer.solve"):
+        result = solve(six, mu, cov, OptimizerConfig(), RiskProfile())
     assert result.method == "fallback:min_volatility"
-    assert result.note is not None
-    assert re.fullmatch(r"the max sharpe solve failed \(\w+\); used the minimum-volatility portfolio "
-                        r"instead", result.note)  # fmt: skip
+    # cvxpy refuses the infinite expected return ("Problem data contains NaN or Inf").
+    failed = "the max sharpe solve failed (ValueError)"
+    assert result.note == f"{failed}; used the minimum-volatility portfolio instead"
+    [record] = caplog.records
+    assert record.getMessage() == f"optimizer: {failed} for 6 tokens; falling back"
+    assert record.exc_info is not None and record.exc_info[0] is ValueError
     reference = EfficientFrontier(pd.Series(0.1, index=six), cov, weight_bounds=(0, CAP)).min_volatility()
     assert set(result.weights) == set(six)
     for symbol in six:
@@ -211,15 +216,22 @@ def test_a_failed_max_sharpe_falls_back_to_pypfopts_minimum_volatility() -> None
     (RiskProfile(kind="risk_aversion", risk_aversion=3.0), "risk aversion"),
     (RiskProfile(kind="target_volatility", target_volatility=0.3), "target volatility"),
 ])  # fmt: skip
-def test_failed_custom_profiles_name_themselves(profile: RiskProfile, name: str) -> None:
+def test_failed_custom_profiles_name_themselves(profile: RiskProfile, name: str,
+                                                caplog: pytest.LogCaptureFixture) -> None:
     six = list("ABCDEF")
     broken = OptimizerConfig(solver="NO_SUCH_SOLVER")
-    result = solve(six, pd.Series(0.1, index=six), _correlated(six), broken, profile)
+    with caplog.at_level(logging.WARNING, logger="core.optimizer.solve"):
+        result = solve(six, pd.Series(0.1, index=six), _correlated(six), broken, profile)
     assert result.method == "fallback:equal_weight"
     assert result.weights == dict.fromkeys(six, 1 / 6)
-    assert result.note is not None
-    assert re.fullmatch(rf"the {name} solve failed \(\w+\), and minimum volatility failed too \(\w+\); "
-                        r"used capped equal weights instead", result.note)  # fmt: skip
+    assert result.note == (f"the {name} solve failed (SolverError), and minimum volatility failed too "
+                           "(SolverError); used capped equal weights instead")
+    # Both failures are logged with their tracebacks (no silent fallback).
+    assert [r.getMessage() for r in caplog.records] == [
+        f"optimizer: the {name} solve failed (SolverError) for 6 tokens; falling back",
+        "optimizer: minimum volatility failed too; capped equal weight",
+    ]
+    assert all(r.exc_info is not None and r.exc_info[0] is SolverError for r in caplog.records)
 
 
 def test_utility_with_a_risk_free_rate_like_pypfopt() -> None:
