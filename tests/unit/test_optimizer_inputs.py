@@ -140,6 +140,7 @@ def test_too_little_data_is_no_history_for_everyone() -> None:
     assert prepared.symbols == [] and prepared.stats == {}
     assert prepared.excluded == {"A": "no NAV history yet", "B": "no NAV history yet"}
     assert prepared.mu.empty and prepared.cov.empty and prepared.window_days == 0
+    assert prepared.mu.dtype == np.float64
     assert prepare(pd.DataFrame(index=DAYS), OptimizerConfig()).excluded == {}
 
 
