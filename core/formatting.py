@@ -23,6 +23,7 @@ Conventions:
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -45,6 +46,7 @@ __all__ = [
     "percent",
     "quantity",
     "ratio",
+    "sentence",
     "shorten",
 ]
 
@@ -175,6 +177,20 @@ def datetime_text(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+_PLAIN_WORD = re.compile(r"[a-z]+[a-z']*")
+
+
+def sentence(text: str) -> str:
+    """An error or notice as a sentence: its first letter a capital (``the Free plan is manual
+    only: ...`` -> ``The Free plan ...``). A first word that is typed as is — a name with ``_``, ``:``,
+    ``-``, ``/``, digits or a dot (``entry_rule``, ``aave_v2:USDC``, ``full-ai``, ``/tokens``) — is
+    left alone, since capitalising it would name something that does not exist."""
+    head, sep, rest = text.partition(" ")
+    if _PLAIN_WORD.fullmatch(head.rstrip(":;,")):
+        return head[0].upper() + head[1:] + sep + rest
+    return text
 
 
 def shorten(text: str, width: int) -> str:

@@ -28,6 +28,7 @@ from core.commands.parsing import parse_line
 from core.commands.permissions import PERMISSIONS
 from core.commands.types import ChatType, Command, Identity, Reply
 from core.errors import ArenaError
+from core.formatting import sentence
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
@@ -113,7 +114,7 @@ class DiscordAdapter:
         try:
             parsed = parse_line(line)
         except ArenaError as exc:
-            await self.respond(interaction, Reply(exc.message, ephemeral=True))
+            await self.respond(interaction, Reply(sentence(exc.message), ephemeral=True))
             return
         name = parsed.name or ""
         if via_button and not await self.allowed(interaction, name, via_button=True):
