@@ -34,6 +34,7 @@ QTY_PLACES = 6
 ELLIPSIS = "…"
 
 __all__ = [
+    "candidate_state",
     "cash",
     "change",
     "count",
@@ -41,6 +42,7 @@ __all__ = [
     "date_text",
     "datetime_text",
     "drawdown",
+    "family_name",
     "mode_name",
     "nav",
     "percent",
@@ -161,6 +163,38 @@ def mode_name(mode: object) -> str:
     """A wallet mode as people read it: ``full-ai``, ``hybrid``, ``manual`` (a ``WalletMode`` or its
     value; the stored and JSON value of full AI is ``full_ai``)."""
     return str(getattr(mode, "value", mode)).replace("_", "-")
+
+
+#: Strategy families as a treasurer reads them (the spec's ``family`` values are identifiers).
+FAMILY_NAMES = {
+    "ma_crossover": "moving-average crossover",
+    "multi_strategy": "multi-strategy",
+}
+
+#: Import-pipeline states (``CandidateState`` values) in words.
+CANDIDATE_STATES = {
+    "discovered": "found, not parsed yet",
+    "parsed": "parsed, waiting to be implemented",
+    "rejected": "rejected",
+    "implemented": "implemented, waiting for its backtest",
+    "backtested": "backtested, waiting for the gate",
+    "failed_gate": "failed the quality gate",
+    "proving": "paper trading before it can become a token",
+    "tokenized": "became a token",
+}
+
+
+def family_name(family: object) -> str:
+    """A strategy family in words: ``yield_rotation`` -> ``yield rotation``, ``ma_crossover`` ->
+    ``moving-average crossover`` (a ``Family`` or its value)."""
+    value = str(getattr(family, "value", family))
+    return FAMILY_NAMES.get(value, value.replace("_", " "))
+
+
+def candidate_state(state: object) -> str:
+    """An import candidate's state in words: ``failed_gate`` -> ``failed the quality gate``."""
+    value = str(getattr(state, "value", state))
+    return CANDIDATE_STATES.get(value, value.replace("_", " "))
 
 
 def date_text(day: date | datetime) -> str:

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core import formatting
 from core.db import Database
 from core.errors import ValidationError
 from core.formatting import sentence
-from tests.e2e.chat_support import ChatWorld, make_token
+from tests.e2e.chat_support import ADMIN_ID, ChatWorld, make_token
 
 EXAMPLE_SPEC = Path(__file__).resolve().parents[2] / "examples" / "specs" / "btc_golden_cross.json"
 
@@ -190,3 +191,85 @@ def test_help_shows_flags_without_a_type_label(sqlite_db: Database) -> None:
         helped = runner.invoke(cli.app, [*db, *path, "--help"], terminal_width=100)
         assert helped.exit_code == 0, (path, helped.output)
         assert "<bool>" not in helped.output, (path, helped.output)
+
+
+# -- 7. /strategies, /apply and /token in words ------------------------------------------------------
+
+
+def test_family_and_state_words() -> None:
+    from core.models.pipeline import CandidateState
+    from core.spec.model import Family
+
+    assert formatting.family_name(Family.YIELD_ROTATION) == "yield rotation"
+    assert formatting.family_name("ma_crossover") == "moving-average crossover"
+    assert formatting.candidate_state(CandidateState.FAILED_GATE) == "failed the quality gate"
+    assert formatting.candidate_state("proving") == "paper trading before it can become a token"
+    for state in CandidateState:  # every state has words of its own, none an identifier
+        assert "_" not in formatting.candidate_state(state)
+    for family in Family:
+        assert "_" not in formatting.family_name(family)
+
+
+def _candidate(db: Database, n: int, state: str, family: str | None, asset: str | None,
+               symbol: str | None = None) -> None:
+    from core.models.pipeline import CandidateState, SourceDocument, StrategyCandidate
+
+    with db.uow() as uow:
+        now = uow.clock.now()
+        doc = SourceDocument(source="chat", kind="text", url=f"submission:{n}",
+                             content_hash=str(n).ljust(64, "0"), title=f"text {n}", text="buy the dip",
+                             provenance={}, fetched_at=now, created_at=now)
+        uow.session.add(doc)
+        uow.session.flush()
+        uow.session.add(StrategyCandidate(document_id=doc.id, state=CandidateState(state), family=family,
+                                          primary_asset=asset, token_symbol=symbol, created_at=now,
+                                          updated_at=now))
+        uow.commit()
+
+
+def test_strategies_in_words(sqlite_db: Database) -> None:
+    world = ChatWorld(sqlite_db)
+    _candidate(sqlite_db, 1, "failed_gate", "yield_rotation", "USDC")
+    _candidate(sqlite_db, 2, "tokenized", "lending", "USDC", "STRAT-LENDING-USDC-001")
+    _candidate(sqlite_db, 3, "discovered", None, None)
+    assert world.say(5, "/strategies").text == (
+        "Strategy candidates (newest first):\n"
+        "#3 not parsed yet: found, not parsed yet\n"
+        "#2 lending on USDC: became token STRAT-LENDING-USDC-001\n"
+        "#1 yield rotation on USDC: failed the quality gate\n"
+        "Backtest one: /backtest ID"
+    )
+
+
+def test_apply_says_what_the_check_is_and_keeps_the_fingerprint_for_the_reviewer(sqlite_db: Database) -> None:
+    from sqlalchemy import select
+
+    from core.models.agreements import VerificationApplication
+
+    world = ChatWorld(sqlite_db)
+    world.onboard(100)
+    with sqlite_db.uow(read_only=True) as uow:
+        signed = uow.session.scalars(select(VerificationApplication.signer_attestation_sha256)).one()
+    fingerprint = signed[:12]
+    mine = world.say(100, "/apply").text
+    assert "signer's attestations: recorded;" in mine and fingerprint not in mine, mine
+    assert "identity check: reviewed by a platform admin." in mine and "check: manual" not in mine, mine
+    queue = world.say(ADMIN_ID, "/pending").text
+    assert f"signer's attestations: recorded (SHA-256 {fingerprint});" in queue, queue
+
+
+def test_token_says_the_risk_free_rate_once() -> None:
+    from core.commands.handlers.market import gate_report_lines
+
+    check = {"name": "history", "label": "history", "applicable": True, "passed": True, "value": 400,
+             "threshold": 180, "comparison": ">="}
+    synthetic = {"passed": True, "checks": [check], "trials_text": 1, "trials_total": 5,
+                 "risk_free": {"name": "none (synthetic market): 0 %", "mean_annual_rate": 0.0}}
+    lines = gate_report_lines(synthetic)
+    assert lines[0] == "Birth gate: passed (risk-free rate: 0%, none in the synthetic market)"
+    assert lines[1] == "Trials: 1 variant of this strategy, 5 overall; chosen: as parsed"
+    folder = {**synthetic, "risk_free": {"name": "none found in data/rates: 0 %", "mean_annual_rate": 0.0}}
+    assert gate_report_lines(folder)[0] == "Birth gate: passed (risk-free rate: 0%, none found in data/rates)"
+    bills = {**synthetic, "risk_free": {"name": "3-month US T-bill (FRED DTB3)", "mean_annual_rate": 0.042}}
+    assert gate_report_lines(bills)[0] == (
+        "Birth gate: passed (risk-free rate: 3-month US T-bill (FRED DTB3), mean 4.20% a year)")
