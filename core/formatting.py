@@ -167,7 +167,7 @@ def mode_name(mode: object) -> str:
 
 #: Strategy families as a treasurer reads them (the spec's ``family`` values are identifiers).
 FAMILY_NAMES = {
-    "ma_crossover": "moving-average crossover",
+    "ma_crossover": "moving average crossover",
     "multi_strategy": "multi-strategy",
 }
 
@@ -186,7 +186,7 @@ CANDIDATE_STATES = {
 
 def family_name(family: object) -> str:
     """A strategy family in words: ``yield_rotation`` -> ``yield rotation``, ``ma_crossover`` ->
-    ``moving-average crossover`` (a ``Family`` or its value)."""
+    ``moving average crossover`` (a ``Family`` or its value)."""
     value = str(getattr(family, "value", family))
     return FAMILY_NAMES.get(value, value.replace("_", " "))
 

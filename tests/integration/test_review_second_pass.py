@@ -201,7 +201,7 @@ def test_family_and_state_words() -> None:
     from core.spec.model import Family
 
     assert formatting.family_name(Family.YIELD_ROTATION) == "yield rotation"
-    assert formatting.family_name("ma_crossover") == "moving-average crossover"
+    assert formatting.family_name("ma_crossover") == "moving average crossover"
     assert formatting.candidate_state(CandidateState.FAILED_GATE) == "failed the quality gate"
     assert formatting.candidate_state("proving") == "paper trading before it can become a token"
     for state in CandidateState:  # every state has words of its own, none an identifier
