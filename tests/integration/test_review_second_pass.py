@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from core import formatting
@@ -55,6 +57,15 @@ def test_sentence_capitalises_words_but_not_names() -> None:
     for name in ("entry_rule: unknown function foo", "aave_v2:USDC is not a market", "/tokens lists them",
                  "--engine must be one of backtrader, vector", "full-ai mode", "e.g. this", ""):
         assert sentence(name) == name
+
+
+@given(st.text(max_size=60))
+def test_sentence_changes_at_most_the_first_letter_and_is_idempotent(text: str) -> None:
+    shown = sentence(text)
+    assert len(shown) == len(text) and shown[1:] == text[1:]
+    assert sentence(shown) == shown
+    if shown != text:  # only a plain lower-case first word is touched, and only to its capital
+        assert text[0].islower() and shown[0] == text[0].upper()
 
 
 def test_chat_refusals_start_with_a_capital(sqlite_db: Database) -> None:
