@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import ledger
 from core.audit import liabilities
 from core.bounty.service import record_submission_in
 from core.commands.confirmations import ask_in
@@ -27,15 +28,16 @@ from core.commands.context import Ctx, Hooks
 from core.commands.handlers.agreement import signer_for
 from core.commands.handlers.common import remember_chat
 from core.commands.types import Command, Identity
-from core.compliance import agreement, attestations
+from core.compliance import agreement, attestations, organisations
 from core.compliance.disclosures import ATTESTATION_ORDER, current
 from core.compliance.identity import find_user, get_or_create_user
-from core.db import Database
-from core.models import AIWallet, Role
+from core.db import Database, UnitOfWork
+from core.errors import ValidationError
+from core.models import AIWallet, Role, StrategyToken
 from core.models.agreements import AgreementConsent, AgreementDocument
 from core.models.audit import LiabilityPublication, WalletAuditSalt
 from core.models.chat import ChatPreference, PendingConfirmation
-from core.models.compliance import Attestation, Organisation, User
+from core.models.compliance import Attestation, Organisation, OrgKind, User
 from core.models.money import StrategySubmission
 from core.models.pipeline import SourceDocument
 from tests.e2e.chat_support import ChatWorld, make_settings
@@ -44,11 +46,9 @@ from tests.support.ledger_world import make_org, make_wallet
 pytestmark = pytest.mark.postgres
 
 
-def _second_waits_for_first(
-    db: Database, first: Callable[[Session], object], second: Callable[[Session], Any]
-) -> Any:
+def _race(db: Database, first: Callable[[Session], object], second: Callable[[Session], Any]) -> Any:
     """Run ``first`` in an open transaction, ``second`` in another thread; return what the second
-    returned once the first committed (failing if it did not wait, or raised)."""
+    returned (or raised) once the first committed, failing if it did not wait for the first."""
     holder = db.uow()
     holder.__enter__()
     try:
@@ -72,8 +72,17 @@ def _second_waits_for_first(
     finally:
         holder.__exit__(None, None, None)
     thread.join(timeout=30)
-    assert len(outcome) == 1 and not isinstance(outcome[0], Exception), outcome
+    assert len(outcome) == 1, outcome
     return outcome[0]
+
+
+def _second_waits_for_first(
+    db: Database, first: Callable[[Session], object], second: Callable[[Session], Any]
+) -> Any:
+    """:func:`_race` where the second must succeed: what it returned."""
+    result = _race(db, first, second)
+    assert not isinstance(result, Exception), result
+    return result
 
 
 def _count(db: Database, model: type[Any]) -> int:
@@ -227,3 +236,87 @@ def test_a_publish_beside_another_keeps_the_first_salt_and_publication(pg_db: Da
         salts = set(uow.session.scalars(select(WalletAuditSalt.salt)))
     assert salts == {"ab" * 32}  # a wallet's salt never changes once stored
     assert _count(pg_db, LiabilityPublication) == 1
+
+
+class _GatedUow(UnitOfWork):
+    """A unit of work whose commit waits for ``release``: its writer has done everything but commit
+    (``reached`` is set), so another transaction can be started against its uncommitted rows."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db.session_factory, clock=db.clock)
+        self.reached, self.release = threading.Event(), threading.Event()
+
+    def commit(self) -> None:
+        self.reached.set()
+        assert self.release.wait(timeout=30)
+        super().commit()
+
+
+def _tokenize_race(db: Database, first_key: str, second_key: str,
+                   second_symbol: str = "STRAT-MOMENTUM-BTC-007") -> tuple[object, object]:
+    """Tokenize twice at once (the first held before its commit); both outcomes."""
+    results: dict[str, object] = {}
+
+    def create(name: str, uow: UnitOfWork, idempotency_key: str, symbol: str) -> None:
+        try:
+            results[name] = ledger.tokenize(uow, agent_id=None, symbol=symbol,
+                                            total_supply="1000000", status="active",
+                                            idempotency_key=idempotency_key).token_id
+        except Exception as error:  # compared below
+            results[name] = error
+
+    gated = _GatedUow(db)
+    first = threading.Thread(target=create, args=("first", gated, first_key, "STRAT-MOMENTUM-BTC-007"))
+    first.start()
+    assert gated.reached.wait(timeout=30)
+    second = threading.Thread(target=create, args=("second", db.uow(), second_key, second_symbol))
+    second.start()
+    second.join(timeout=1)
+    assert second.is_alive(), f"the second creation did not wait for the first: {results}"
+    gated.release.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    return results["first"], results["second"]
+
+
+def test_two_creations_of_one_symbol_at_once_give_the_loser_a_clear_refusal(pg_db: Database) -> None:
+    first, second = _tokenize_race(pg_db, "admin:1", "pipeline:1")
+    assert isinstance(first, int)
+    assert isinstance(second, ValidationError)
+    assert str(second) == "token symbol STRAT-MOMENTUM-BTC-007 is taken"
+    assert _count(pg_db, StrategyToken) == 1
+
+
+def test_a_retried_creation_beside_the_original_returns_the_original(pg_db: Database) -> None:
+    first, second = _tokenize_race(pg_db, "import:candidate:9:tokenize", "import:candidate:9:tokenize")
+    assert isinstance(first, int) and second == first  # the stored reply, not an IntegrityError
+    assert _count(pg_db, StrategyToken) == 1
+
+
+def test_a_double_org_register_handled_at_once_makes_one_organisation(pg_db: Database) -> None:
+    with pg_db.uow() as uow:
+        user = get_or_create_user(uow.session, "telegram", 4242, "Ann", pg_db.clock)
+        for kind in ATTESTATION_ORDER:
+            attestations.attest(uow.session, user, kind, current().version, pg_db.clock)
+        user_id = user.id
+        uow.commit()
+
+    def register(session: Session) -> int:
+        user = session.get(User, user_id)
+        assert user is not None
+        return organisations.register(session, user, OrgKind.CHURCH, "Grace Chapel", pg_db.clock).id
+
+    refused = _race(pg_db, register, register)  # the second is refused, not a twin organisation
+    assert isinstance(refused, ValidationError) and "You already belong to Grace Chapel" in str(refused)
+    assert _count(pg_db, Organisation) == 1
+    with pg_db.uow(read_only=True) as uow:
+        stored = uow.session.get(User, user_id)
+        assert stored is not None and stored.is_org_admin and stored.organisation_id is not None
+
+
+def test_two_first_tokenizations_at_once_make_one_house_wallet(pg_db: Database) -> None:
+    first, second = _tokenize_race(pg_db, "admin:1", "pipeline:1", second_symbol="STRAT-TREND-ETH-001")
+    assert isinstance(first, int) and isinstance(second, int) and first != second
+    with pg_db.uow(read_only=True) as uow:
+        houses = uow.session.scalar(select(func.count()).select_from(AIWallet).where(AIWallet.is_house))
+    assert houses == 1  # both seeds in the one house wallet
