@@ -117,10 +117,14 @@ def run_idempotent(
     except Exception as error:
         if is_transient_db_error(error):
             raise
-        failure = error
-    # Possibly lost a race on the same key: at the key's insert, or earlier, when the effect met
-    # what the winner wrote (a symbol it took, a row it created: a unique violation or a refusal
-    # such as "symbol taken"). Return what the winner stored (or its conflict).
+        return _reply_of_winner(uow, key, digest, operation, error, decode)
+
+
+def _reply_of_winner(uow: UnitOfWork, key: str, digest: str, operation: str, failure: Exception,
+                     decode: Callable[[dict[str, Any]], R]) -> R:
+    """The request failed, possibly because it lost a race on the same key: at the key's insert,
+    or earlier, when its effect met what the winner wrote (a symbol the winner took, a row it
+    created). Return what the winner stored (or its conflict); re-raise ``failure`` when none did."""
     with uow:
         winner = _lookup(uow.session, key, digest)
     if winner is None:
