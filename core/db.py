@@ -168,8 +168,11 @@ def retry_transient(
     return retrying(work)
 
 
-def insert_if_absent(session: Session, table: Table, values: dict[str, Any], keys: Sequence[str]) -> bool:
-    """Insert one row unless a row with the same ``keys`` (a unique key) exists; True if inserted.
+def insert_if_absent(
+    session: Session, table: Table, values: dict[str, Any], keys: Sequence[str] | None
+) -> bool:
+    """Insert one row unless a row with the same ``keys`` (a unique key; ``None``: any of the
+    table's unique keys) exists; True if inserted.
 
     The race-free form of "select, and insert when missing" for rows that concurrent transactions
     may create first (``INSERT ... ON CONFLICT (keys) DO NOTHING`` on both dialects). On PostgreSQL
@@ -180,9 +183,10 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any], key
     """
     dialect = session.get_bind().dialect.name
     build = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = build(table).values(values).on_conflict_do_nothing(index_elements=list(keys))
+    target = list(keys) if keys is not None else None
+    statement = build(table).values(values).on_conflict_do_nothing(index_elements=target)
     # RETURNING says whether a row went in (an ORM-session execute reports rowcount -1).
-    returned = session.execute(statement.returning(table.c[keys[0]])).first()
+    returned = session.execute(statement.returning(*table.primary_key.columns)).first()
     return returned is not None
 
 

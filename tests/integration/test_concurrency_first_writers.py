@@ -39,7 +39,7 @@ from core.models.audit import LiabilityPublication, WalletAuditSalt
 from core.models.chat import ChatPreference, PendingConfirmation
 from core.models.compliance import Attestation, Organisation, OrgKind, User
 from core.models.money import StrategySubmission
-from core.models.pipeline import SourceDocument
+from core.models.pipeline import SourceDocument, StrategyCandidate
 from tests.e2e.chat_support import ChatWorld, make_settings
 from tests.support.ledger_world import make_org, make_wallet
 
@@ -320,3 +320,21 @@ def test_two_first_tokenizations_at_once_make_one_house_wallet(pg_db: Database) 
     with pg_db.uow(read_only=True) as uow:
         houses = uow.session.scalar(select(func.count()).select_from(AIWallet).where(AIWallet.is_house))
     assert houses == 1  # both seeds in the one house wallet
+
+
+def test_one_text_submitted_twice_at_once_is_stored_once(pg_db: Database) -> None:
+    from parser.sources.base import RawDocument
+    from parser.store import save_documents
+
+    now = pg_db.clock.now()
+    text = "Buy BTC when its 50-day average rises above the 200-day one."
+
+    def save(session: Session) -> tuple[int, int]:
+        doc = RawDocument("chat", "text", "submission:same", "Golden cross", text, now, {})
+        outcome = save_documents(session, [doc], now)
+        return outcome.new, outcome.duplicates
+
+    first: list[tuple[int, int]] = []
+    assert _second_waits_for_first(pg_db, lambda s: first.append(save(s)), save) == (0, 1)
+    assert first == [(1, 0)]
+    assert _count(pg_db, SourceDocument) == 1 and _count(pg_db, StrategyCandidate) == 1
