@@ -62,6 +62,7 @@ def payable_account(session: Session, organisation_id: int, now: datetime) -> Ac
 
 
 _SUBMISSIONS = cast(Table, StrategySubmission.__table__)
+_STATES = cast(Table, BountyState.__table__)
 
 
 def record_submission_in(
@@ -118,20 +119,13 @@ def register_states_in(session: Session, now: datetime) -> list[int]:
         if sub.organisation_id is None or token is None or token.activated_at is None:
             continue  # a proving token's window starts when it is activated (tokenized for trading)
         start = token.activated_at
-        session.add(
-            BountyState(
-                token_id=token_id,
-                submission_id=sub.id,
-                organisation_id=sub.organisation_id,
-                starts_at=start,
-                ends_at=start + WINDOW,
-                hwm_nav=BIRTH_NAV,
-                last_mark_id=None,
-                unfunded=ZERO,
-                updated_at=now,
-            )
-        )
-        started.append(token_id)
+        row = {"token_id": token_id, "submission_id": sub.id, "organisation_id": sub.organisation_id,
+               "starts_at": start, "ends_at": start + WINDOW, "hwm_nav": BIRTH_NAV, "last_mark_id": None,
+               "unfunded": ZERO, "updated_at": now}
+        # Only the accrual job starts bounties, but a run taken over after a lost lease may still
+        # overlap its first owner: the second start of a token's bounty stores nothing.
+        if insert_if_absent(session, _STATES, row, ("token_id",)):
+            started.append(token_id)
     session.flush()
     return started
 
