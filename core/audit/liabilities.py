@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import merkle
 from core.audit.chain import chain_head
-from core.db import Database
+from core.db import Database, insert_if_absent
 from core.errors import NotFound
 from core.models import CASH_ASSET, AccountKind, AIWallet, LedgerAccount
 from core.models.audit import LiabilityLeaf, LiabilityPublication, WalletAuditSalt
@@ -124,16 +124,20 @@ def _text(units: int, asset: str) -> str:
     return format(Decimal(units).scaleb(-decimals_of(asset), context=_WIDE), "f")
 
 
+_SALTS = cast(Table, WalletAuditSalt.__table__)
+_PUBLICATIONS = cast(Table, LiabilityPublication.__table__)
+
+
 def _ensure_salts(db: Database, wallet_ids: list[int]) -> None:
+    # A publish from the CLI beside the scheduler's: both found a wallet without a salt and the
+    # second insert died with a unique violation. ON CONFLICT DO NOTHING keeps the first salt (a
+    # wallet's salt must never change: published proofs use it).
     with db.uow() as uow:
         known = set(uow.session.scalars(select(WalletAuditSalt.wallet_id)))
         for wallet_id in wallet_ids:
             if wallet_id not in known:
-                uow.session.add(
-                    WalletAuditSalt(
-                        wallet_id=wallet_id, salt=secrets.token_hex(32), created_at=uow.clock.now()
-                    )
-                )
+                row = {"wallet_id": wallet_id, "salt": secrets.token_hex(32), "created_at": uow.clock.now()}
+                insert_if_absent(uow.session, _SALTS, row, ("wallet_id",))
         uow.commit()
 
 
@@ -177,18 +181,16 @@ def publish(db: Database, as_of: date | None = None) -> PublishedRoot:
     root = levels[-1][0]
     totals = {a: _text(s, a) for a, s in zip(assets, root.sums, strict=True)}
     with db.uow() as uow:
-        pub = LiabilityPublication(
-            as_of=day,
-            published_at=uow.clock.now(),
-            root_hash=root.hash.hex(),
-            assets=assets,
-            totals=totals,
-            wallet_count=len(leaves),
-            chain_seq=seq,
-            chain_hash=head,
-        )
-        uow.session.add(pub)
-        uow.session.flush()
+        row = {"as_of": day, "published_at": uow.clock.now(), "root_hash": root.hash.hex(),
+               "assets": assets, "totals": totals, "wallet_count": len(leaves), "chain_seq": seq,
+               "chain_hash": head}
+        # Two publishers of one day: the second waits for the first's row and returns it.
+        if not insert_if_absent(uow.session, _PUBLICATIONS, row, ("as_of",)):
+            winner = published_root(uow.session, day)
+            if winner is None:  # only if the winner's row was deleted meanwhile
+                raise NotFound(f"the proof of liabilities of {day} vanished while publishing; retry")
+            return winner
+        pub = uow.session.scalars(select(LiabilityPublication).where(LiabilityPublication.as_of == day)).one()
         if leaves:
             uow.session.connection().execute(
                 insert(LEAVES),
