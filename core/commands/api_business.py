@@ -30,8 +30,8 @@ from core.commands.handlers.common import ensure_user
 from core.commands.handlers.plans import _changer
 from core.compliance import agreement, applications
 from core.errors import NotFound, ValidationError
+from core.exchange.plan_bids import lock_for_plan_change
 from core.ledger.idempotency import run_idempotent
-from core.ledger.locks import lock_wallet
 from core.models import User
 from core.models.billing import WalletBilling
 from core.models.compliance import Organisation, Role
@@ -73,7 +73,7 @@ def change_plan(ctx: Ctx, wallet_id: int, plan: str, key: str) -> dict[str, Any]
     actor = f"user:{ctx.user.id if ctx.user is not None else 0}"
 
     def effect(session: Session) -> dict[str, Any]:
-        locked = lock_wallet(session, wallet.id)
+        locked = lock_for_plan_change(session, wallet.id)  # a downgrade may cancel bids: tokens first
         quote = charges.quote_change(session, ctx.now(), locked, tier)
         message = charges.change_plan_in(session, ctx.now(), wallet.id, tier.value, actor=actor)
         charged = quote.charge if quote.kind == "upgrade" else Decimal(0)

@@ -54,6 +54,24 @@ def test_plan_show_and_a_prorated_upgrade_charged_once_per_key(fresh_world: ApiW
     assert _cash(world, client, wid) == "9974.19"
 
 
+def test_a_plan_change_of_a_wallet_with_an_open_bid(fresh_world: ApiWorld) -> None:
+    """The plan change locks the bid's token before the wallet (the ledger's lock order): it used
+    to lock the wallet first and the downgrade's bid check then asked for the token out of order."""
+    from core import exchange
+    from tests.web.support import SYMBOL
+
+    world, client = fresh_world, fresh_world.client()
+    wid = world.wallet_id
+    exchange.place_order(world.db.uow(), wid, "bid", SYMBOL, "10", "1.00", idempotency_key="bid-1")
+    url = f"/api/wallet/{wid}/plan"
+    up = client.post(url, json={"plan": "basic"}, headers=world.auth(OA) | {"Idempotency-Key": "p-1"})
+    assert up.status_code == 200, up.text
+    down = client.post(url, json={"plan": "free"}, headers=world.auth(OA) | {"Idempotency-Key": "p-2"})
+    assert down.status_code == 200, down.text
+    assert down.json()["scheduled_plan"] == "free"  # one token bid for: Free has room, nothing cancelled
+    assert "will be cancelled" not in down.json()["message"]
+
+
 def test_plan_changes_are_for_the_organisation_admin_and_other_wallets_read_as_missing(
     world: ApiWorld,
 ) -> None:
