@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import ArenaError
+from core.formatting import sentence
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ KEY_REUSED = "That Idempotency-Key was already used for a different request; use
 
 async def _arena(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ArenaError)
-    detail = KEY_REUSED if exc.code == "idempotency_conflict" else exc.message
+    detail = KEY_REUSED if exc.code == "idempotency_conflict" else sentence(exc.message)
     return problem_response(request, status_of(exc), detail, exc.code)
 
 

@@ -245,6 +245,14 @@ def publish(db: Database, as_of: date | None = None) -> PublishedRoot:
     return result
 
 
+#: Who publishes, when and how (the ``proof_of_liabilities`` job's time in scheduler/jobs.py; a test
+#: keeps the two equal): a treasurer learns when to ask again, an operator how to publish now.
+PUBLISH_TIME = "00:50 UTC"
+NOT_PUBLISHED = (
+    "No proof of liabilities has been published yet: `arena serve` publishes one every day at "
+    f"{PUBLISH_TIME}, and an operator can publish one now with `arena proof publish`."
+)
+
 def proof_for(session: Session, wallet_id: int, as_of: date | None = None) -> dict[str, Any]:
     """The inclusion proof (JSON-ready) of ``wallet_id`` in the publication of ``as_of`` (latest)."""
     pub = session.scalar(
@@ -253,7 +261,7 @@ def proof_for(session: Session, wallet_id: int, as_of: date | None = None) -> di
         else select(LiabilityPublication).order_by(LiabilityPublication.as_of.desc()).limit(1)
     )
     if pub is None:
-        raise NotFound("no proof of liabilities has been published yet; the platform publishes one daily")
+        raise NotFound(NOT_PUBLISHED)
     rows = session.execute(
         select(LiabilityLeaf.wallet_id, LiabilityLeaf.leaf_hash, LiabilityLeaf.amounts)
         .where(LiabilityLeaf.publication_id == pub.id)

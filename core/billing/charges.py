@@ -137,8 +137,10 @@ def _post_charge(session: Session, now: datetime, wallet: AIWallet, tier: Tier, 
     period = period_of(now.date())
     free = wallet.cash - wallet.cash_reserved
     if free < amount:
-        raise InsufficientCash(f"the {plan_of(tier).name} plan needs {fmt_cash(amount)} of free cash; "
-                               f"the wallet has {fmt_cash(free)} (an admin can /deposit first)")
+        short = (f"the {plan_of(tier).name} plan needs {fmt_cash(amount)} of free cash; "
+                 f"the wallet has {fmt_cash(free)}")
+        raise InsufficientCash(f"{short} (an admin can /deposit first)",
+                               cli=f"{short} (an admin can deposit first with /deposit in chat)")
     txn_id = None
     if amount > 0:
         writer = writer or LedgerWriter(session, now)
@@ -206,8 +208,10 @@ def change_plan_in(session: Session, now: datetime, wallet_id: int, tier_text: s
     if quote.kind == "downgrade":
         return _downgrade(session, now, wallet, row, quote, actor)
     if row.grace_period is not None:
-        raise PlanLimit(f"the {row.grace_period} charge is still unpaid; add cash with /deposit (the "
-                        "charge is retried daily) before upgrading")
+        unpaid = f"the {row.grace_period} charge is still unpaid"
+        raise PlanLimit(f"{unpaid}; add cash with /deposit (the charge is retried daily) before upgrading",
+                        cli=f"{unpaid}; add cash with /deposit in chat (the charge is retried daily, or run "
+                            "`arena plan bill`) before upgrading")
     if quote.charge > 0 or rank(cover(session, wallet.id, period_of(now.date()))) < rank(tier):
         _post_charge(session, now, wallet, tier, "upgrade", quote.charge, quote.days_left,
                      quote.days_in_month)

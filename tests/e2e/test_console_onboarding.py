@@ -73,7 +73,7 @@ def test_apply_agree_verify_plan_in_the_console(sqlite_db: Database, tmp_path: P
     assert "EIN/registration: 12-3456789" in out and "PMA agreement: accepted" in out
     assert "[message for alice]\nGood news: Grace Chapel is verified" in out
     assert out.count("Bought ") == 3
-    assert "the Free plan holds at most 3 different tokens" in out
+    assert "The Free plan holds at most 3 different tokens" in out
     assert "hybrid mode needs an AI plan — the Basic ($50.00/month) plan allows it" in out
     left = days - today.day + 1
     assert f"{formatting.cash(charge)} now for the rest of this month ({left} of {days} days)" in out

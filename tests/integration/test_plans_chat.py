@@ -72,7 +72,7 @@ def test_fourth_token_refused_before_the_confirm_button(sqlite_db: Database) -> 
 def test_plan_changes_need_the_org_admin_and_a_new_message(sqlite_db: Database) -> None:
     world = _verified_with_cash(sqlite_db)
     assert "Edited messages never change the plan" in world.say(100, "/plan basic", edited=True).text
-    assert "unknown plan 'gold'" in world.say(100, "/plan gold").text
+    assert "Unknown plan 'gold'" in world.say(100, "/plan gold").text
     assert "You are on the Free plan already" in world.say(100, "/plan free").text
 
 
