@@ -188,7 +188,7 @@ def test_a_buy_under_a_cent_into_a_held_position_is_refused(fresh_world: ApiWorl
         txns = uow.session.scalar(select(func.count()).select_from(LedgerTransaction))
     tiny = client.post(url, json={"amount": "0.001"}, headers=world.auth(OA) | key("c2"))
     assert tiny.status_code in (400, 422) and tiny.headers["content-type"] == PROBLEM
-    assert tiny.json()["detail"] == "amount must be at least $0.01 (one cent)"
+    assert tiny.json()["detail"] == "Amount must be at least $0.01 (one cent)"
     assert cash_of(world, world.wallet_id) == "9990"
     with world.db.uow(read_only=True) as uow:
         assert uow.session.scalar(select(func.count()).select_from(LedgerTransaction)) == txns
