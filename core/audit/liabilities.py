@@ -2,15 +2,19 @@
 wallet's inclusion proof, and read the published root (for the digest and the public endpoint).
 
 Liabilities to holders = every non-house wallet's cash (free + reserved, USD) and token units (free
-+ reserved) as the ledger's accounts hold them; the house wallet's seed units are the platform's
-own. Balances are read in one snapshot (REPEATABLE READ on PostgreSQL, the read transaction's
-snapshot on SQLite) together with the ledger's chain head, so the published head names exactly the
-ledger state the root covers. One publication per day (idempotent); leaves are stored so a proof
-can be rebuilt later. Tree and proof format: :mod:`core.audit.merkle`.
++ reserved) as the ledger's accounts hold them, and each organisation's unpaid import bounty
+(``org:ID:bounty``, asset :data:`BOUNTY_ASSET` in USD) in the leaf of the wallet the bounty is paid
+into (:func:`core.bounty.service.payout_wallets`; the column appears once any bounty account exists);
+the house wallet's seed units are the platform's own. Balances are read in one snapshot
+(REPEATABLE READ on PostgreSQL, the read transaction's snapshot on SQLite) together with the
+ledger's chain head, so the published head names exactly the ledger state the root covers. One
+publication per day (idempotent); leaves are stored so a proof can be rebuilt later. Tree and proof
+format: :mod:`core.audit.merkle`.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,6 +33,9 @@ from core.models import CASH_ASSET, AccountKind, AIWallet, LedgerAccount
 from core.models.audit import LiabilityLeaf, LiabilityPublication, WalletAuditSalt
 
 CASH_DECIMALS, TOKEN_DECIMALS = 6, 18
+#: The leaf column of unpaid import bounties (USD owed to the organisation, not yet in its wallet).
+#: A colon never appears in a token symbol, so it cannot collide with one.
+BOUNTY_ASSET = f"{CASH_ASSET}:bounty"
 HOLDER_KINDS = (
     AccountKind.WALLET_CASH,
     AccountKind.WALLET_CASH_RESERVED,
@@ -40,7 +47,7 @@ ZERO = Decimal(0)
 
 
 def decimals_of(asset: str) -> int:
-    return CASH_DECIMALS if asset == CASH_ASSET else TOKEN_DECIMALS
+    return CASH_DECIMALS if asset in (CASH_ASSET, BOUNTY_ASSET) else TOKEN_DECIMALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +117,37 @@ def holder_balances(session: Session) -> tuple[list[str], dict[int, dict[str, De
             balances[wallet_id][asset] += balance
             if asset != CASH_ASSET:
                 symbols.add(asset)
-    return [CASH_ASSET, *sorted(symbols)], balances
+    bounty = _bounty_payables(session, balances)
+    return [CASH_ASSET, *bounty, *sorted(symbols)], balances
+
+
+_ORG_OF_PAYABLE = re.compile(r"^org:([0-9]+):bounty$")
+
+
+def _bounty_payables(session: Session, balances: dict[int, dict[str, Decimal]]) -> list[str]:
+    """Add each organisation's bounty payable to its payout wallet's balances; ``[BOUNTY_ASSET]``
+    when any bounty account exists (the column is then in every leaf), else ``[]``."""
+    owed: dict[int, Decimal] = {}
+    for code, balance in session.execute(
+        select(LedgerAccount.code, LedgerAccount.balance).where(
+            LedgerAccount.kind == AccountKind.BOUNTY_PAYABLE
+        )
+    ):
+        match = _ORG_OF_PAYABLE.match(code)
+        if match is None:  # only the bounty service opens these accounts, always with this code
+            raise ValueError(f"bounty payable account {code!r} does not name an organisation")
+        owed[int(match.group(1))] = balance
+    if not owed:
+        return []
+    # Imported here: core.bounty builds on the ledger, which this module must not pull in at import.
+    from core.bounty.service import payout_wallets
+
+    wallets = payout_wallets(session, sorted(owed))
+    for organisation_id, balance in owed.items():
+        wallet_id = wallets.get(organisation_id)
+        if wallet_id is not None and wallet_id in balances:
+            balances[wallet_id][BOUNTY_ASSET] += balance
+    return [BOUNTY_ASSET]
 
 
 _WIDE = Context(prec=100)  # exact: the default 28 significant digits would round large 18-decimal amounts

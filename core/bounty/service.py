@@ -235,14 +235,25 @@ class Payout:
     already: bool
 
 
+def payout_wallets(session: Session, organisation_ids: list[int]) -> dict[int, int]:
+    """Organisation id -> the wallet its bounty is paid into (its first organisation wallet);
+    organisations without a wallet are left out. The proof of liabilities shows a payable there."""
+    rows = session.execute(
+        select(AIWallet.organisation_id, AIWallet.id)
+        .where(AIWallet.organisation_id.in_(organisation_ids), AIWallet.is_house.is_(False))
+        .order_by(AIWallet.id)
+    )
+    found: dict[int, int] = {}
+    for organisation_id, wallet_id in rows:
+        if organisation_id is not None:  # the filter keeps only these; the column is nullable
+            found.setdefault(int(organisation_id), int(wallet_id))
+    return found
+
+
 def pay_org_in(session: Session, now: datetime, organisation_id: int, period: str) -> Payout | None:
     """Move the organisation's bounty payable into its wallet for ``period`` (once per month);
     ``None`` when there is nothing to pay or no wallet to pay into (it stays accrued)."""
-    wallet_id = session.scalar(
-        select(AIWallet.id)
-        .where(AIWallet.organisation_id == organisation_id, AIWallet.is_house.is_(False))
-        .order_by(AIWallet.id)
-    )
+    wallet_id = payout_wallets(session, [organisation_id]).get(organisation_id)
     if wallet_id is None:
         return None
     wallet = lock_wallet(session, wallet_id)
