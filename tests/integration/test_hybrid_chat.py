@@ -1,15 +1,18 @@
 """Hybrid wallets in chat, over the real command layer (SQLite file and PostgreSQL): /rebalance
 proposes instead of trading and the Approve button executes the proposal once; a proposal made by
-one owner is pushed, with its buttons, to the organisation's other owner, who can decide it."""
+one owner is pushed, with its buttons, to the organisation's other owner, who can decide it; a
+Premium wallet's /risk maxweight caps what its proposals allocate."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from core.commands.types import Reply
 from core.db import Database
 from core.models import User
-from core.models.wallets import WalletOwner
+from core.models.wallets import AllocationSnapshot, WalletOwner
 from tests.e2e.chat_support import ChatWorld
 from tests.support.hybrid import executions, holdings, proposal_id_in, tokens_with_history, wallet_of
 
@@ -84,3 +87,21 @@ def test_a_proposal_is_pushed_to_the_other_owner_who_can_approve_it(any_db: Data
     # The first owner's own button now answers that it is done; nothing runs twice.
     assert world.press(FIRST, card, "Approve").text.startswith("Already done")
     assert executions(any_db, wallet) == 1
+
+
+def test_a_premium_max_weight_caps_the_proposal(any_db: Database) -> None:
+    world, _, wallet = _hybrid_world(any_db)
+    world.confirm(FIRST, world.say(FIRST, "/plan premium"))
+    assert "Max weight per token: 10%." in world.say(FIRST, "/risk maxweight 10").text
+    card = world.say(FIRST, "/suggest")
+    proposal_id_in(card.text)
+    with any_db.uow(read_only=True) as uow:
+        snapshot = uow.session.scalars(select(AllocationSnapshot).where(
+            AllocationSnapshot.wallet_id == wallet).order_by(AllocationSnapshot.id.desc())).first()
+        assert snapshot is not None
+        weights = {s: Decimal(str(w)) for s, w in snapshot.weights.items()}
+        cash = snapshot.cash_weight
+    # Five tokens with history, at most 10 % each: at most 50 % invested, at least 50 % cash.
+    assert weights and all(Decimal(0) < w <= Decimal("0.1") for w in weights.values())
+    assert cash >= Decimal("0.5") and cash == 1 - sum(weights.values(), Decimal(0))
+    assert "in at the 10% cap per token" in card.text  # the reasons name the wallet's own cap
