@@ -46,7 +46,7 @@ class RiskBody(Body):
     profile: str = Field(pattern=r"^(conservative|balanced|growth|default|volatility|maxweight)$")
     volatility_percent: int | None = Field(None, ge=5, le=50, description="With profile=volatility")
     max_weight_percent: int | None = Field(
-        None, ge=5, le=50, description="With profile=maxweight: the cap per token (keeps the objective)"
+        None, ge=5, le=20, description="With profile=maxweight: the cap per token (keeps the objective)"
     )
 
     @model_validator(mode="after")

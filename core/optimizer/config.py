@@ -38,8 +38,9 @@ def max_tokens(tier: Tier) -> int | None:
 
 #: A Premium profile's own per-token cap: at least 5 % (a cap of c needs ceil(1/c) eligible
 #: tokens to be fully invested — 20 at 5 % — and fewer leave the rest in cash, which the solve
-#: handles) and at most 50 % (two tokens), a concentration a church treasury should not exceed.
-PROFILE_MAX_WEIGHT: tuple[float, float] = (0.05, 0.50)
+#: handles) and at most 20 %, the platform's cap per token in any AI allocation (DESIGN "Platform
+#: risk"): a profile may only tighten it.
+PROFILE_MAX_WEIGHT: tuple[float, float] = (0.05, 0.20)
 
 
 class RiskProfile(BaseModel):

@@ -133,9 +133,10 @@ def suggest(
 
 def _with_profile_cap(config: OptimizerConfig, profile: RiskProfile,
                       notes: list[str]) -> OptimizerConfig:
-    """``config`` with the profile's own per-token cap, when it has one the config can take."""
+    """``config`` with the profile's own per-token cap, when it is tighter than the config's
+    (a profile never loosens the platform's cap) and the config can take it."""
     cap = profile.max_weight
-    if cap is None or cap == config.max_weight:
+    if cap is None or cap >= config.max_weight:
         return config
     if cap <= config.min_weight:
         # Only reachable with a deployment's min_weight above the profile bounds' floor.

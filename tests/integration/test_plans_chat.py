@@ -111,13 +111,13 @@ def test_risk_maxweight_is_premium_and_keeps_the_objective(sqlite_db: Database) 
     assert "at most 10% per token" in world.say(100, "/risk conservative").text
     assert _wallet(sqlite_db).risk_profile == {"kind": "target_volatility", "risk_aversion": 2.0,
                                                "target_volatility": 0.1, "max_weight": 0.1}
-    assert "at least 3 eligible tokens" in world.say(100, "/risk maxweight 40").text  # ceil(1/0.4)
-    assert _wallet(sqlite_db).risk_profile["max_weight"] == 0.4
+    assert "at least 7 eligible tokens" in world.say(100, "/risk maxweight 15").text  # ceil(1/0.15)
+    assert _wallet(sqlite_db).risk_profile["max_weight"] == 0.15
     assert _wallet(sqlite_db).risk_profile["target_volatility"] == 0.1
-    for bad in ("/risk maxweight 4", "/risk maxweight 51", "/risk maxweight ten", "/risk maxweight",
-                "/risk maxweight 10 20"):
-        assert "/risk maxweight PERCENT (5 to 50, or default)" in world.say(100, bad).text, bad
-    assert _wallet(sqlite_db).risk_profile["max_weight"] == 0.4  # refusals wrote nothing
+    for bad in ("/risk maxweight 4", "/risk maxweight 21", "/risk maxweight 50", "/risk maxweight ten",
+                "/risk maxweight", "/risk maxweight 10 20"):
+        assert "/risk maxweight PERCENT (5 to 20, or default)" in world.say(100, bad).text, bad
+    assert _wallet(sqlite_db).risk_profile["max_weight"] == 0.15  # refusals wrote nothing
     assert "the standard 20%" in world.say(100, "/risk maxweight default").text
     assert _wallet(sqlite_db).risk_profile == {"kind": "target_volatility", "risk_aversion": 2.0,
                                                "target_volatility": 0.1}

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from core.optimizer import RiskProfile, Tier, suggest
+from core.optimizer import OptimizerConfig, RiskProfile, Tier, suggest
 
 EXAMPLES = 200 if os.environ.get("ARENA_DEEP_TESTS") == "1" else 20
 
@@ -32,18 +32,18 @@ def _rising(n_days: int, n_tokens: int, seed: int = 1) -> pd.DataFrame:
 
 
 def test_one_rising_token_is_held_at_the_profile_cap_on_premium() -> None:
-    decision = suggest(_rising(200, 1), tier=Tier.PREMIUM, profile=RiskProfile(max_weight=0.35))
+    decision = suggest(_rising(200, 1), tier=Tier.PREMIUM, profile=RiskProfile(max_weight=0.15))
     # At the cap, up to the solver's tolerance: weights are floored to the millionth.
     assert set(decision.weights) == {"T0"}
-    assert Decimal("0.349999") <= decision.weights["T0"] <= Decimal("0.35")
+    assert Decimal("0.149999") <= decision.weights["T0"] <= Decimal("0.15")
     assert decision.cash_weight == 1 - decision.weights["T0"]
-    assert decision.profile == "max_sharpe|max_weight:0.35"
-    assert decision.inputs["max_weight"] == 0.35
-    assert "at most 35% per token" in decision.summary
+    assert decision.profile == "max_sharpe|max_weight:0.15"
+    assert decision.inputs["max_weight"] == 0.15
+    assert "at most 15% per token" in decision.summary
 
 
 def test_a_lower_plan_ignores_the_profile_cap() -> None:
-    decision = suggest(_rising(200, 1), tier=Tier.BASIC, profile=RiskProfile(max_weight=0.35))
+    decision = suggest(_rising(200, 1), tier=Tier.BASIC, profile=RiskProfile(max_weight=0.15))
     assert decision.weights == {"T0": Decimal("0.2")}  # the standard 20 % cap
     assert decision.profile == "max_sharpe"
     assert decision.note and "needs the Premium plan" in decision.note
@@ -67,8 +67,16 @@ def test_a_tighter_cap_with_a_volatility_target_keeps_both() -> None:
     assert capped.profile == "target_volatility:0.5|max_weight:0.08"
 
 
-@pytest.mark.parametrize("cap", [0.0, 0.04, 0.51, 1.0])
-def test_caps_outside_5_to_50_percent_are_refused(cap: float) -> None:
+def test_a_profile_never_loosens_a_tighter_configured_cap() -> None:
+    tight = OptimizerConfig(max_weight=0.1)
+    decision = suggest(_rising(200, 1), tier=Tier.PREMIUM, profile=RiskProfile(max_weight=0.15),
+                       config=tight)
+    assert decision.inputs["max_weight"] == 0.1
+    assert Decimal("0.099999") <= decision.weights["T0"] <= Decimal("0.1")
+
+
+@pytest.mark.parametrize("cap", [0.0, 0.04, 0.21, 0.5, 1.0])
+def test_caps_outside_5_to_20_percent_are_refused(cap: float) -> None:
     with pytest.raises(ValidationError):
         RiskProfile(max_weight=cap)
 
@@ -82,7 +90,7 @@ def test_profiles_without_a_cap_store_as_before() -> None:
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n_tokens=st.integers(1, 14),
-       percent=st.integers(5, 50),
+       percent=st.integers(5, 20),
        kind=st.sampled_from(["max_sharpe", "risk_aversion", "target_volatility"]))
 def test_weights_never_exceed_the_profile_cap(seed: int, n_tokens: int, percent: int, kind: str) -> None:
     rng = np.random.default_rng(seed)

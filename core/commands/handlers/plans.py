@@ -93,7 +93,7 @@ VOLATILITY_BOUNDS = (5, 50)
 #: ``/risk maxweight N``: the wallet's own cap per token, in percent (see PROFILE_MAX_WEIGHT).
 MAX_WEIGHT_BOUNDS = (round(PROFILE_MAX_WEIGHT[0] * 100), round(PROFILE_MAX_WEIGHT[1] * 100))
 RISK_USAGE = ("Usage: /risk conservative|balanced|growth|default, /risk volatility PERCENT (5 to 50), "
-              "or /risk maxweight PERCENT (5 to 50, or default)")
+              "or /risk maxweight PERCENT (5 to 20, or default)")
 
 
 def _percent_arg(text: str, bounds: tuple[int, int]) -> int:
