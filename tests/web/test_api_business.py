@@ -100,6 +100,15 @@ def test_risk_profile_needs_premium_then_is_stored(fresh_world: ApiWorld) -> Non
     shown = client.get(f"/api/wallet/{wid}/risk", headers=world.auth(OA)).json()
     assert shown["custom_allowed"] is True
     assert shown["profile"]["kind"] == "target_volatility" and shown["profile"]["target_volatility"] == 0.12
+    capped = client.post(f"/api/wallet/{wid}/risk", json={"profile": "maxweight", "max_weight_percent": 10},
+                         headers=world.auth(OA))
+    assert capped.status_code == 200 and "Max weight per token: 10%." in capped.json()["message"]
+    profile = client.get(f"/api/wallet/{wid}/risk", headers=world.auth(OA)).json()["profile"]
+    assert (profile["target_volatility"], profile["max_weight"]) == (0.12, 0.1)  # the objective stays
+    for body in ({"profile": "maxweight"}, {"profile": "maxweight", "max_weight_percent": 21},
+                 {"profile": "volatility", "volatility_percent": 12, "max_weight_percent": 10}):
+        refused = client.post(f"/api/wallet/{wid}/risk", json=body, headers=world.auth(OA))
+        assert refused.status_code == 422, body
     assert client.get(f"/api/wallet/{world.other_wallet_id}/risk", headers=world.auth(OA)).status_code == 404
 
 
