@@ -15,7 +15,7 @@ from core.audit import merkle
 from core.audit.liabilities import publish
 from core.db import Database
 from core.ledger import check_invariants
-from tests.web.support import OA, SYMBOL, VM, XOA, ApiWorld, build_world
+from tests.web.support import OA, SYMBOL, USER_IDS, VM, XOA, ApiWorld, build_world
 
 PROBLEM = "application/problem+json"
 
@@ -104,9 +104,18 @@ def test_ask_and_bid_between_two_organisations_match_and_settle(world: ApiWorld)
         Decimal(40),
     )  # the ask's rest stays reserved
 
-    # The same key and body replay the stored reply; no second fill.
+    # Both sides' owners are told, as after a fill confirmed in chat (pushed after the commit).
+    told = {(m.chat_id, " ".join(m.reply.text.split()[:5])) for m in world.notifier.messages}
+    assert {
+        (USER_IDS[OA], "Exchange fill: you sold 60"),
+        (USER_IDS[XOA], "Exchange fill: you bought 60"),
+    } <= told, told
+    notices = len(world.notifier.messages)
+
+    # The same key and body replay the stored reply; no second fill, no second notice.
     replay = order(client, world, XOA, "bid", bid, "bid-1")
     assert replay.status_code == 200 and replay.json() == result
+    assert len(world.notifier.messages) == notices
     assert cash(status(client, world, XOA, b)) == (Decimal("9938.8"), 0)
     other = order(client, world, XOA, "bid", bid | {"quantity": "61"}, "bid-1")
     assert other.status_code == 409 and other.headers["content-type"] == PROBLEM
