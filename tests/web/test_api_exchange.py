@@ -183,6 +183,8 @@ def test_band_refusal_is_a_problem_naming_the_nav_and_writes_nothing(world: ApiW
         headers=world.auth(XOA),
     )
     assert no_key.status_code == 400 and "Idempotency-Key" in no_key.json()["detail"]
+    unknown = client.get("/api/exchange/STRAT-NONE-X-001/book")
+    assert unknown.status_code == 404 and "STRAT-NONE-X-001" in unknown.json()["detail"]
     # A verified member who is not an owner may not trade (as in chat).
     member = order(
         client, world, VM, "bid", {"wallet_id": world.wallet_id, "quantity": "10", "price": "1"}, "vm"
