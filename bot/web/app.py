@@ -107,7 +107,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         description="Educational treasury-optimisation service. Not investment advice. "
-        "Money and quantities are decimal strings. Errors are RFC 9457 "
+        "Money and quantities are decimal strings: every USD amount has exactly 6 decimals (the "
+        "ledger's cash quantum; valuations rounded half-up to it), NAV and token quantities up to 18. "
+        "Errors are RFC 9457 "
         "problem documents (application/problem+json).",
     )
     hooks = hooks if hooks is not None else command_hooks(db, settings)
