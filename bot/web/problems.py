@@ -32,7 +32,7 @@ STATUS_BY_CODE = {
     "idempotency_conflict": 409, "concurrent_change": 409,
     "trading_halted": 409, "sold_out": 409, "insufficient_cash": 409, "insufficient_tokens": 409,
     "token_not_tradable": 409, "limit_exceeded": 409, "negative_balance": 409,
-    "not_available": 501, "plan_limit": 409,
+    "not_available": 501, "plan_limit": 409, "price_band": 422, "self_trade": 409,
 }
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
           405: "Method not allowed", 409: "Conflict", 415: "Unsupported media type",

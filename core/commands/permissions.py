@@ -117,6 +117,7 @@ API_PERMISSIONS: dict[str, Permission] = {
     for p in (
         _p("token_create", PA, PRIVATE, "POST /api/tokens/create", "Create a strategy token", money=True),
         _p("wallet_create", OA, PRIVATE, "POST /api/wallet/create", "Create the organisation's wallet"),
+        _p("proof_root", V, PRIVATE, "GET /api/proof/latest", "The latest published proof of liabilities"),
     )
 }
 
