@@ -27,7 +27,7 @@ from backtest.data.riskfree import read_risk_free_file
 from backtest.engine import ENGINES, run_backtest
 from backtest.result import BacktestResult
 from core.errors import ArenaError, ValidationError
-from core.formatting import change, count, drawdown, percent, ratio
+from core.formatting import change, count, drawdown, percent, ratio, sentence
 from core.spec import load_spec_file
 
 
@@ -75,7 +75,7 @@ def backtest(
             market = market.with_risk_free(read_risk_free_file(risk_free))
         result = run_backtest(spec, market, start, end, engine=engine)
     except ArenaError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {sentence(' '.join(exc.message.split()))}", err=True)
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))

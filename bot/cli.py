@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli_errors import run_cli
+from bot.cli_help import ArenaGroup
 from bot.cli_support import check_database_for, decimal_json, open_db, set_database_option
 from core import formatting
 from core.config import get_settings
@@ -33,6 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=ArenaGroup,
 )
 ledger_app = typer.Typer(help="Inspect and verify the double-entry ledger.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")

@@ -23,6 +23,7 @@ import click
 import typer
 
 from core.errors import ArenaError
+from core.formatting import sentence
 
 try:  # Typer 0.2x vendors its own copy of Click; its exceptions are not click's
     from typer._click import exceptions as typer_click
@@ -41,7 +42,7 @@ USER_ERROR = 2
 
 def fail(message: str, code: int = USER_ERROR) -> NoReturn:
     """Print ``error: message`` as one line on stderr and exit."""
-    line = " ".join(message.split())  # one line, whatever the message contained
+    line = sentence(" ".join(message.split()))  # one line, whatever the message contained
     print(f"error: {line}", file=sys.stderr)
     sys.exit(code)
 
@@ -93,7 +94,7 @@ def run_cli(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
     except ABORTS:
         fail("aborted", 130)
     except ArenaError as error:
-        fail(error.message)
+        fail(error.cli_message)  # a hint names an arena command, not a chat one
     except OperationalError as error:
         fail(_database(error))
     except OSError as error:

@@ -120,14 +120,9 @@ def report_created_database() -> None:
 
 def read_text_file(path: Path, what: str = "file") -> str:
     """A text file's content, or a one-line error naming the file."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {path} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what} {path} is a folder, not a file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {what} {path}: {exc}") from None
+    from core.files import read_text
+
+    return read_text(path, what)
 
 
 def set_database_option(db: str | None) -> None:

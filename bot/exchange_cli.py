@@ -81,7 +81,8 @@ def publish(
     typer.echo(f"Proof of liabilities {root.as_of}: root {root.root}")
     typer.echo(f"{root.wallet_count} wallets; ledger chain head #{root.chain_seq} {root.chain_hash}")
     for asset, total in root.totals.items():
-        typer.echo(f"  {asset}: {cash(_dec(total)) if asset == 'USD' else quantity(_dec(total))}")
+        shown = cash(_dec(total)) if asset.startswith("USD") else quantity(_dec(total))  # USD, USD:bounty
+        typer.echo(f"  {asset}: {shown}")
 
 
 def _dec(text: str) -> Any:

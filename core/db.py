@@ -18,12 +18,14 @@ number of times with capped exponential backoff (tenacity) when it hits one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Engine, Table, create_engine, event, exc, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -164,6 +166,28 @@ def retry_transient(
         reraise=True,
     )
     return retrying(work)
+
+
+def insert_if_absent(
+    session: Session, table: Table, values: dict[str, Any], keys: Sequence[str] | None
+) -> bool:
+    """Insert one row unless a row with the same ``keys`` (a unique key; ``None``: any of the
+    table's unique keys) exists; True if inserted.
+
+    The race-free form of "select, and insert when missing" for rows that concurrent transactions
+    may create first (``INSERT ... ON CONFLICT (keys) DO NOTHING`` on both dialects). On PostgreSQL
+    a conflicting row that another transaction inserted but has not committed makes this statement
+    wait for it: after its commit nothing is inserted; after its rollback this row is. Either way
+    the caller then reads the row (a fresh statement sees the winner's committed row under READ
+    COMMITTED). SQLite's write lock serialises writers, so there it only saves the flush error.
+    """
+    dialect = session.get_bind().dialect.name
+    build = pg_insert if dialect == "postgresql" else sqlite_insert
+    target = list(keys) if keys is not None else None
+    statement = build(table).values(values).on_conflict_do_nothing(index_elements=target)
+    # RETURNING says whether a row went in (an ORM-session execute reports rowcount -1).
+    returned = session.execute(statement.returning(*table.primary_key.columns)).first()
+    return returned is not None
 
 
 def ping(engine: Engine) -> None:

@@ -1,7 +1,9 @@
 """Typed domain errors. Each carries a message a person understands and writes nothing.
 
 Adapters catch :class:`ArenaError` and show ``str(error)``; anything else is a bug and is logged
-(redacted) while the user sees a short apology.
+(redacted) while the user sees a short apology. A message that points to a chat command (``/tokens``)
+also carries ``cli``, the same line pointing to the ``arena`` command that does it, which the CLI
+shows instead (``arena status`` lists the tokens): each reader is told what they can type.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ class ArenaError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, cli: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.cli_message = cli or message
 
 
 class ValidationError(ArenaError):
@@ -31,6 +34,12 @@ class NotFound(ArenaError):
 
 class UnknownToken(NotFound):
     code = "unknown_token"
+
+    @classmethod
+    def named(cls, symbol: str) -> UnknownToken:
+        """No token ``symbol``: chat points to /tokens, the CLI to ``arena status`` (its token table)."""
+        return cls(f"unknown token {symbol}; /tokens lists the available ones",
+                   cli=f"unknown token {symbol}; `arena status` lists the tokens")
 
 
 class TokenNotTradable(ArenaError):

@@ -23,6 +23,7 @@ Conventions:
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -33,6 +34,7 @@ QTY_PLACES = 6
 ELLIPSIS = "…"
 
 __all__ = [
+    "candidate_state",
     "cash",
     "change",
     "count",
@@ -40,11 +42,13 @@ __all__ = [
     "date_text",
     "datetime_text",
     "drawdown",
+    "family_name",
     "mode_name",
     "nav",
     "percent",
     "quantity",
     "ratio",
+    "sentence",
     "shorten",
 ]
 
@@ -161,6 +165,38 @@ def mode_name(mode: object) -> str:
     return str(getattr(mode, "value", mode)).replace("_", "-")
 
 
+#: Strategy families as a treasurer reads them (the spec's ``family`` values are identifiers).
+FAMILY_NAMES = {
+    "ma_crossover": "moving average crossover",
+    "multi_strategy": "multi-strategy",
+}
+
+#: Import-pipeline states (``CandidateState`` values) in words.
+CANDIDATE_STATES = {
+    "discovered": "found, not parsed yet",
+    "parsed": "parsed, waiting to be implemented",
+    "rejected": "rejected",
+    "implemented": "implemented, waiting for its backtest",
+    "backtested": "backtested, waiting for the gate",
+    "failed_gate": "failed the quality gate",
+    "proving": "paper trading before it can become a token",
+    "tokenized": "became a token",
+}
+
+
+def family_name(family: object) -> str:
+    """A strategy family in words: ``yield_rotation`` -> ``yield rotation``, ``ma_crossover`` ->
+    ``moving average crossover`` (a ``Family`` or its value)."""
+    value = str(getattr(family, "value", family))
+    return FAMILY_NAMES.get(value, value.replace("_", " "))
+
+
+def candidate_state(state: object) -> str:
+    """An import candidate's state in words: ``failed_gate`` -> ``failed the quality gate``."""
+    value = str(getattr(state, "value", state))
+    return CANDIDATE_STATES.get(value, value.replace("_", " "))
+
+
 def date_text(day: date | datetime) -> str:
     """ISO date: ``2025-01-31``."""
     if isinstance(day, datetime):
@@ -175,6 +211,20 @@ def datetime_text(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+_PLAIN_WORD = re.compile(r"[a-z]+[a-z']*")
+
+
+def sentence(text: str) -> str:
+    """An error or notice as a sentence: its first letter a capital (``the Free plan is manual
+    only: ...`` -> ``The Free plan ...``). A first word that is typed as is — a name with ``_``, ``:``,
+    ``-``, ``/``, digits or a dot (``entry_rule``, ``aave_v2:USDC``, ``full-ai``, ``/tokens``) — is
+    left alone, since capitalising it would name something that does not exist."""
+    head, sep, rest = text.partition(" ")
+    if _PLAIN_WORD.fullmatch(head.rstrip(":;,")):
+        return head[0].upper() + head[1:] + sep + rest
+    return text
 
 
 def shorten(text: str, width: int) -> str:

@@ -24,6 +24,10 @@ TOKEN_QUANTUM = Decimal("0.000000000000000001")
 NAV_QUANTUM = Decimal("0.000000000000000001")
 RATE_QUANTUM = Decimal("0.000000000000000001")
 
+#: Smallest cash amount a deposit, withdrawal or buy may move, and the smallest value of an exchange
+#: bid (policy: nothing under one cent is booked at a person's request; fees and NAV arithmetic still
+#: work to the cash quantum).
+MIN_CASH_AMOUNT = Decimal("0.01")
 #: Largest cash amount one request may move (a sanity limit, not a business limit).
 MAX_CASH_AMOUNT = Decimal("1000000000")  # one billion USD
 #: Largest token quantity one request may move.
@@ -147,8 +151,17 @@ def parse_amount(
 
 
 def parse_cash(value: object, *, field: str = "amount") -> Decimal:
-    """A cash amount in USD: positive, at most 6 decimals, at most one billion."""
-    return parse_amount(value, quantum=CASH_QUANTUM, field=field, maximum=MAX_CASH_AMOUNT)
+    """A cash amount in USD a person asks to move (deposit, withdrawal, buy): at least one cent
+    (:data:`MIN_CASH_AMOUNT`), at most 6 decimals, at most one billion."""
+    amount = parse_amount(value, quantum=CASH_QUANTUM, field=field, maximum=MAX_CASH_AMOUNT)
+    check_min_cash(amount, field=field)
+    return amount
+
+
+def check_min_cash(amount: Decimal, *, field: str = "amount") -> None:
+    """Refuse a positive cash amount under :data:`MIN_CASH_AMOUNT` with a line naming the minimum."""
+    if amount < MIN_CASH_AMOUNT:
+        raise InvalidAmount(f"{field} must be at least {formatting.cash(MIN_CASH_AMOUNT)} (one cent)")
 
 
 def parse_tokens(value: object, *, field: str = "quantity") -> Decimal:

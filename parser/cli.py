@@ -25,6 +25,7 @@ from rich.table import Table
 
 from core import formatting
 from core.errors import ValidationError
+from core.files import read_text
 from parser.result import StrategyParser
 
 console = Console()
@@ -64,10 +65,7 @@ def parse_command(
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"cannot read {file}: {exc}") from None
+    text = read_text(file)
     result = _parser(llm, offline).parse(text, source_ref=str(file))
     if json_output:
         print(json.dumps(result.to_json(), indent=2))

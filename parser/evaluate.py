@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ValidationError
+from core.files import read_text
 from core.spec import TBILL_MARKET, SpecError, dump_spec, load_spec
 from parser.result import StrategyParser
 
@@ -28,10 +29,7 @@ def default_texts_path() -> Path:
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
+    lines = read_text(path, "labels file").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 

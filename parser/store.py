@@ -11,11 +11,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
+from core.db import insert_if_absent
 from core.models import StrategyToken
 from core.models.pipeline import CandidateState, ParseRecord, SourceDocument, StrategyCandidate
 from core.spec import dump_spec, spec_hash
@@ -27,6 +28,9 @@ from parser.sources.base import RawDocument
 class SaveOutcome:
     new: int
     duplicates: int
+
+
+_DOCUMENTS = cast(Table, SourceDocument.__table__)
 
 
 def save_documents(session: Session, docs: Iterable[RawDocument], now: datetime) -> SaveOutcome:
@@ -50,22 +54,18 @@ def save_documents(session: Session, docs: Iterable[RawDocument], now: datetime)
         if exists is not None:
             duplicates += 1
             continue
-        row = SourceDocument(
-            source=doc.source[:100],
-            kind=doc.kind[:20],
-            url=url,
-            content_hash=digest,
-            title=doc.title[:500],
-            text=doc.text,
-            provenance=dict(doc.provenance),
-            fetched_at=doc.fetched_at,
-            created_at=now,
-        )
-        session.add(row)
-        session.flush()
+        row = {"source": doc.source[:100], "kind": doc.kind[:20], "url": url, "content_hash": digest,
+               "title": doc.title[:500], "text": doc.text, "provenance": dict(doc.provenance),
+               "fetched_at": doc.fetched_at, "created_at": now}
+        # Two /submit of one text (or a crawl beside them) at once both found none above; the
+        # second insert died with a unique violation. Now it waits for the first and skips.
+        if not insert_if_absent(session, _DOCUMENTS, row, None):
+            duplicates += 1
+            continue
+        document_id = session.scalars(select(SourceDocument.id).where(SourceDocument.url == url)).one()
         session.add(
             StrategyCandidate(
-                document_id=row.id, state=CandidateState.DISCOVERED, created_at=now, updated_at=now
+                document_id=document_id, state=CandidateState.DISCOVERED, created_at=now, updated_at=now
             )
         )
         new += 1

@@ -232,8 +232,11 @@ def digests(jc: JobContext, slot: datetime) -> dict[str, Any]:
             .order_by(ChatPreference.id, AIWallet.id)
         ).all()
         failed: dict[str, str] = {}
+        # A user who owns several wallets gets one digest per wallet: the day's mark is set on the
+        # preference after its first wallet, so "already sent today" is read before the loop.
+        sent_before = {pref.id for pref, _wallet in rows if pref.last_digest_on == day}
         for pref, wallet in rows:
-            if pref.last_digest_on == day:
+            if pref.id in sent_before:
                 continue
             try:  # one wallet's broken digest must not keep the others from theirs
                 reply = digest_for_wallet(s, wallet, slot, pending=pending_proposal_lines(s, wallet.id))

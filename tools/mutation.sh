@@ -39,7 +39,7 @@ case "$MODULE" in
     TESTS="tests/unit/test_optimizer_degenerate.py tests/unit/test_optimizer_properties.py
            tests/unit/test_optimizer_reference.py tests/unit/test_optimizer_config.py
            tests/unit/test_optimizer_decision.py tests/unit/test_optimizer_inputs.py
-           tests/unit/test_optimizer_engine.py" ;;
+           tests/unit/test_optimizer_engine.py tests/unit/test_optimizer_max_weight.py" ;;
   core/risk|core/risk/)
     TESTS="tests/integration/test_wallet_risk.py tests/integration/test_risk_exact.py
            tests/integration/test_risk_breakers.py

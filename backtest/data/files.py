@@ -27,6 +27,7 @@ import pandas as pd
 
 from backtest.data.market import DataError, MarketData, clean_prices, clean_rate, to_utc_days
 from backtest.data.riskfree import folder_risk_free, zero_risk_free
+from core.files import unreadable
 
 _BINANCE = re.compile(r"^([A-Z0-9]+)USDT_1d\.csv$")
 _YAHOO = re.compile(r"^yahoo_([A-Z0-9]+)-USD_1d\.csv$")
@@ -220,4 +221,4 @@ def _read_csv(path: str | Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path)
     except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
+        raise DataError(unreadable(path, exc)) from None

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.data.market import DAYS_PER_YEAR, DataError, to_utc_days
+from core.files import unreadable
 
 #: Maturity of the 3-month bill in days, for the discount-to-yield conversion.
 BILL_DAYS = 91
@@ -161,4 +162,4 @@ def _read(path: str | Path, nrows: int | None = None) -> pd.DataFrame:
     try:
         return pd.read_csv(path, nrows=nrows)
     except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read risk-free file {path}: {exc}") from None
+        raise DataError(unreadable(path, exc, "risk-free file")) from None

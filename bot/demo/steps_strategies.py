@@ -37,12 +37,13 @@ def step_backtest(state: DemoState, console: Console) -> None:
         result = run_backtest(spec, market, n_trials=len(specs))
         m = result.metrics
         if not result.backtestable:
-            table.add_row(spec.name, spec.family.value, "-", "-", "-", "-", "not backtestable")
+            family = formatting.family_name(spec.family)
+            table.add_row(spec.name, family, "-", "-", "-", "-", "not backtestable")
             continue
         passed += result.passed_gate
         reasons = short_reasons(result.gate_reasons)
         verdict = "[green]pass[/]" if result.passed_gate else f"[red]fail[/] {reasons}"
-        table.add_row(spec.name, spec.family.value, formatting.count(int(m["days"])),
+        table.add_row(spec.name, formatting.family_name(spec.family), formatting.count(int(m["days"])),
                       formatting.ratio(m["sharpe"]), formatting.drawdown(m["max_drawdown"], 1),
                       formatting.ratio(m["dsr"]), verdict)
     console.print(table)

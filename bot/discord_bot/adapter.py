@@ -6,6 +6,11 @@
   console and Telegram). Slow commands ``defer()`` before the work; others answer directly.
 * When a reply asks for free text (``Reply.expect``), Discord shows a modal instead of waiting for a
   message (no message-content intent needed).
+* A direct message to the bot is handled as Telegram handles a private message, through the same
+  :meth:`CommandLayer.handle_line`: ``/command args`` typed as text runs the command (same gate),
+  an answer to a question the last reply asked completes it, anything else gets the short menu with
+  buttons. Messages in server channels are chatter, not for the bot; edits never run anything.
+  Discord delivers the content of direct messages without the privileged message-content intent.
 
 Idempotency key: ``dc:<interaction id>`` (Discord redelivers the same interaction id).
 """
@@ -21,13 +26,14 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.discord_bot.render import BUTTON_PREFIX, send_to_interaction
+from bot.discord_bot.render import BUTTON_PREFIX, send_to_channel, send_to_interaction
 from bot.redaction import redact, secret_values
 from core.commands.dispatcher import APOLOGY, CommandLayer
 from core.commands.parsing import parse_line
 from core.commands.permissions import PERMISSIONS
 from core.commands.types import ChatType, Command, Identity, Reply
 from core.errors import ArenaError
+from core.formatting import sentence
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
@@ -88,6 +94,8 @@ class DiscordAdapter:
     def __init__(self, layer: CommandLayer) -> None:
         self.layer = layer
         self.secrets = secret_values(layer.settings)
+        #: user id -> the command a direct message's next plain text completes (``Reply.expect``)
+        self.expecting: dict[int, str] = {}
 
     async def respond(self, interaction: discord.Interaction, reply: Reply) -> None:
         if reply.expect and not interaction.response.is_done():
@@ -113,7 +121,7 @@ class DiscordAdapter:
         try:
             parsed = parse_line(line)
         except ArenaError as exc:
-            await self.respond(interaction, Reply(exc.message, ephemeral=True))
+            await self.respond(interaction, Reply(sentence(exc.message), ephemeral=True))
             return
         name = parsed.name or ""
         if via_button and not await self.allowed(interaction, name, via_button=True):
@@ -122,6 +130,23 @@ class DiscordAdapter:
             await interaction.response.defer(thinking=True)
         command = Command(identity, name, parsed.args, f"dc:{interaction.id}", via_button, False, parsed.text)
         await self.respond(interaction, await self.layer.ahandle(command))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A direct message (not a slash command): a typed command, an answer, or the menu."""
+        if message.author.bot or not isinstance(message.channel, discord.DMChannel):
+            return  # bots (ourselves included); chatter in a server channel or a group DM
+        if not message.content.strip():
+            return  # a file or a sticker without text
+        identity = Identity(PLATFORM, message.author.id, message.channel.id, ChatType.PRIVATE,
+                            message.author.display_name)
+        line = message.content.strip()
+        expect = self.expecting.pop(message.author.id, None)
+        if expect is not None and not line.startswith("/"):
+            line = f"/{expect} {line}"
+        reply = await asyncio.to_thread(self.layer.handle_line, identity, line, f"dc:msg:{message.id}")
+        if reply.expect:
+            self.expecting[message.author.id] = reply.expect
+        await send_to_channel(message.channel, reply)
 
     def slash_command(self, name: str) -> app_commands.Command[Any, ..., None]:
         permission = PERMISSIONS[name]
@@ -161,6 +186,7 @@ class DiscordAdapter:
             if not permission.button_only:
                 tree.add_command(self.slash_command(name))
         client.event(self._interaction_listener())
+        client.event(self._message_listener())
         client.arena_tree = tree  # type: ignore[attr-defined]
         return client
 
@@ -174,6 +200,23 @@ class DiscordAdapter:
                 await adapter.on_error(interaction, exc)
 
         return on_interaction
+
+
+    def _message_listener(self) -> Any:
+        adapter = self
+
+        async def on_message(message: discord.Message) -> None:
+            try:
+                await adapter.on_message(message)
+            except Exception as exc:  # discord.py would only print it
+                text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                log.error("discord message failed:\n%s", redact(text, adapter.secrets))
+                try:
+                    await message.channel.send(APOLOGY)
+                except discord.HTTPException as send_error:
+                    log.warning("could not send the apology: %s", redact(str(send_error), adapter.secrets))
+
+        return on_message
 
 
 def tree_of(client: discord.Client) -> ArenaTree:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from typing import Any
 
 import discord
 
@@ -88,6 +89,20 @@ async def send_to_interaction(interaction: discord.Interaction, reply: Reply) ->
             )
 
 
+async def send_to_channel(channel: discord.abc.Messageable, reply: Reply, nonce: str | None = None) -> None:
+    """``reply`` as messages in ``channel``: files on the first part, buttons on the last; with
+    ``nonce``, part ``i`` carries ``nonce + i`` (Discord then drops a copy sent twice)."""
+    chunks = chunks_for(reply)
+    view = view_for(reply)
+    for i, chunk in enumerate(chunks):
+        extra: dict[str, Any] = {"files": files_for(reply) if i == 0 else []}
+        if i == len(chunks) - 1 and view is not None:
+            extra["view"] = view
+        if nonce is not None:
+            extra["nonce"] = f"{nonce}{i}"
+        await channel.send(chunk or None, allowed_mentions=NO_MENTIONS, **extra)
+
+
 class DiscordSender:
     """:class:`bot.outbound.Sender` for Discord channels and DMs (``chat_id`` is a channel id)."""
 
@@ -113,24 +128,8 @@ class DiscordSender:
             channel = self.client.get_channel(chat_id) or await self.client.fetch_channel(chat_id)
             if not isinstance(channel, discord.abc.Messageable):
                 raise PermanentSendError(f"channel {chat_id} cannot receive messages")
-            chunks = chunks_for(reply)
-            view = view_for(reply)
             # The outbox's part id as an enforced nonce: Discord drops a copy resent after a crash.
-            base = PART_NONCE.get() or uuid.uuid4().hex[:22]
-            for i, chunk in enumerate(chunks):
-                files = files_for(reply) if i == 0 else []
-                if i == len(chunks) - 1 and view is not None:
-                    await channel.send(
-                        chunk or None,
-                        files=files,
-                        view=view,
-                        allowed_mentions=NO_MENTIONS,
-                        nonce=f"{base}{i}",
-                    )
-                else:
-                    await channel.send(
-                        chunk or None, files=files, allowed_mentions=NO_MENTIONS, nonce=f"{base}{i}"
-                    )
+            await send_to_channel(channel, reply, PART_NONCE.get() or uuid.uuid4().hex[:22])
         except discord.RateLimited as exc:
             raise RetryAfter(exc.retry_after) from exc
         except (discord.Forbidden, discord.NotFound) as exc:

@@ -46,6 +46,7 @@ from core.commands.parsing import ParsedLine, parse_line
 from core.commands.permissions import PERMISSIONS
 from core.commands.types import ChatType, Command, Identity, Reply
 from core.errors import ArenaError
+from core.formatting import sentence
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -117,7 +118,7 @@ class TelegramAdapter:
         try:
             request = parsed_request(update, context)
         except ArenaError as exc:
-            await self.respond(update, context, Reply(exc.message, ephemeral=True))
+            await self.respond(update, context, Reply(sentence(exc.message), ephemeral=True))
             raise ApplicationHandlerStop from None
         if request is None:
             raise ApplicationHandlerStop

@@ -25,7 +25,18 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.web import problems
 from bot.web.auth import RateLimiter
-from bot.web.routes import admin, billing, compliance, gateway, public, strategies, tokens, wallet
+from bot.web.routes import (
+    admin,
+    billing,
+    compliance,
+    exchange,
+    gateway,
+    proof,
+    public,
+    strategies,
+    tokens,
+    wallet,
+)
 from core.commands.context import Hooks
 from core.commands.dispatcher import CommandLayer
 from core.commands.types import OutboundMessage
@@ -37,7 +48,7 @@ log = logging.getLogger(__name__)
 
 #: Each service's routers, and its default port (the brief's 8800-8804).
 SERVICES: dict[str, tuple[ModuleType, ...]] = {
-    "exchange": (tokens, public),
+    "exchange": (tokens, public, exchange, proof),
     "optimizer": (wallet, billing),
     "importer": (strategies,),
     "compliance": (compliance, gateway),
@@ -96,7 +107,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         description="Educational treasury-optimisation service. Not investment advice. "
-        "Money and quantities are decimal strings. Errors are RFC 9457 "
+        "Money and quantities are decimal strings: every USD amount has exactly 6 decimals (the "
+        "ledger's cash quantum; valuations rounded half-up to it), NAV and token quantities up to 18. "
+        "Errors are RFC 9457 "
         "problem documents (application/problem+json).",
     )
     hooks = hooks if hooks is not None else command_hooks(db, settings)

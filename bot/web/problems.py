@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import ArenaError
+from core.formatting import sentence
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ STATUS_BY_CODE = {
     "idempotency_conflict": 409, "concurrent_change": 409,
     "trading_halted": 409, "sold_out": 409, "insufficient_cash": 409, "insufficient_tokens": 409,
     "token_not_tradable": 409, "limit_exceeded": 409, "negative_balance": 409,
-    "not_available": 501, "plan_limit": 409,
+    "not_available": 501, "plan_limit": 409, "price_band": 422, "self_trade": 409,
 }
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
           405: "Method not allowed", 409: "Conflict", 415: "Unsupported media type",
@@ -72,7 +73,7 @@ KEY_REUSED = "That Idempotency-Key was already used for a different request; use
 
 async def _arena(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ArenaError)
-    detail = KEY_REUSED if exc.code == "idempotency_conflict" else exc.message
+    detail = KEY_REUSED if exc.code == "idempotency_conflict" else sentence(exc.message)
     return problem_response(request, status_of(exc), detail, exc.code)
 
 

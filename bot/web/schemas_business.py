@@ -43,18 +43,24 @@ class PlanChangeOut(PlanOut):
 
 
 class RiskBody(Body):
-    profile: str = Field(pattern=r"^(conservative|balanced|growth|default|volatility)$")
+    profile: str = Field(pattern=r"^(conservative|balanced|growth|default|volatility|maxweight)$")
     volatility_percent: int | None = Field(None, ge=5, le=50, description="With profile=volatility")
+    max_weight_percent: int | None = Field(
+        None, ge=5, le=20, description="With profile=maxweight: the cap per token (keeps the objective)"
+    )
 
     @model_validator(mode="after")
-    def _volatility_only_for_custom(self) -> RiskBody:
+    def _percent_only_for_its_profile(self) -> RiskBody:
         if (self.profile == "volatility") != (self.volatility_percent is not None):
             raise ValueError("volatility_percent is required with profile=volatility and only then")
+        if (self.profile == "maxweight") != (self.max_weight_percent is not None):
+            raise ValueError("max_weight_percent is required with profile=maxweight and only then")
         return self
 
     def args(self) -> tuple[str, ...]:
-        """The chat command's arguments (``/risk volatility 12``)."""
-        extra = () if self.volatility_percent is None else (str(self.volatility_percent),)
+        """The chat command's arguments (``/risk volatility 12``, ``/risk maxweight 10``)."""
+        percent = self.volatility_percent if self.volatility_percent is not None else self.max_weight_percent
+        extra = () if percent is None else (str(percent),)
         return (self.profile, *extra)
 
 

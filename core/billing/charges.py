@@ -17,6 +17,8 @@ Conventions (all UTC; amounts USD, charged to the cent):
 * Too little free cash for the monthly charge starts a **7-day grace period**: the owners are told,
   reminded once a day, the charge is retried daily; unpaid after 7 days the wallet moves to Free —
   AI switched off (manual mode, pending proposals superseded), holdings kept, nothing sold.
+* Any move to a lower token cap cancels the open exchange bids the new plan has no room for
+  (:mod:`core.exchange.plan_bids`); the owners are told.
 """
 
 from __future__ import annotations
@@ -33,10 +35,16 @@ from sqlalchemy.orm import Session
 from core.billing.plans import PlanLimit, parse_tier, plan_of, rank
 from core.billing.revenue import PLAN_REVENUE
 from core.errors import InsufficientCash
+from core.exchange.plan_bids import (
+    bids_over_plan,
+    cancel_bids_over_plan_in,
+    cancelled_text,
+    lock_for_plan_change,
+)
+from core.exchange.results import OrderClosed
 from core.formatting import cash as fmt_cash
-from core.formatting import date_text
+from core.formatting import counted, date_text
 from core.ledger.cash import wallet_cash_account
-from core.ledger.locks import lock_wallet
 from core.ledger.postings import LedgerWriter, Leg, system_account
 from core.ledger.rows import write_wallet_cash
 from core.models import AIWallet, AuditLog, Tier, WalletMode
@@ -122,16 +130,20 @@ def quote_change(session: Session, now: datetime, wallet: AIWallet, tier: Tier) 
 
 
 def _post_charge(session: Session, now: datetime, wallet: AIWallet, tier: Tier, kind: str,
-                 amount: Decimal, days: int, dim: int) -> PlanCharge:
-    """Move ``amount`` from the (locked) wallet's free cash to plan revenue; one row per month+tier."""
+                 amount: Decimal, days: int, dim: int, *, writer: LedgerWriter | None = None) -> PlanCharge:
+    """Move ``amount`` from the (locked) wallet's free cash to plan revenue; one row per month+tier.
+    A caller's ``writer`` (bids cancelled by a downgrade in the same transaction) is flushed here
+    with the charge, so the accounts are locked once, in id order."""
     period = period_of(now.date())
     free = wallet.cash - wallet.cash_reserved
     if free < amount:
-        raise InsufficientCash(f"the {plan_of(tier).name} plan needs {fmt_cash(amount)} of free cash; "
-                               f"the wallet has {fmt_cash(free)} (an admin can /deposit first)")
+        short = (f"the {plan_of(tier).name} plan needs {fmt_cash(amount)} of free cash; "
+                 f"the wallet has {fmt_cash(free)}")
+        raise InsufficientCash(f"{short} (an admin can /deposit first)",
+                               cli=f"{short} (an admin can deposit first with /deposit in chat)")
     txn_id = None
     if amount > 0:
-        writer = LedgerWriter(session, now)
+        writer = writer or LedgerWriter(session, now)
         txn = writer.post("plan.charge", [Leg(wallet_cash_account(session, wallet, now), -amount),
                                           Leg(system_account(session, PLAN_REVENUE, now), amount)],
                           idempotency_key=f"plan:{wallet.id}:{period}:{tier.value}",
@@ -147,11 +159,16 @@ def _post_charge(session: Session, now: datetime, wallet: AIWallet, tier: Tier, 
 
 
 def set_tier_in(session: Session, now: datetime, wallet: AIWallet, tier: Tier, *, actor: str,
-                why: str) -> None:
-    """Put the (locked) wallet on ``tier``; a plan without AI switches the wallet to manual and
-    supersedes its pending proposals. Holdings are never touched."""
+                why: str, writer: LedgerWriter | None = None) -> list[OrderClosed]:
+    """Put the wallet (locked with its bids' tokens: :func:`lock_for_plan_change`) on ``tier``; a
+    plan without AI switches the wallet to manual and supersedes its pending proposals; a lower token
+    cap cancels the open bids it leaves no room for (returned; ``core.exchange.plan_bids``).
+    Holdings are never touched."""
     old = Tier(wallet.tier)
     wallet.tier = tier
+    cancelled: list[OrderClosed] = []
+    if _cap(tier) < _cap(old):
+        cancelled = cancel_bids_over_plan_in(session, now, wallet, plan_of(tier), writer=writer)
     if not plan_of(tier).ai_modes and wallet.mode is not WalletMode.MANUAL:
         if wallet.mode is WalletMode.HYBRID:
             supersede_pending(session, now, wallet.id, f"the wallet moved to the {plan_of(tier).name} plan")
@@ -159,15 +176,25 @@ def set_tier_in(session: Session, now: datetime, wallet: AIWallet, tier: Tier, *
     row = billing_row(session, wallet.id, now)
     row.next_tier = row.next_tier_on = None
     row.updated_at = now
+    details: dict[str, object] = {"from": old.value, "to": tier.value, "why": why}
+    if cancelled:
+        details["cancelled_bids"] = [c.order_id for c in cancelled]
     session.add(AuditLog(at=now, actor=actor, action="plan.change", subject=f"wallet:{wallet.id}",
-                         details={"from": old.value, "to": tier.value, "why": why}))
+                         details=details))
+    return cancelled
+
+
+def _cap(tier: Tier) -> float:
+    """The plan's token cap, unlimited as infinity (for comparing two plans)."""
+    cap = plan_of(tier).max_tokens
+    return float("inf") if cap is None else cap
 
 
 def change_plan_in(session: Session, now: datetime, wallet_id: int, tier_text: str, *,
                    actor: str) -> str:
     """Change a wallet's plan (see the module's conventions); returns the text a person reads."""
     tier = parse_tier(tier_text)
-    wallet = lock_wallet(session, wallet_id)
+    wallet = lock_for_plan_change(session, wallet_id)
     if wallet.is_house:
         raise PlanLimit("the platform's house wallet has no plan")
     row = billing_row(session, wallet.id, now)
@@ -181,8 +208,10 @@ def change_plan_in(session: Session, now: datetime, wallet_id: int, tier_text: s
     if quote.kind == "downgrade":
         return _downgrade(session, now, wallet, row, quote, actor)
     if row.grace_period is not None:
-        raise PlanLimit(f"the {row.grace_period} charge is still unpaid; add cash with /deposit (the "
-                        "charge is retried daily) before upgrading")
+        unpaid = f"the {row.grace_period} charge is still unpaid"
+        raise PlanLimit(f"{unpaid}; add cash with /deposit (the charge is retried daily) before upgrading",
+                        cli=f"{unpaid}; add cash with /deposit in chat (the charge is retried daily, or run "
+                            "`arena plan bill`) before upgrading")
     if quote.charge > 0 or rank(cover(session, wallet.id, period_of(now.date()))) < rank(tier):
         _post_charge(session, now, wallet, tier, "upgrade", quote.charge, quote.days_left,
                      quote.days_in_month)
@@ -197,14 +226,18 @@ def _downgrade(session: Session, now: datetime, wallet: AIWallet, row: WalletBil
     new = plan_of(quote.tier)
     if quote.effective <= now.date():
         row.grace_period = row.grace_started_at = row.grace_reminded_on = None
-        set_tier_in(session, now, wallet, quote.tier, actor=actor, why="downgrade (month unpaid)")
-        return f"You are now on the {new.name} plan: {new.limits()}. Your holdings are unchanged."
+        closed = set_tier_in(session, now, wallet, quote.tier, actor=actor, why="downgrade (month unpaid)")
+        return (f"You are now on the {new.name} plan: {new.limits()}. Your holdings are unchanged."
+                + cancelled_text(closed, new))
     row.next_tier, row.next_tier_on, row.updated_at = quote.tier.value, quote.effective, now
     session.add(AuditLog(at=now, actor=actor, action="plan.schedule", subject=f"wallet:{wallet.id}",
                          details={"to": quote.tier.value, "on": quote.effective.isoformat()}))
+    over = bids_over_plan(session, wallet, new)
+    warning = (f" Then {counted(len(over), 'open exchange bid')} for tokens beyond its "
+               f"{new.max_tokens} will be cancelled unless filled or cancelled first." if over else "")
     return (f"Your plan changes to {new.name} on {date_text(quote.effective)}; until then you keep "
-            f"{plan_of(wallet.tier).name} (this month is paid). Send /plan {wallet.tier.value} to "
-            "cancel the change.")
+            f"{plan_of(wallet.tier).name} (this month is paid).{warning} Send /plan {wallet.tier.value} "
+            "to cancel the change.")
 
 
 __all__ = ["GRACE", "PLAN_REVENUE", "ChangeQuote", "change_plan_in", "cover",

@@ -30,9 +30,10 @@ from core.billing.plans import plan_of, rank
 from core.clock import ensure_utc
 from core.db import UnitOfWork
 from core.errors import InsufficientCash
+from core.exchange.plan_bids import cancelled_text, lock_for_plan_change
 from core.formatting import cash as fmt_cash
 from core.formatting import datetime_text
-from core.ledger.locks import lock_wallet
+from core.ledger.postings import LedgerWriter
 from core.models import AIWallet, Tier
 from core.models.billing import WalletBilling
 from core.notify import Notifier
@@ -76,16 +77,27 @@ def run_billing(uow: UnitOfWork, *, notifier: Notifier | None = None) -> Billing
 
 def bill_wallet_in(session: Session, now: datetime, wallet_id: int, notifier: Notifier | None,
                    report: BillingReport) -> None:
-    wallet = lock_wallet(session, wallet_id)
+    wallet = lock_for_plan_change(session, wallet_id)  # a downgrade may cancel bids: tokens first
+    # One writer for the transaction: bids a downgrade cancels and the month's charge lock their
+    # ledger accounts together, in id order, at one flush.
+    writer = LedgerWriter(session, now)
+    _bill(session, now, wallet, notifier, report, writer)
+    writer.flush()
+
+
+def _bill(session: Session, now: datetime, wallet: AIWallet, notifier: Notifier | None,
+          report: BillingReport, writer: LedgerWriter) -> None:
     row = billing_row(session, wallet.id, now)
     if row.next_tier and row.next_tier_on and row.next_tier_on <= now.date():
         new = Tier(row.next_tier)
-        set_tier_in(session, now, wallet, new, actor="system:billing", why="scheduled change")
+        closed = set_tier_in(session, now, wallet, new, actor="system:billing", why="scheduled change",
+                             writer=writer)
         report.changed.append(wallet.id)
         tell_owners(session, notifier, wallet.id, f"Your wallet is now on the {plan_of(new).name} "
-                    f"plan, as you asked: {plan_of(new).limits()}. Your holdings are unchanged.")
+                    f"plan, as you asked: {plan_of(new).limits()}. Your holdings are unchanged."
+                    + cancelled_text(closed, plan_of(new)))
     if row.grace_period is not None:
-        _grace_step(session, now, wallet, row, notifier, report)
+        _grace_step(session, now, wallet, row, notifier, report, writer)
         return
     tier = Tier(wallet.tier)
     owed = plan_of(tier).price - plan_of(cover(session, wallet.id, period_of(now.date()))).price
@@ -93,7 +105,7 @@ def bill_wallet_in(session: Session, now: datetime, wallet_id: int, notifier: No
         return
     try:
         _post_charge(session, now, wallet, tier, "monthly", owed, month_days(now.date()),
-                     month_days(now.date()))
+                     month_days(now.date()), writer=writer)
         report.charged[wallet.id] = format(owed, "f")
     except InsufficientCash:
         row.grace_period, row.grace_started_at = period_of(now.date()), now
@@ -111,7 +123,7 @@ def _grace_text(wallet: AIWallet, owed: Decimal, ends: datetime) -> str:
 
 
 def _grace_step(session: Session, now: datetime, wallet: AIWallet, row: WalletBilling,
-                notifier: Notifier | None, report: BillingReport) -> None:
+                notifier: Notifier | None, report: BillingReport, writer: LedgerWriter) -> None:
     """Retry the unpaid month; after 7 days unpaid move to Free; otherwise remind once a day."""
     tier = Tier(wallet.tier)
     assert row.grace_started_at is not None
@@ -123,7 +135,7 @@ def _grace_step(session: Session, now: datetime, wallet: AIWallet, row: WalletBi
     if rank(paid) >= rank(tier) or wallet.cash - wallet.cash_reserved >= owed:
         if rank(paid) < rank(tier):
             _post_charge(session, now, wallet, tier, "monthly", owed, month_days(now.date()),
-                         month_days(now.date()))
+                         month_days(now.date()), writer=writer)
             report.charged[wallet.id] = format(owed, "f")
         _end_grace(row, now)
         tell_owners(session, notifier, wallet.id, f"Thank you: the {plan_of(tier).name} plan's charge "
@@ -131,11 +143,13 @@ def _grace_step(session: Session, now: datetime, wallet: AIWallet, row: WalletBi
         return
     if now >= ends:
         _end_grace(row, now)
-        set_tier_in(session, now, wallet, Tier.FREE, actor="system:billing", why="grace period ended unpaid")
+        closed = set_tier_in(session, now, wallet, Tier.FREE, actor="system:billing",
+                             why="grace period ended unpaid", writer=writer)
         report.downgraded.append(wallet.id)
         tell_owners(session, notifier, wallet.id, "The plan charge stayed unpaid for 7 days, so the "
                     "wallet is now on the Free plan: manual mode only, up to 3 tokens. Your holdings are "
-                    "kept and nothing was sold. /plan to upgrade again.")
+                    "kept and nothing was sold." + cancelled_text(closed, plan_of(Tier.FREE))
+                    + " /plan to upgrade again.")
         return
     if row.grace_reminded_on != now.date():
         row.grace_reminded_on, row.updated_at = now.date(), now

@@ -12,7 +12,8 @@ the action, and writes nothing):
   ``/buy``, rebalances, approved proposals) and by ``core.exchange.orders.place_order_in`` for bids.
   A token counts when the wallet holds units of it or has an open bid for it, so a fill can never
   take a wallet past its limit. Adding to a token already held is always allowed (a wallet moved
-  down to Free keeps every holding and may still add to them).
+  down to Free keeps every holding and may still add to them). A move to a lower cap cancels the
+  open bids it leaves no room for (``core.exchange.plan_bids``, called by ``set_tier_in``).
 * AI modes — :func:`check_mode` in ``create_wallet_in`` and ``core.wallets.service.set_mode``;
   :func:`check_ai` before a rebalance cycle trades or proposes and before a proposal is approved.
 * custom risk profiles — :func:`check_custom_risk` (``/risk``); the optimizer ignores a stored

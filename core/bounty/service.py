@@ -27,10 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from core.db import insert_if_absent
 from core.errors import NotFound, ValidationError
 from core.ledger.cash import wallet_cash_account
 from core.ledger.locks import lock_token, lock_wallet
@@ -59,6 +61,10 @@ def payable_account(session: Session, organisation_id: int, now: datetime) -> Ac
 # --- submissions ---------------------------------------------------------------------------------
 
 
+_SUBMISSIONS = cast(Table, StrategySubmission.__table__)
+_STATES = cast(Table, BountyState.__table__)
+
+
 def record_submission_in(
     session: Session,
     now: datetime,
@@ -75,22 +81,16 @@ def record_submission_in(
         raise ValidationError(f"submission channel must be one of {', '.join(CHANNELS)}")
     if session.get(SourceDocument, document_id) is None:
         raise NotFound(f"source document {document_id} does not exist")
-    existing = session.scalars(
-        select(StrategySubmission).where(StrategySubmission.document_id == document_id)
-    ).one_or_none()
+    query = select(StrategySubmission).where(StrategySubmission.document_id == document_id)
+    existing = session.scalars(query).one_or_none()
     if existing is not None:
         return existing, False
-    row = StrategySubmission(
-        document_id=document_id,
-        channel=channel,
-        organisation_id=organisation_id,
-        user_id=user_id,
-        author=(author or None) and author[:200],
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
-    return row, True
+    row = {"document_id": document_id, "channel": channel, "organisation_id": organisation_id,
+           "user_id": user_id, "author": (author or None) and author[:200], "created_at": now}
+    # Two /submit of one text at once (or a /submit beside the accrual job's crawl record) both
+    # found none; the loser died with a unique violation. The first stored submission stands.
+    new = insert_if_absent(session, _SUBMISSIONS, row, ("document_id",))
+    return session.scalars(query.execution_options(populate_existing=True)).one(), new
 
 
 def register_states_in(session: Session, now: datetime) -> list[int]:
@@ -119,20 +119,13 @@ def register_states_in(session: Session, now: datetime) -> list[int]:
         if sub.organisation_id is None or token is None or token.activated_at is None:
             continue  # a proving token's window starts when it is activated (tokenized for trading)
         start = token.activated_at
-        session.add(
-            BountyState(
-                token_id=token_id,
-                submission_id=sub.id,
-                organisation_id=sub.organisation_id,
-                starts_at=start,
-                ends_at=start + WINDOW,
-                hwm_nav=BIRTH_NAV,
-                last_mark_id=None,
-                unfunded=ZERO,
-                updated_at=now,
-            )
-        )
-        started.append(token_id)
+        row = {"token_id": token_id, "submission_id": sub.id, "organisation_id": sub.organisation_id,
+               "starts_at": start, "ends_at": start + WINDOW, "hwm_nav": BIRTH_NAV, "last_mark_id": None,
+               "unfunded": ZERO, "updated_at": now}
+        # Only the accrual job starts bounties, but a run taken over after a lost lease may still
+        # overlap its first owner: the second start of a token's bounty stores nothing.
+        if insert_if_absent(session, _STATES, row, ("token_id",)):
+            started.append(token_id)
     session.flush()
     return started
 
@@ -242,9 +235,31 @@ class Payout:
     already: bool
 
 
+def payout_wallets(session: Session, organisation_ids: list[int]) -> dict[int, int]:
+    """Organisation id -> the wallet its bounty is paid into (its first organisation wallet);
+    organisations without a wallet are left out. The proof of liabilities shows a payable there."""
+    rows = session.execute(
+        select(AIWallet.organisation_id, AIWallet.id)
+        .where(AIWallet.organisation_id.in_(organisation_ids), AIWallet.is_house.is_(False))
+        .order_by(AIWallet.id)
+    )
+    found: dict[int, int] = {}
+    for organisation_id, wallet_id in rows:
+        if organisation_id is not None:  # the filter keeps only these; the column is nullable
+            found.setdefault(int(organisation_id), int(wallet_id))
+    return found
+
+
 def pay_org_in(session: Session, now: datetime, organisation_id: int, period: str) -> Payout | None:
     """Move the organisation's bounty payable into its wallet for ``period`` (once per month);
     ``None`` when there is nothing to pay or no wallet to pay into (it stays accrued)."""
+    wallet_id = payout_wallets(session, [organisation_id]).get(organisation_id)
+    if wallet_id is None:
+        return None
+    wallet = lock_wallet(session, wallet_id)
+    # Looked up under the wallet's lock: a payer that held it first has committed its row, so
+    # two payers of one month cannot both find none (the second would pay newer accruals and die
+    # on the unique (organisation, period) key).
     done = session.scalars(
         select(BountyPayout).where(
             BountyPayout.organisation_id == organisation_id, BountyPayout.period == period
@@ -252,14 +267,6 @@ def pay_org_in(session: Session, now: datetime, organisation_id: int, period: st
     ).one_or_none()
     if done is not None:
         return Payout(organisation_id, done.wallet_id, done.amount, True)
-    wallet_id = session.scalar(
-        select(AIWallet.id)
-        .where(AIWallet.organisation_id == organisation_id, AIWallet.is_house.is_(False))
-        .order_by(AIWallet.id)
-    )
-    if wallet_id is None:
-        return None
-    wallet = lock_wallet(session, wallet_id)
     account = get_account(session, payable_code(organisation_id))
     amount = account.balance if account is not None else ZERO
     if amount <= 0:

@@ -22,7 +22,7 @@ from core.billing import charges
 from core.billing.plans import PLANS, committed_tokens, parse_tier
 from core.bounty import bounty_report
 from core.commands.api_ops import scoped_key, wallet_for
-from core.commands.api_views import dec, when
+from core.commands.api_views import usd, when
 from core.commands.context import Ctx
 from core.commands.handlers.agreement import signer_for
 from core.commands.handlers.bounty import UNAVAILABLE, check_submission
@@ -30,8 +30,8 @@ from core.commands.handlers.common import ensure_user
 from core.commands.handlers.plans import _changer
 from core.compliance import agreement, applications
 from core.errors import NotFound, ValidationError
+from core.exchange.plan_bids import lock_for_plan_change
 from core.ledger.idempotency import run_idempotent
-from core.ledger.locks import lock_wallet
 from core.models import User
 from core.models.billing import WalletBilling
 from core.models.compliance import Organisation, Role
@@ -50,14 +50,14 @@ def plan_view(session: Session, wallet: AIWallet) -> dict[str, Any]:
         "wallet_id": wallet.id,
         "plan": plan.tier.value,
         "name": plan.name,
-        "price_per_month": dec(plan.price),
+        "price_per_month": usd(plan.price),
         "limits": plan.limits(),
         "max_tokens": plan.max_tokens,
         "tokens_held": len(committed_tokens(session, wallet.id)),
         "scheduled_plan": row.next_tier if row is not None and row.next_tier else None,
         "scheduled_from": str(row.next_tier_on) if row is not None and row.next_tier_on else None,
         "unpaid_month": row.grace_period if row is not None and row.grace_period else None,
-        "plans": [{"plan": p.tier.value, "name": p.name, "price_per_month": dec(p.price),
+        "plans": [{"plan": p.tier.value, "name": p.name, "price_per_month": usd(p.price),
                    "limits": p.limits()} for p in PLANS.values()],
     }
 
@@ -73,11 +73,11 @@ def change_plan(ctx: Ctx, wallet_id: int, plan: str, key: str) -> dict[str, Any]
     actor = f"user:{ctx.user.id if ctx.user is not None else 0}"
 
     def effect(session: Session) -> dict[str, Any]:
-        locked = lock_wallet(session, wallet.id)
+        locked = lock_for_plan_change(session, wallet.id)  # a downgrade may cancel bids: tokens first
         quote = charges.quote_change(session, ctx.now(), locked, tier)
         message = charges.change_plan_in(session, ctx.now(), wallet.id, tier.value, actor=actor)
         charged = quote.charge if quote.kind == "upgrade" else Decimal(0)
-        return {"message": message, "charged": dec(charged), **plan_view(session, locked)}
+        return {"message": message, "charged": usd(charged), **plan_view(session, locked)}
 
     return run_idempotent(ctx.db.uow(), scoped, "api.plan", request, effect, dict)
 
@@ -225,10 +225,10 @@ def submit(ctx: Ctx, source: str) -> dict[str, str]:
 def bounties(ctx: Ctx) -> dict[str, Any]:
     """The caller's organisation's import bounty: per token earned (USD), accrued, unfunded, paid."""
     report = bounty_report(ctx.session, _own_org(ctx).id)
-    return {"submissions": report.submissions, "accrued": dec(report.accrued),
-            "unfunded": dec(report.unfunded), "paid": dec(report.paid),
-            "tokens": [{"symbol": t.symbol, "window_ends_at": when(t.ends_at), "earned": dec(t.earned),
-                        "funded": dec(t.funded)} for t in report.tokens]}
+    return {"submissions": report.submissions, "accrued": usd(report.accrued),
+            "unfunded": usd(report.unfunded), "paid": usd(report.paid),
+            "tokens": [{"symbol": t.symbol, "window_ends_at": when(t.ends_at), "earned": usd(t.earned),
+                        "funded": usd(t.funded)} for t in report.tokens]}
 
 
 def signed_agreement(session: Session, org_id: int) -> tuple[Any, Any] | None:

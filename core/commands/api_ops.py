@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import ledger, risk, wallets
-from core.commands.api_views import dec, proposal_view
+from core.commands.api_views import dec, proposal_view, usd
 from core.commands.context import Ctx
 from core.commands.handlers.admin import NEW_WALLET_TIER
 from core.commands.handlers.common import org_wallet, owned_wallet
@@ -82,6 +82,11 @@ def _quoted(ctx: Ctx, key: str, operation: str, request: dict[str, Any],
     return None
 
 
+#: The USD amounts of a buy's and a sell's response (the rest: token units and NAV).
+BUY_USD = ("cash", "fees_settled", "cash_balance")
+SELL_USD = ("cash_now",)
+
+
 def buy(ctx: Ctx, symbol: str, amount: str, key: str) -> dict[str, Any]:
     """Buy ``symbol`` for ``amount`` USD from the caller's wallet, once per key."""
     cash, clean = parse_cash(amount), normalise_symbol(symbol)
@@ -91,13 +96,20 @@ def buy(ctx: Ctx, symbol: str, amount: str, key: str) -> dict[str, Any]:
     stored = _quoted(ctx, scoped, "api.buy", request,
                      lambda inner: quote_buy(inner, owned_wallet(inner), clean, cash))
     if stored is not None:
-        return stored
+        return _usd_fields(stored, BUY_USD)
 
     def effect(session: Session) -> dict[str, Any]:
         return ledger.buy_in(session, ctx.now(), wallet_id=wallet_id, symbol=clean, cash=cash,
                              idempotency_key=scoped).to_dict()
 
-    return run_idempotent(ctx.db.uow(), scoped, "api.buy", request, effect, dict)
+    return _usd_fields(run_idempotent(ctx.db.uow(), scoped, "api.buy", request, effect, dict),
+                       BUY_USD)
+
+
+def _usd_fields(body: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The response with its USD amounts as :func:`~core.commands.api_views.usd` text (6 decimals,
+    whatever scale the stored response or the database gave them)."""
+    return {k: (usd(Decimal(str(v))) if k in keys and v is not None else v) for k, v in body.items()}
 
 
 def sell(ctx: Ctx, symbol: str, quantity: str, key: str) -> dict[str, Any]:
@@ -113,14 +125,14 @@ def sell(ctx: Ctx, symbol: str, quantity: str, key: str) -> dict[str, Any]:
     stored = _quoted(ctx, scoped, "api.sell", request,
                      lambda inner: quotes.append(quote_redeem(inner, owned_wallet(inner), clean, wanted)))
     if stored is not None:
-        return stored
+        return _usd_fields(stored, SELL_USD)
 
     def effect(session: Session) -> dict[str, Any]:
         outcome = risk.redeem_or_queue_in(session, ctx.now(), wallet_id=wallet_id, symbol=clean,
                                           quantity=quotes[0].quantity, idempotency_key=scoped)
         return {"wallet_id": wallet_id, **outcome.to_dict()}
 
-    return run_idempotent(ctx.db.uow(), scoped, "api.sell", request, effect, dict)
+    return _usd_fields(run_idempotent(ctx.db.uow(), scoped, "api.sell", request, effect, dict), SELL_USD)
 
 
 def set_mode(ctx: Ctx, wallet_id: int, mode: str, key: str) -> dict[str, Any]:

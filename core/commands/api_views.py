@@ -1,14 +1,18 @@
 """JSON views for the REST API: the same rows the chat renders as text, as dictionaries.
 
-Money, NAV and quantities are decimal *strings* (``format(value, "f")``), never floats; times are
-ISO 8601 UTC. Views read only; access checks stay with the callers (``core.commands.api_ops``) and
-the permission table. Units: cash in USD, quantities in token units, NAV in USD per token.
+Money, NAV and quantities are decimal *strings*, never floats; times are ISO 8601 UTC. Every USD
+amount (cash, AUM, values, prices a month, charges) goes through :func:`usd`: exactly 6 decimals, the
+ledger's cash quantum, whatever the database returns — valuations (units x NAV, exact products with
+up to 36 decimals) rounded half-up to it, as the ledger values a position. NAV, cost basis (USD per
+token) and quantities are the stored values as plain text (:func:`dec`, at most 18 decimals).
+Views read only; access checks stay with the callers (``core.commands.api_ops``) and the permission
+table. Units: cash in USD, quantities in token units, NAV in USD per token.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Row, select
@@ -21,7 +25,7 @@ from core.models.pipeline import StrategyCandidate
 from core.models.tokens import NavMark, StrategyToken, TokenHolding, TokenStatus
 from core.models.wallets import AIWallet
 from core.models.wallets_ext import RebalanceProposal
-from core.money import div, mul
+from core.money import CASH_QUANTUM, div, mul
 
 LISTED = (TokenStatus.ACTIVE, TokenStatus.PROVING)
 HISTORY_DAYS = 365
@@ -30,6 +34,11 @@ HISTORY_DAYS = 365
 def dec(value: Decimal | None) -> str | None:
     """A decimal as a plain string (no exponent), or None."""
     return None if value is None else format(value, "f")
+
+
+def usd(value: Decimal) -> str:
+    """A USD amount as text with exactly 6 decimals (``9110.000000``, ``1.234568``)."""
+    return format(value.quantize(CASH_QUANTUM, rounding=ROUND_HALF_UP), "f")
 
 
 def when(moment: datetime | None) -> str | None:
@@ -50,7 +59,7 @@ def token_summary(token: StrategyToken | Row[*tuple[Any, ...]]) -> dict[str, Any
         "name": token.name,
         "status": token.status.value,
         "nav_per_token": dec(token.nav_per_token),
-        "aum": dec(token.aum),
+        "aum": usd(token.aum),
         "total_supply": dec(token.total_supply),
         "circulating_supply": dec(token.circulating_supply),
         "remaining_supply": dec(token.total_supply - token.circulating_supply),
@@ -120,11 +129,11 @@ def wallet_status(session: Session, wallet: AIWallet) -> dict[str, Any]:
     for holding, token, value in rows:
         holdings.append({"symbol": token.symbol, "quantity": dec(holding.quantity),
                          "reserved": dec(holding.reserved), "nav_per_token": dec(token.nav_per_token),
-                         "value": dec(value), "avg_cost_basis": dec(holding.avg_cost_basis)})
+                         "value": usd(value), "avg_cost_basis": dec(holding.avg_cost_basis)})
     return {
         "id": wallet.id, "name": wallet.name, "organisation_id": wallet.organisation_id,
-        "mode": wallet.mode.value, "tier": wallet.tier.value, "cash": dec(wallet.cash),
-        "cash_reserved": dec(wallet.cash_reserved), "holdings": holdings, "total_value": dec(total),
+        "mode": wallet.mode.value, "tier": wallet.tier.value, "cash": usd(wallet.cash),
+        "cash_reserved": usd(wallet.cash_reserved), "holdings": holdings, "total_value": usd(total),
         "last_rebalanced_at": when(wallet.last_rebalanced_at),
     }
 

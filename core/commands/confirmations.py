@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from core.clock import ensure_utc
@@ -26,6 +26,7 @@ from core.commands.parsing import id_arg
 from core.commands.permissions import PERMISSIONS, allowed, denial
 from core.commands.registry import handles
 from core.commands.types import Button, Command, Reply
+from core.db import insert_if_absent
 from core.errors import IdempotencyConflict, NotFound, ValidationError
 from core.ledger.idempotency import run_idempotent
 from core.models.chat import PendingConfirmation
@@ -53,31 +54,27 @@ def ask(ctx: Ctx, cmd: Command, summary: str) -> Reply:
     return ask_in(ctx.session, ctx, cmd, summary)
 
 
+_CONFIRMATIONS = cast(Table, PendingConfirmation.__table__)
+
+
 def ask_in(session: Session, ctx: Ctx, cmd: Command, summary: str) -> Reply:
     """:func:`ask` in ``session`` (for handlers that run their own units of work)."""
     if not cmd.idempotency_key:
         raise ValidationError("This request has no id; please send it again.")
     ident = ctx.identity
-    row = session.scalar(
-        select(PendingConfirmation).where(PendingConfirmation.idempotency_key == cmd.idempotency_key)
-    )
+    query = select(PendingConfirmation).where(PendingConfirmation.idempotency_key == cmd.idempotency_key)
+    row = session.scalar(query)
     if row is None:
         now = ctx.now()
-        row = PendingConfirmation(
-            idempotency_key=cmd.idempotency_key,
-            platform=ident.platform,
-            platform_user_id=ident.user_id,
-            chat_id=ident.chat_id,
-            command=cmd.name,
-            args=list(cmd.args),
-            summary=summary,
-            status="pending",
-            created_at=now,
-            expires_at=now + CONFIRM_TTL,
-        )
-        session.add(row)
-        session.flush()
-    elif (row.command, row.args, row.platform_user_id) != (cmd.name, list(cmd.args), ident.user_id):
+        values = {"idempotency_key": cmd.idempotency_key, "platform": ident.platform,
+                  "platform_user_id": ident.user_id, "chat_id": ident.chat_id, "command": cmd.name,
+                  "args": list(cmd.args), "summary": summary, "status": "pending", "created_at": now,
+                  "expires_at": now + CONFIRM_TTL}
+        # A redelivered message handled beside the original: the second insert waits for the first
+        # and stores nothing (it died with a unique violation); both then read the one row.
+        insert_if_absent(session, _CONFIRMATIONS, values, ("idempotency_key",))
+        row = session.scalars(query.execution_options(populate_existing=True)).one()
+    if (row.command, row.args, row.platform_user_id) != (cmd.name, list(cmd.args), ident.user_id):
         raise IdempotencyConflict("That message id was already used for a different request.")
     return prompt(row)
 

@@ -22,6 +22,7 @@ from core.compliance.identity import resolve
 from core.config import Settings
 from core.db import Database
 from core.errors import ArenaError, PermissionDenied
+from core.formatting import sentence
 from core.models.compliance import Role
 from core.notify import Notifier
 
@@ -94,7 +95,7 @@ class CommandLayer:
         try:
             return self._run(cmd)
         except ArenaError as exc:
-            return Reply(exc.message, ephemeral=True)
+            return Reply(sentence(exc.message), ephemeral=True)
         except Exception:
             self.internal_errors += 1
             log.exception(
@@ -122,7 +123,7 @@ class CommandLayer:
         try:
             parsed = parse_line(line)
         except ArenaError as exc:
-            return Reply(exc.message, ephemeral=True)
+            return Reply(sentence(exc.message), ephemeral=True)
         if parsed.name is None:
             return self.free_text(identity, key)
         cmd = Command(identity, parsed.name, parsed.args, key, via_button, edited, parsed.text)

@@ -75,8 +75,8 @@ PERMISSIONS: dict[str, Permission] = {
         _p("approve", OA, ANYWHERE, "/approve ID", "Approve a hybrid proposal"),
         # Plans (core.billing): show for members; changing is checked for the org admin in the handler.
         _p("plan", M, PRIVATE, "/plan [free|basic|premium]", "Your plan, its limits and price; change it"),
-        _p("risk", OA, PRIVATE, "/risk conservative|balanced|growth|default|volatility N",
-           "Premium: the AI's risk profile"),
+        _p("risk", OA, PRIVATE, "/risk conservative|balanced|growth|default|volatility N|maxweight N",
+           "Premium: the AI's risk profile and cap per token"),
         # Internal exchange (holder to holder) and the proof of liabilities.
         _p("book", V, ANYWHERE, "/book SYMBOL", "A token's order book: bids, asks, last trades, NAV"),
         _p("ask", VM, PRIVATE, "/ask SYMBOL QTY PRICE [DAYS]", "Offer tokens to other holders", money=True),
@@ -117,6 +117,7 @@ API_PERMISSIONS: dict[str, Permission] = {
     for p in (
         _p("token_create", PA, PRIVATE, "POST /api/tokens/create", "Create a strategy token", money=True),
         _p("wallet_create", OA, PRIVATE, "POST /api/wallet/create", "Create the organisation's wallet"),
+        _p("proof_root", V, PRIVATE, "GET /api/proof/latest", "The latest published proof of liabilities"),
     )
 }
 

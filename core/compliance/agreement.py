@@ -20,12 +20,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from core.billing.plans import PLANS
 from core.compliance.agreement_pdf import render_pdf
+from core.db import insert_if_absent
 from core.errors import ArenaError, NotFound, PermissionDenied, ValidationError
 from core.formatting import cash as fmt_cash
 from core.models import AuditLog, Organisation, OrgKind, Tier, User
@@ -90,25 +92,31 @@ def values_for(org: Organisation, signer: Signer, version: str, now: datetime) -
             "premium_price": fmt_cash(PLANS[Tier.PREMIUM].price)}
 
 
+_DOCUMENTS = cast(Table, AgreementDocument.__table__)
+_CONSENTS = cast(Table, AgreementConsent.__table__)
+
+
 def document_for(session: Session, now: datetime, org: Organisation, signer: Signer,
                  version: str | None = None) -> AgreementDocument:
     """The organisation's document of ``version`` (default: current) for this signer, generated
     once and then reused (so its hash stays what the signer was shown)."""
     version = version or CURRENT_VERSION
-    found = session.scalar(select(AgreementDocument).where(
+    query = select(AgreementDocument).where(
         AgreementDocument.organisation_id == org.id, AgreementDocument.version == version,
-        AgreementDocument.signer_user_id == signer.user.id))
+        AgreementDocument.signer_user_id == signer.user.id)
+    found = session.scalar(query)
     if found is not None:
         return found
     markdown = render_markdown(version, values_for(org, signer, version, now))
     pdf = render_pdf(markdown, title=f"{org.name} - PMA agreement {version}", on=now.date())
-    doc = AgreementDocument(organisation_id=org.id, version=version, signer_user_id=signer.user.id,
-                            signer_name=_clean(signer.name), trust_name=signer.trust_name,
-                            document_date=now.date(), markdown=markdown, pdf=pdf,
-                            markdown_sha256=sha256(markdown), pdf_sha256=sha256(pdf), created_at=now)
-    session.add(doc)
-    session.flush()
-    return doc
+    row = {"organisation_id": org.id, "version": version, "signer_user_id": signer.user.id,
+           "signer_name": _clean(signer.name), "trust_name": signer.trust_name,
+           "document_date": now.date(), "markdown": markdown, "pdf": pdf,
+           "markdown_sha256": sha256(markdown), "pdf_sha256": sha256(pdf), "created_at": now}
+    # Two /agreement requests at once both rendered it; the second insert used to die with a
+    # unique violation. Now the first stored document stands and both return it.
+    insert_if_absent(session, _DOCUMENTS, row, ("organisation_id", "version", "signer_user_id"))
+    return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 def summary(doc: AgreementDocument, org_name: str) -> str:
@@ -138,19 +146,20 @@ def agree(session: Session, now: datetime, user: User, document_id: int) -> tupl
     if doc.version != CURRENT_VERSION:
         raise ValidationError(f"That is agreement {doc.version}; the current one is {CURRENT_VERSION}. "
                               "Send /agreement to read it.")
-    existing = session.scalar(select(AgreementConsent).where(
-        AgreementConsent.document_id == doc.id, AgreementConsent.user_id == user.id))
-    if existing is not None:
-        return existing, False
-    consent = AgreementConsent(organisation_id=doc.organisation_id, document_id=doc.id, user_id=user.id,
-                               version=doc.version, pdf_sha256=doc.pdf_sha256,
-                               markdown_sha256=doc.markdown_sha256, accepted_at=now)
-    session.add(consent)
-    session.add(AuditLog(at=now, actor=f"user:{user.id}", action="agreement.accept",
-                         subject=f"org:{doc.organisation_id}",
-                         details={"version": doc.version, "pdf_sha256": doc.pdf_sha256}))
-    session.flush()
-    return consent, True
+    row = {"organisation_id": doc.organisation_id, "document_id": doc.id, "user_id": user.id,
+           "version": doc.version, "pdf_sha256": doc.pdf_sha256, "markdown_sha256": doc.markdown_sha256,
+           "accepted_at": now}
+    # A double press handled concurrently: the second insert waits for the first and stores
+    # nothing (it used to die with a unique violation); only the stored press is audited.
+    created = insert_if_absent(session, _CONSENTS, row, ("document_id", "user_id"))
+    if created:
+        session.add(AuditLog(at=now, actor=f"user:{user.id}", action="agreement.accept",
+                             subject=f"org:{doc.organisation_id}",
+                             details={"version": doc.version, "pdf_sha256": doc.pdf_sha256}))
+        session.flush()
+    consent = session.scalars(select(AgreementConsent).where(
+        AgreementConsent.document_id == doc.id, AgreementConsent.user_id == user.id)).one()
+    return consent, created
 
 
 _ACCEPTED = select(AgreementConsent.version).where(AgreementConsent.organisation_id == bindparam("org"))

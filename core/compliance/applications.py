@@ -135,13 +135,23 @@ def pending(session: Session) -> list[tuple[VerificationApplication, Organisatio
     return [(a, o) for a, o in rows]
 
 
-def describe(app: VerificationApplication, org: Organisation, agreed: bool) -> str:
+#: How each identity provider checks an application, as the applicant and the reviewer read it.
+CHECK_TEXT = {"manual": "reviewed by a platform admin"}
+
+
+def describe(app: VerificationApplication, org: Organisation, agreed: bool, *,
+             for_admin: bool = False) -> str:
+    """One application as a line. The reviewer (``for_admin``) also gets the fingerprint of what the
+    signer accepted at onboarding, to compare with the attestation records; the applicant does not
+    need it."""
     trustees = ", ".join(str(t) for t in app.trustees) or "none named"
+    fingerprint = f" (SHA-256 {app.signer_attestation_sha256[:12]})" if for_admin else ""
     return (f"#{org.id} {app.legal_name} — {KIND_TEXT.get(app.org_kind, app.org_kind)}; "
             f"EIN/registration: {app.registration_ref or 'none given'}; trust: {app.trust_name or 'none'}; "
-            f"trustees: {trustees}; signer attested (sha256 {app.signer_attestation_sha256[:12]}); "
+            f"trustees: {trustees}; signer's attestations: recorded{fingerprint}; "
             f"PMA agreement: {'accepted' if agreed else 'not accepted yet'}; "
-            f"applied {date_text(app.created_at)}; check: {app.provider}")
+            f"applied {date_text(app.created_at)}; "
+            f"identity check: {CHECK_TEXT.get(app.provider, app.provider)}")
 
 
 def decide(session: Session, now: datetime, admin: User, org_id: int, verified: bool,

@@ -51,6 +51,10 @@ def attest(
         raise ValidationError(f"Unknown disclosure version {version[:20]!r}; send /start again.")
     if version != current().version:
         raise ValidationError("The disclosures have changed since that button; send /start again.")
+    # No unique key guards (user, kind, version): a double press handled concurrently stored two
+    # rows. Taking the user's row lock first serialises one user's presses (FOR UPDATE; SQLite's
+    # write lock does it already), so the second sees the first's row.
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
     existing = session.scalar(
         select(Attestation).where(
             Attestation.user_id == user.id,

@@ -9,14 +9,16 @@ is refreshed whenever an input changes; authorisation always recomputes it.
 from __future__ import annotations
 
 import hashlib
+from typing import Any, cast
 
-from sqlalchemy import bindparam, distinct, func, select
+from sqlalchemy import Select, Table, bindparam, distinct, func, select
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.compliance.attestations import has_all_current
 from core.compliance.disclosures import ATTESTATION_ORDER, current
 from core.config import Settings
+from core.db import insert_if_absent
 from core.models.compliance import Attestation, Organisation, OrgStatus, Platform, Role, User
 
 
@@ -36,27 +38,38 @@ def admin_ids(settings: Settings) -> frozenset[tuple[str, int]]:
     return frozenset(result)
 
 
+def _user_query(platform: str, platform_user_id: int) -> Select[Any]:
+    return select(User).where(User.platform == Platform(platform), User.platform_user_id == platform_user_id)
+
+
 def find_user(session: Session, platform: str, platform_user_id: int) -> User | None:
-    return session.scalar(
-        select(User).where(User.platform == Platform(platform), User.platform_user_id == platform_user_id)
-    )
+    return session.scalar(_user_query(platform, platform_user_id))
+
+
+_USERS = cast(Table, User.__table__)
 
 
 def get_or_create_user(
     session: Session, platform: str, platform_user_id: int, display_name: str, clock: Clock
 ) -> User:
-    """The user row for a platform identity, created as a visitor on first write."""
+    """The user row for a platform identity, created as a visitor on first write.
+
+    Two first messages of a new user run at once (chat adapters handle updates concurrently, the
+    API beside the chat): both found no row and both inserted, and the loser died with a unique
+    violation. The row is therefore created with ON CONFLICT DO NOTHING and then read.
+    """
     user = find_user(session, platform, platform_user_id)
     if user is None:
-        user = User(
-            platform=Platform(platform),
-            platform_user_id=platform_user_id,
-            display_name=display_name[:200] or None,
-            role=Role.VISITOR,
-            created_at=clock.now(),
-        )
-        session.add(user)
-        session.flush()
+        row = {
+            "platform": Platform(platform),
+            "platform_user_id": platform_user_id,
+            "display_name": display_name[:200] or None,
+            "role": Role.VISITOR,
+            "is_org_admin": False,
+            "created_at": clock.now(),
+        }
+        insert_if_absent(session, _USERS, row, ("platform", "platform_user_id"))
+        user = session.scalars(_user_query(platform, platform_user_id)).one()  # ours or the winner's
     return user
 
 

@@ -39,6 +39,10 @@ def register(session: Session, user: User, kind: OrgKind, name: str, clock: Cloc
     """Register ``user``'s organisation (pending); the registrant becomes its admin."""
     if not has_all_current(session, user):
         raise PermissionDenied("Please complete the attestations first: send /start.")
+    # Lock and re-read the user first: a double /org register handled concurrently made two
+    # organisations (both saw none), the user ending in the later one and the other orphaned.
+    session.flush()  # a refresh would drop pending changes to the user
+    session.refresh(user, with_for_update=True)
     if user.organisation is not None:
         current_org = user.organisation
         raise ValidationError(f"You already belong to {current_org.name} (#{current_org.id}).")

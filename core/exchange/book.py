@@ -60,7 +60,7 @@ def order_book(session: Session, symbol: str, now: datetime, *, depth: int = 5, 
     clean = normalise_symbol(symbol)
     token = session.scalar(select(StrategyToken).where(StrategyToken.symbol == clean))
     if token is None:
-        raise UnknownToken(f"unknown token {clean}; /tokens lists the available ones")
+        raise UnknownToken.named(clean)
     open_orders = list(
         session.scalars(
             select(ExchangeOrder).where(

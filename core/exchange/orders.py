@@ -55,7 +55,7 @@ from core.ledger.postings import LedgerWriter, Leg
 from core.models import AIWallet, OrgStatus, StrategyToken, TokenStatus
 from core.models.exchange import ExchangeOrder, OrderSide, OrderStatus
 from core.models.wallets_ext import PlatformRiskState
-from core.money import CASH_QUANTUM, TOKEN_QUANTUM, parse_amount
+from core.money import CASH_QUANTUM, MIN_CASH_AMOUNT, TOKEN_QUANTUM, parse_amount
 
 ORDERS = cast(Table, ExchangeOrder.__table__)
 ZERO = Decimal(0)
@@ -205,9 +205,12 @@ def _check_request(order: NewOrder) -> int:
     days = settings.exchange_order_days if order.days is None else order.days
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError(f"an order lasts 1 to {MAX_DAYS} days")
-    if fill_cash(order.quantity, order.price) < settings.exchange_min_order_cash:
+    # The configured minimum never goes below the platform's cent (a bid's cash value is money a
+    # person asks to move, like a buy).
+    minimum = max(settings.exchange_min_order_cash, MIN_CASH_AMOUNT)
+    if fill_cash(order.quantity, order.price) < minimum:
         raise InvalidAmount(
-            f"an order must be worth at least {fmt_cash(settings.exchange_min_order_cash)} "
+            f"an order must be worth at least {fmt_cash(minimum)} "
             f"(quantity x price); this one is worth {fmt_cash(fill_cash(order.quantity, order.price))}"
         )
     return days

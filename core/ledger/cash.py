@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.billing.plans import check_mode
@@ -42,6 +42,8 @@ from core.models import (
 from core.money import parse_cash
 
 HOUSE_WALLET_NAME = "Treasury Arena house wallet (token seeds)"
+#: Fixed key of the advisory lock that makes the house wallet's creation single (PostgreSQL).
+HOUSE_WALLET_LOCK = 4_152_883_114_002
 
 
 E = TypeVar("E", WalletMode, Tier)
@@ -117,7 +119,14 @@ def create_wallet_in(
 
 def house_wallet(session: Session, now: datetime) -> AIWallet:
     """The platform's own wallet that holds each token's seed units (created on first use)."""
-    wallet = session.scalars(select(AIWallet).where(AIWallet.is_house.is_(True))).first()
+    query = select(AIWallet).where(AIWallet.is_house.is_(True)).order_by(AIWallet.id)
+    wallet = session.scalars(query).first()
+    if wallet is None and session.get_bind().dialect.name == "postgresql":
+        # No unique key makes it single: two first tokenizations at once both created one. The
+        # first creator takes this transaction-scoped lock; the second waits, then finds its
+        # wallet (SQLite's write lock serialises them already). Only ever taken on first use.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": HOUSE_WALLET_LOCK})
+        wallet = session.scalars(query.execution_options(populate_existing=True)).first()
     if wallet is None:
         wallet = create_wallet_in(session, now, organisation_id=None, name=HOUSE_WALLET_NAME, is_house=True)
     return wallet

@@ -3,27 +3,29 @@
 Same key + same request -> the stored reply (no second effect). Same key + different request ->
 :class:`IdempotencyConflict`. The key row is written in the same database transaction as the
 effect, so a request that fails validation (and rolls back) consumes no key. Two concurrent
-requests with one key: the loser's insert hits the primary key, its whole transaction rolls back and
-it returns the winner's stored reply.
+requests with one key: the loser's insert hits the primary key (or its effect fails on what the
+winner wrote, e.g. a token symbol the winner took), its whole transaction rolls back and it returns
+the winner's stored reply.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import UnitOfWork
+from core.db import UnitOfWork, is_transient_db_error
 from core.errors import IdempotencyConflict, ValidationError
 from core.models import IdempotencyKey
 from core.money import canonical_text
 
+log = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 200
 R = TypeVar("R")
 
@@ -92,12 +94,12 @@ def run_idempotent(
     """Run ``effect`` once per key inside one unit of work and return its (stored) reply."""
     check_key(key)
     digest = request_hash(operation, request)
-    with uow:
-        stored = _lookup(uow.session, key, digest)
-        if stored is not None:
-            return decode(stored)
-        response = effect(uow.session)
-        try:
+    try:
+        with uow:
+            stored = _lookup(uow.session, key, digest)
+            if stored is not None:
+                return decode(stored)
+            response = effect(uow.session)
             # On PostgreSQL a concurrent insert of the same key fails here (after the winner
             # commits), on SQLite the write lock serialises requests so the lookup saw it.
             uow.session.connection().execute(
@@ -111,14 +113,22 @@ def run_idempotent(
                 },
             )
             uow.commit()
-        except IntegrityError as error:
-            uow.rollback()
-            failure: IntegrityError = error
-        else:
             return decode(_canonical(response))
-    # Possibly lost a race on the same key: return what the winner stored (or its conflict).
+    except Exception as error:
+        if is_transient_db_error(error):
+            raise
+        return _reply_of_winner(uow, key, digest, operation, error, decode)
+
+
+def _reply_of_winner(uow: UnitOfWork, key: str, digest: str, operation: str, failure: Exception,
+                     decode: Callable[[dict[str, Any]], R]) -> R:
+    """The request failed, possibly because it lost a race on the same key: at the key's insert,
+    or earlier, when its effect met what the winner wrote (a symbol the winner took, a row it
+    created). Return what the winner stored (or its conflict); re-raise ``failure`` when none did."""
     with uow:
         winner = _lookup(uow.session, key, digest)
     if winner is None:
         raise failure
+    log.info("%s: request %r lost a race to the same key (%s); returning the stored reply",
+             operation, key, type(failure).__name__)
     return decode(winner)

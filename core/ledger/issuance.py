@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from core.billing.plans import check_new_token
 from core.compliance.agreement import require_current_agreement
 from core.config import get_settings
-from core.db import UnitOfWork
+from core.db import UnitOfWork, insert_if_absent
 from core.errors import (
     InsufficientCash,
     InsufficientTokens,
@@ -128,6 +129,9 @@ def get_holding(session: Session, wallet: AIWallet, token: StrategyToken, now: d
 # --- tokenize ------------------------------------------------------------------------------------
 
 
+_TOKENS = cast(Table, StrategyToken.__table__)
+
+
 def tokenize_in(
     session: Session,
     now: datetime,
@@ -153,26 +157,17 @@ def tokenize_in(
     seed_tokens = seed_cash  # seeded at NAV 1.00
     if total_supply < seed_tokens * 2:
         raise InvalidAmount(f"total supply must be at least {seed_tokens * 2} (twice the seed)")
-    token = StrategyToken(
-        symbol=cleaned,
-        name=(name or cleaned)[:200],
-        agent_id=agent_id,
-        status=status,
-        total_supply=total_supply,
-        circulating_supply=ZERO,
-        aum=ZERO,
-        nav_per_token=ONE,
-        peak_nav=ONE,
-        high_water_mark=ONE,
-        benchmark_index=ONE,
-        hwm_benchmark_index=ONE,
-        benchmark_asset=benchmark_asset,
-        fees_accrued_until=now,
-        created_at=now,
-        activated_at=now if status is TokenStatus.ACTIVE else None,
-    )
-    session.add(token)
-    session.flush()
+    row = {"symbol": cleaned, "name": (name or cleaned)[:200], "agent_id": agent_id, "status": status,
+           "total_supply": total_supply, "circulating_supply": ZERO, "aum": ZERO, "nav_per_token": ONE,
+           "peak_nav": ONE, "high_water_mark": ONE, "benchmark_index": ONE, "hwm_benchmark_index": ONE,
+           "benchmark_asset": benchmark_asset, "fees_accrued_until": now, "created_at": now,
+           "activated_at": now if status is TokenStatus.ACTIVE else None}
+    # Two creations of one symbol at once (the import pipeline beside an admin) both passed the
+    # check above; the second insert died with a unique violation instead of this message. (A
+    # same-key retry that loses gets the winner's stored reply from run_idempotent.)
+    if not insert_if_absent(session, _TOKENS, row, ("symbol",)):
+        raise ValidationError(f"token symbol {cleaned} is taken")
+    token = session.scalars(select(StrategyToken).where(StrategyToken.symbol == cleaned)).one()
     house = house_wallet(session, now)
     writer = LedgerWriter(session, now)
     unissued = unissued_account(session, token, now)

@@ -285,7 +285,7 @@ def lock_token(session: Session, symbol: str) -> StrategyToken:
         return token
     token = session.scalars(_LOCK_TOKEN, {"symbol": cleaned}).one_or_none()
     if token is None:
-        raise UnknownToken(f"unknown token {cleaned}; /tokens lists the available ones")
+        raise UnknownToken.named(cleaned)
     memo = _memo(session)  # the SELECT may have begun the transaction
     _check_order(memo, (TOKEN, token.id))
     _remember(session, memo, (TOKEN, token.id), token)

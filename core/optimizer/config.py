@@ -36,13 +36,21 @@ def max_tokens(tier: Tier) -> int | None:
     return TIER_MAX_TOKENS[tier]
 
 
+#: A Premium profile's own per-token cap: at least 5 % (a cap of c needs ceil(1/c) eligible
+#: tokens to be fully invested — 20 at 5 % — and fewer leave the rest in cash, which the solve
+#: handles) and at most 20 %, the platform's cap per token in any AI allocation (DESIGN "Platform
+#: risk"): a profile may only tighten it.
+PROFILE_MAX_WEIGHT: tuple[float, float] = (0.05, 0.20)
+
+
 class RiskProfile(BaseModel):
     """How the optimizer trades return against risk.
 
     ``max_sharpe`` (default, every tier): the tangency portfolio. Premium wallets may instead pick
     ``risk_aversion`` (maximise ``mu'w - delta/2 w'Sigma w``; higher delta = more cash, less
     risk) or ``target_volatility`` (maximise return at an annualised volatility of at most the
-    target; the rest in cash).
+    target; the rest in cash). Premium wallets may also set ``max_weight``, their own per-token
+    cap in place of :attr:`OptimizerConfig.max_weight`, with any objective.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -50,21 +58,32 @@ class RiskProfile(BaseModel):
     kind: Literal["max_sharpe", "risk_aversion", "target_volatility"] = "max_sharpe"
     risk_aversion: float = Field(default=2.0, gt=0.0, le=1000.0)
     target_volatility: float = Field(default=0.25, gt=0.0, le=5.0)
+    #: The wallet's own per-token cap (None = the configured one). Stored profiles omit it when
+    #: unset (``model_dump(exclude_none=True)``), so profiles saved before it read the same.
+    max_weight: float | None = Field(default=None, ge=PROFILE_MAX_WEIGHT[0], le=PROFILE_MAX_WEIGHT[1])
+
+    def is_custom(self) -> bool:
+        """Anything but the default (a Premium feature)."""
+        return self.kind != "max_sharpe" or self.max_weight is not None
 
     def key(self) -> str:
         """A stable string identifying the profile (used to cache one solve per profile)."""
         if self.kind == "risk_aversion":
-            return f"risk_aversion:{self.risk_aversion:g}"
-        if self.kind == "target_volatility":
-            return f"target_volatility:{self.target_volatility:g}"
-        return "max_sharpe"
+            base = f"risk_aversion:{self.risk_aversion:g}"
+        elif self.kind == "target_volatility":
+            base = f"target_volatility:{self.target_volatility:g}"
+        else:
+            base = "max_sharpe"
+        return base if self.max_weight is None else f"{base}|max_weight:{self.max_weight:g}"
 
     def describe(self) -> str:
         if self.kind == "risk_aversion":
-            return f"mean-variance utility with risk aversion {self.risk_aversion:g}"
-        if self.kind == "target_volatility":
-            return f"highest return at volatility <= {self.target_volatility:.0%}/yr"
-        return "maximum Sharpe ratio"
+            text = f"mean-variance utility with risk aversion {self.risk_aversion:g}"
+        elif self.kind == "target_volatility":
+            text = f"highest return at volatility <= {self.target_volatility:.0%}/yr"
+        else:
+            text = "maximum Sharpe ratio"
+        return text if self.max_weight is None else f"{text}, at most {self.max_weight:.0%} per token"
 
 
 DEFAULT_PROFILE = RiskProfile()

@@ -47,11 +47,12 @@ def suggest(
     """
     notes: list[str] = []
     requested = profile or DEFAULT_PROFILE
-    if requested.kind != "max_sharpe" and tier is not Tier.PREMIUM:
+    if requested.is_custom() and tier is not Tier.PREMIUM:
         notes.append(
             f"a custom risk profile needs the Premium plan; used {DEFAULT_PROFILE.describe()}"
         )
         requested = DEFAULT_PROFILE
+    config = _with_profile_cap(config, requested, notes)
 
     prepared = prepare(prices, config)
     reasons: dict[str, str] = {s: f"out: {why}" for s, why in prepared.excluded.items()}
@@ -128,6 +129,22 @@ def suggest(
         note="; ".join(notes) or None,
         inputs=inputs,
     )
+
+
+def _with_profile_cap(config: OptimizerConfig, profile: RiskProfile,
+                      notes: list[str]) -> OptimizerConfig:
+    """``config`` with the profile's own per-token cap, when it is tighter than the config's
+    (a profile never loosens the platform's cap) and the config can take it."""
+    cap = profile.max_weight
+    if cap is None or cap >= config.max_weight:
+        return config
+    if cap <= config.min_weight:
+        # Only reachable with a deployment's min_weight above the profile bounds' floor.
+        notes.append(f"the profile's {cap:.0%} cap per token is not above the {config.min_weight:.1%} "
+                     f"minimum weight; used the {config.max_weight:.0%} cap")
+        return config
+    # Validated copy (model_copy would skip the validators).
+    return OptimizerConfig.model_validate({**config.model_dump(), "max_weight": cap})
 
 
 def _standalone_sharpe(stats: TokenStats, rf: float) -> float:

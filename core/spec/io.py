@@ -15,6 +15,7 @@ from typing import Any
 
 import pydantic
 
+from core.files import read_text
 from core.spec.errors import SpecError
 from core.spec.model import StrategySpec, _FieldError
 from core.spec.rules import FUNCTIONS, MAX_WINDOW, SERIES_FIELDS
@@ -44,11 +45,8 @@ def load_spec(data: StrategySpec | dict[str, Any] | str | bytes) -> StrategySpec
 
 
 def load_spec_file(path: str | Path) -> StrategySpec:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError("spec", f"cannot read {path}: {exc}") from None
-    return load_spec(text)
+    """A spec from a JSON file; a file that cannot be read is one line naming it (not a spec field)."""
+    return load_spec(read_text(path, "spec file"))
 
 
 def _to_spec_error(exc: pydantic.ValidationError) -> SpecError:

@@ -3,7 +3,8 @@ and for reconciling with the ledger.
 
 Columns: ``section, item, kind, date, symbol, units, nav, amount, cash_in, cash_out, count, text``.
 Amounts are USD, units token units, NAV USD per unit, returns fractions (0.0123 = 1.23 %), all as
-plain decimal text at full ledger precision (``format(x, "f")``); times are ISO 8601 UTC.
+plain decimal text at full ledger precision without trailing zeros (``core.money.canonical_text``:
+the same text on every database); times are ISO 8601 UTC.
 Sections: ``summary``, ``movement`` (one row per ledger transaction kind, then ``total``),
 ``trade``, ``holding_open``, ``holding_close``, ``fees``, ``performance``, ``proof``, ``note``.
 """
@@ -14,7 +15,7 @@ import csv
 import io
 from decimal import Decimal
 
-from core.money import ZERO
+from core.money import ZERO, canonical_text
 from core.statements.builder import StatementData
 
 COLUMNS = (
@@ -34,7 +35,9 @@ COLUMNS = (
 
 
 def _d(value: Decimal | None) -> str:
-    return "" if value is None else format(value, "f")
+    # Canonical text (no trailing zeros): PostgreSQL returns NUMERIC(38,18) balances with their scale
+    # (5000.000000000000000000), SQLite its stored text (5000); the same statement must read the same.
+    return "" if value is None else canonical_text(value)
 
 
 def render_csv(data: StatementData) -> bytes:

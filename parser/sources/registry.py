@@ -134,13 +134,25 @@ def load_text_file(path: str | Path, now: datetime) -> RawDocument:
     )
 
 
+FILE_SUFFIXES = (".jsonl", ".txt", ".md")
+
+
 def resolve_source(arg: str, registry: Registry | None = None) -> Source | Path:
     """A registry name or URL -> a :class:`Source`; a local file -> its path."""
     if arg.startswith(("http://", "https://")):
         return WebPageSource(name="url", url=arg)
     if "://" in arg:
-        raise ValidationError("only http(s) URLs, registry names or local .jsonl/.txt files")
+        raise ValidationError(f"only http(s) URLs, registry names or local {'/'.join(FILE_SUFFIXES)} files")
     candidate = Path(arg)
-    if candidate.suffix in (".jsonl", ".txt", ".md") and candidate.exists():
+    if candidate.suffix in FILE_SUFFIXES and candidate.is_file():
         return candidate
+    if candidate.suffix in FILE_SUFFIXES or "/" in arg or "\\" in arg:  # a path, not a registry name
+        if not candidate.exists():
+            problem = "does not exist"
+        elif candidate.is_dir():
+            problem = "is a folder, not a file"
+        else:
+            problem = f"is not a {'/'.join(FILE_SUFFIXES)} file"
+        raise ValidationError(f"file {arg} {problem} (a source is a registry name, an http(s) URL or a "
+                              f"local {'/'.join(FILE_SUFFIXES)} file)")
     return (registry or load_registry()).get(arg)

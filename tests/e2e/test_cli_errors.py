@@ -25,7 +25,7 @@ def _arena(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_unreachable_database_is_a_message_without_the_password(tmp_path: Path) -> None:
     done = _arena("--db", "postgresql://nobody:hunter2@127.0.0.1:1/x", "status", cwd=tmp_path)
     assert done.returncode == 2
-    assert "cannot use the database" in done.stderr and "hunter2" not in done.stdout + done.stderr
+    assert "error: Cannot use the database" in done.stderr and "hunter2" not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -50,18 +50,19 @@ SPEC = str(Path(__file__).resolve().parents[2] / "examples" / "specs" / "btc_gol
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("--db", "foo://bar", "status"), ("unsupported database", "sqlite:///")),
+        (("--db", "foo://bar", "status"), ("Unsupported database", "sqlite:///")),
         (("--db", "my.db", "status"), ("no database at my.db", "arena init")),
         (("status",), ("no database at arena.db",)),
         (("--db", "sqlite:////nonexistent/dir/x.db", "init"), ("folder /nonexistent/dir does not exist",)),
-        (("chat", "--user", "a", "--script", "nofile.txt"), ("script nofile.txt does not exist",)),
-        (("backtest", "nofile.json"), ("nofile.json",)),
+        (("chat", "--user", "a", "--script", "nofile.txt"), ("Script nofile.txt does not exist",)),
+        (("backtest", "nofile.json"), ("error: Spec file nofile.json does not exist",)),
+        (("import", "--source", "nofile.jsonl"), ("error: File nofile.jsonl does not exist",)),
         (("backtest", SPEC, "--start", "2024-01-01", "--end", "2023-01-01"), ("2023-01-01",)),
         (("replay", "--start", "2024-01-01", "--end", "2023-01-01"), ("before --start",)),
         (("replay", "--from", "2024-01-01", "--to", "2023-01-01"), ("before --start",)),  # old names
         (("replay", "--start", "not-a-day"), ("not a date",)),
-        (("replay", "--start", "1990-01-01", "--end", "1990-02-01"), ("no market data",)),
-        (("import",), ("nothing to import", "--source")),
+        (("replay", "--start", "1990-01-01", "--end", "1990-02-01"), ("No market data",)),
+        (("import",), ("Nothing to import", "--source")),
         (("init", "--bogus"), ("No such option: --bogus", "arena init --help")),
         (("nosuchcommand",), ("No such command",)),
         (("backtest",), ("Missing argument",)),

@@ -121,7 +121,7 @@ async def test_every_adapter_renders_the_session_for_people(sqlite_db: Database,
     joined = "\n".join(r.text for r in replies)
     # The session reached what it is meant to exercise (so the check below has something to check).
     for expected in ("Bought ", "Redeemed ", "Approved proposal #", "Daily digest", "Sharpe ratio: 1.23",
-                     "write it like 1000", "smallest buy that works", "…", "Token AUM", "Rebalanced"):
+                     "write it like 1000", "at least $0.01 (one cent)", "…", "Token AUM", "Rebalanced"):
         assert expected in joined, expected
     console_lines: list[str] = []
     console = ConsoleChat(CommandLayer(sqlite_db, make_settings()), "reader", write=console_lines.append,

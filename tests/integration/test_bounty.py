@@ -300,3 +300,41 @@ def test_the_window_starts_at_activation(any_db: Database, clock: SimulatedClock
     with db.uow(read_only=True) as uow:
         state = uow.session.get(BountyState, 1)
         assert state is not None and state.ends_at == at("2026-02-01")
+
+
+def test_an_unpaid_bounty_is_in_the_proof_of_liabilities(
+    world: tuple[Database, int, int, int], clock: SimulatedClock
+) -> None:
+    """The platform owes Faith its accrued bounty (7.377975 USD, worked out in the test above) until
+    the monthly payout: its proof shows it under ``USD:bounty`` in the wallet the payout pays into,
+    the root's total equals the payable account, and every proof still verifies. After the payout
+    the amount has moved to Faith's cash and the bounty column is zero."""
+    from core.audit import merkle
+    from core.audit.liabilities import proof_for, publish
+
+    db, faith, faith_wallet, grace_wallet = world
+    clock.set(at("2025-01-05T00:40"))
+    accrue_all(db)
+    root = publish(db)
+    assert root.assets[:2] == ["USD", "USD:bounty"]
+    owed = account_balance(db, payable_code(faith))
+    assert Decimal(root.totals["USD:bounty"]) == Decimal("7.377975") == owed
+    with db.uow(read_only=True) as uow:
+        faith_proof = proof_for(uow.session, faith_wallet)
+        grace_proof = proof_for(uow.session, grace_wallet)
+    assert Decimal(faith_proof["balances"]["USD:bounty"]) == Decimal("7.377975")
+    assert Decimal(faith_proof["balances"]["USD"]) == 100  # its cash, unchanged until the payout
+    assert faith_proof["decimals"]["USD:bounty"] == 6
+    assert Decimal(grace_proof["balances"]["USD:bounty"]) == 0
+    assert merkle.verify(faith_proof, root.root).ok and merkle.verify(grace_proof, root.root).ok
+
+    clock.set(at("2025-02-01T01:10"))
+    pay_all(db, "2025-01", CollectingNotifier())
+    after = publish(db)
+    with db.uow(read_only=True) as uow:
+        paid_proof = proof_for(uow.session, faith_wallet)
+    assert Decimal(after.totals["USD:bounty"]) == 0
+    paid = paid_proof["balances"]
+    assert (Decimal(paid["USD"]), Decimal(paid["USD:bounty"])) == (Decimal("107.377975"), 0)
+    assert merkle.verify(paid_proof, after.root).ok
+    assert violations(db) == []

@@ -35,11 +35,10 @@ def crash(db: Database, clock: SimulatedClock, symbol: str, daily_return: str) -
     ledger.mark_nav(db.uow(), symbol, clock.now().date(), daily_return)
 
 
-def test_a_buy_that_would_leave_dust_names_the_smallest_that_works(any_db: Database) -> None:
+def test_a_buy_under_a_cent_is_refused_and_a_cent_leaves_no_dust(any_db: Database) -> None:
     make_token(any_db, SYMBOL)
     wallet = make_wallet(any_db, make_org(any_db), cash="100")
-    smallest = r"worth less than \$0\.01; the smallest buy that works is \$0\.01"
-    with pytest.raises(InvalidAmount, match=smallest):
+    with pytest.raises(InvalidAmount, match=r"at least \$0\.01 \(one cent\)"):  # under the minimum buy
         ledger.buy(any_db.uow(), wallet, SYMBOL, "0.000001", idempotency_key=key())
     assert held(any_db, wallet) == 0 and wallet_cash(any_db, wallet) == Decimal(100)  # nothing written
     ledger.buy(any_db.uow(), wallet, SYMBOL, "0.01", idempotency_key=key())

@@ -162,3 +162,49 @@ async def test_hybrid_approval_through_discord(dc: DC, sqlite_db: Database) -> N
     assert f"Proposal #{late} expired" in dc.world.notifier.messages[-1].reply.text
     expired = await _answer(dc, press(100, f"arena:proposal approve {late}"))
     assert "expired" in expired and executions(sqlite_db, wallet) == 1
+
+
+def _custom_ids_since(dc: DC, before: int) -> list[str]:
+    """Button custom ids of the messages the bot sent after the first ``before`` ones."""
+    ids: list[str] = []
+    for item in dc.http.sent[before:]:
+        data = item["body"].get("data", item["body"])
+        rows = data.get("components") if isinstance(data, dict) else None
+        ids += [c["custom_id"] for row in rows or [] for c in row.get("components", [])]
+    return ids
+
+
+async def test_discord_rebalance_proposes_and_proposals_carry_buttons(dc: DC, sqlite_db: Database) -> None:
+    """On a hybrid wallet /rebalance makes a proposal (no trade); /proposals shows it again with its
+    Approve / Reject buttons as Discord components; Approve from that message executes it once."""
+    tokens_with_history(sqlite_db)
+    org = await _onboard_discord(dc, 100, "Grace Chapel")
+    await dc.dispatch(slash(ADMIN_ID, "verify", str(org)))
+    await dc.dispatch(slash(100, "deposit", "10,000"))
+    await dc.dispatch(press(100, dc.http.custom_ids()[0]))
+    await dc.dispatch(slash(100, "plan", "basic"))
+    await dc.dispatch(press(100, dc.http.custom_ids()[0]))
+    await dc.dispatch(slash(100, "mode", "hybrid"))
+    wallet = wallet_of(sqlite_db, org)
+    assert "No proposals are waiting for a decision. /suggest makes one now." in await _answer(
+        dc, slash(100, "proposals"))
+
+    card = await _answer(dc, slash(100, "rebalance"))  # slow: deferred, then a follow-up
+    pid = proposal_id_in(card)
+    assert card.startswith(f"Proposal #{pid}") and "Target allocation:" in card
+    assert holdings(sqlite_db, wallet) == 0 and executions(sqlite_db, wallet) == 0  # proposed, not traded
+
+    before = len(dc.http.sent)
+    listed = await _answer(dc, slash(100, "proposals"))
+    assert listed.startswith(f"Proposal #{pid}") and "Target allocation:" in listed
+    # The buttons of the /proposals answer itself (not the earlier card's).
+    approve, reject = _custom_ids_since(dc, before)
+    assert (approve, reject) == (f"arena:proposal approve {pid}", f"arena:proposal reject {pid}")
+
+    approved = await _answer(dc, press(100, approve))
+    assert approved.startswith(f"Approved proposal #{pid}: ") and "- bought " in approved
+    traded = holdings(sqlite_db, wallet)
+    assert traded >= 1 and executions(sqlite_db, wallet) == 1
+    assert (await _answer(dc, press(100, approve))).startswith("Already done")
+    assert executions(sqlite_db, wallet) == 1 and holdings(sqlite_db, wallet) == traded
+    assert "No proposals are waiting" in await _answer(dc, slash(100, "proposals"))

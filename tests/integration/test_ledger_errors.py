@@ -146,7 +146,7 @@ def test_sold_out(world: World) -> None:
     w.clock.advance(timedelta(days=1))
     _refused(
         w,
-        lambda k: ledger.buy(w.db.uow(), w.wallet, small, "0.000001", idempotency_key=k),
+        lambda k: ledger.buy(w.db.uow(), w.wallet, small, "0.01", idempotency_key=k),
         SoldOut,
         "is sold out",
     )
@@ -237,6 +237,8 @@ def test_unknown_wallet(world: World) -> None:
         (10.5, "not float"),
         ("1.0000001", "more than 6 decimal places"),
         ("1000000001", "exceeds the limit"),
+        ("0.009999", "must be at least $0.01 (one cent)"),
+        ("0.000001", "must be at least $0.01 (one cent)"),
     ],
 )
 def test_bad_cash_amounts(world: World, amount: object, message: str) -> None:

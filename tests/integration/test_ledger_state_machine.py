@@ -61,6 +61,7 @@ pytestmark = pytest.mark.usefixtures("pure_ledger")
 DEEP = os.environ.get("ARENA_DEEP_TESTS") == "1"
 START = datetime(2025, 1, 1, tzinfo=UTC)
 CASH_Q = Decimal("0.000001")
+MIN_CASH = Decimal("0.01")  # the smallest deposit, withdrawal or buy
 UNIT_Q = Decimal("0.000000000000000001")
 YEAR_SECONDS = Decimal(365 * 24 * 3600)
 SEED = Decimal(100)
@@ -221,9 +222,10 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(w=st.integers(0, 1), micros=st.integers(1, 10**13))
     def withdraw(self, w: int, micros: int) -> None:
         wallet, amount = self.wallets[w], Decimal(micros).scaleb(-6)
-        ok = amount <= self.shadow.cash[wallet]
+        ok = MIN_CASH <= amount <= self.shadow.cash[wallet]
+        error = InvalidAmount if amount < MIN_CASH else InsufficientCash  # the amount is read first
         self._run(
-            (None if ok else InsufficientCash, None),
+            (None if ok else error, None),
             lambda k: ledger.withdraw(self.db.uow(), wallet, amount, idempotency_key=k),
         )
         if ok:
@@ -257,7 +259,9 @@ class LedgerMachine(RuleBasedStateMachine):
         after = self.shadow.copy()
         token = after.tokens[symbol]
         expected: Outcome = (None, None)
-        if cash > after.cash[wallet]:
+        if cash < MIN_CASH:  # nobody buys less than a cent
+            expected = (InvalidAmount, None)
+        elif cash > after.cash[wallet]:
             expected = (InsufficientCash, None)
         else:
             with localcontext() as ctx:

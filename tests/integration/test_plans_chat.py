@@ -72,7 +72,7 @@ def test_fourth_token_refused_before_the_confirm_button(sqlite_db: Database) -> 
 def test_plan_changes_need_the_org_admin_and_a_new_message(sqlite_db: Database) -> None:
     world = _verified_with_cash(sqlite_db)
     assert "Edited messages never change the plan" in world.say(100, "/plan basic", edited=True).text
-    assert "unknown plan 'gold'" in world.say(100, "/plan gold").text
+    assert "Unknown plan 'gold'" in world.say(100, "/plan gold").text
     assert "You are on the Free plan already" in world.say(100, "/plan free").text
 
 
@@ -91,6 +91,38 @@ def test_risk_profiles_are_premium(sqlite_db: Database) -> None:
     for bad in ("/risk volatility 4", "/risk volatility 51", "/risk volatility ten", "/risk volatility"):
         assert "Usage: /risk" in world.say(100, bad).text, bad
     assert "default" in world.say(100, "/risk default").text
+    assert _wallet(sqlite_db).risk_profile is None
+
+
+def test_risk_maxweight_is_premium_and_keeps_the_objective(sqlite_db: Database) -> None:
+    world = _verified_with_cash(sqlite_db)
+    world.confirm(100, world.say(100, "/plan basic"))
+    refused = world.say(100, "/risk maxweight 10")
+    assert "not part of the Basic plan" in refused.text and "Premium ($200.00/month)" in refused.text
+    assert _wallet(sqlite_db).risk_profile is None
+    world.confirm(100, world.say(100, "/plan premium"))
+    done = world.say(100, "/risk maxweight 10%").text
+    # A 10 % cap needs ceil(1 / 0.10) = 10 tokens to be fully invested.
+    assert "Max weight per token: 10%." in done and "maximum Sharpe ratio, at most 10% per token" in done
+    assert "at least 10 eligible tokens" in done
+    assert _wallet(sqlite_db).risk_profile == {"kind": "max_sharpe", "risk_aversion": 2.0,
+                                               "target_volatility": 0.25, "max_weight": 0.1}
+    # Choosing an objective keeps the cap; choosing a cap keeps the objective.
+    assert "at most 10% per token" in world.say(100, "/risk conservative").text
+    assert _wallet(sqlite_db).risk_profile == {"kind": "target_volatility", "risk_aversion": 2.0,
+                                               "target_volatility": 0.1, "max_weight": 0.1}
+    assert "at least 7 eligible tokens" in world.say(100, "/risk maxweight 15").text  # ceil(1/0.15)
+    assert _wallet(sqlite_db).risk_profile["max_weight"] == 0.15
+    assert _wallet(sqlite_db).risk_profile["target_volatility"] == 0.1
+    for bad in ("/risk maxweight 4", "/risk maxweight 21", "/risk maxweight 50", "/risk maxweight ten",
+                "/risk maxweight", "/risk maxweight 10 20"):
+        assert "/risk maxweight PERCENT (5 to 20, or default)" in world.say(100, bad).text, bad
+    assert _wallet(sqlite_db).risk_profile["max_weight"] == 0.15  # refusals wrote nothing
+    assert "the standard 20%" in world.say(100, "/risk maxweight default").text
+    assert _wallet(sqlite_db).risk_profile == {"kind": "target_volatility", "risk_aversion": 2.0,
+                                               "target_volatility": 0.1}
+    world.say(100, "/risk maxweight 25")
+    world.say(100, "/risk default")
     assert _wallet(sqlite_db).risk_profile is None
 
 

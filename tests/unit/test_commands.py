@@ -170,7 +170,7 @@ def test_trades_that_cannot_succeed_get_no_button(sqlite_db: Database) -> None:
     for line, words in (
         ("/buy STRAT-YIELD-USDC-001 500", "less than $500.00"),  # not enough cash
         ("/sell STRAT-YIELD-USDC-001 5", "holds no STRAT-YIELD-USDC-001"),  # nothing held
-        ("/buy STRAT-YIELD-USDC-001 0.001", "smallest buy that works is $0.01"),  # dust
+        ("/buy STRAT-YIELD-USDC-001 0.001", "at least $0.01 (one cent)"),  # under the minimum
         ("/buy STRAT-YIELD-USDC-001 1,5", "commas in the wrong place"),
     ):
         reply = world.say(100, line)

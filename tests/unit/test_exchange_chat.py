@@ -41,7 +41,7 @@ def test_ask_bid_fill_pushes_to_both_and_cancel_by_button(sqlite_db: Database) -
     assert "Filled: bought 50 STRAT-YIELD-USDC-001 at $1.0100 for $50.50" in done.text
     pushed = {(m.chat_id, m.reply.text.split(":")[0]) for m in world.notifier.messages}
     assert {(100, "Exchange fill"), (200, "Exchange fill")} <= pushed
-    assert world.say(100, "/cancel 2").text.startswith("you have no order #2")  # not hers
+    assert world.say(100, "/cancel 2").text.startswith("You have no order #2")  # not hers
     listing = world.say(200, "/orders")
     assert "#2 bid 30 of 80 STRAT-YIELD-USDC-001 at $1.0200, $30.60 reserved" in listing.text
     cancelled = world.press(200, listing, "Cancel #2")
@@ -52,7 +52,7 @@ def test_ask_bid_fill_pushes_to_both_and_cancel_by_button(sqlite_db: Database) -
 
 def test_proof_is_a_json_file_that_verifies(sqlite_db: Database) -> None:
     world = _two_orgs(sqlite_db)
-    assert "no proof of liabilities has been published yet" in world.say(100, "/proof").text
+    assert "No proof of liabilities has been published yet" in world.say(100, "/proof").text
     root = publish(sqlite_db)
     reply = world.say(100, "/proof")
     (attachment,) = reply.attachments

@@ -75,7 +75,7 @@ def test_ledger_helpers_are_exact() -> None:
         ("$1,234.567891", Decimal("1234.567891")),
         (" 7 ", Decimal(7)),
         (5, Decimal(5)),
-        (Decimal("0.000001"), CASH_QUANTUM),
+        (Decimal("0.01"), Decimal("0.010000")),  # one cent: the smallest cash amount
         (str(MAX_CASH_AMOUNT), MAX_CASH_AMOUNT),
     ],
 )
@@ -100,6 +100,8 @@ def test_parse_cash_accepts(value: object, expected: Decimal) -> None:
         (1.5, "not float"),
         (True, "not bool"),
         ("0.0000001", "more than 6 decimal places"),
+        ("0.000001", "at least $0.01 (one cent)"),
+        (Decimal("0.009999"), "at least $0.01 (one cent)"),
         ("1.1234567", "more than 6 decimal places"),
         ("1000000000.000001", "exceeds the limit"),
         ("1e10", "exceeds the limit"),

@@ -63,8 +63,9 @@ def test_generic_files_and_the_folder_convention(tmp_path: Path) -> None:
     bad.write_text("date,rate\n2024-01-01,4.5\n")
     with pytest.raises(DataError, match="decimal fractions"):
         read_yield_csv(bad)
-    with pytest.raises(DataError, match="cannot read"):
+    with pytest.raises(DataError) as missing:
         read_risk_free_file(tmp_path / "missing.csv")
+    assert str(missing.value) == f"risk-free file {tmp_path / 'missing.csv'} does not exist"
 
 
 def test_synthetic_market_has_no_risk_free_rate_and_says_so() -> None:

@@ -111,3 +111,28 @@ def test_bodies_are_idempotent_per_slot(sqlite_db: Database) -> None:
             row.job_id: row.status for row in uow.session.execute(select(JobRun.job_id, JobRun.status))
         }
     assert set(statuses) == set(JOB_IDS) and set(statuses.values()) == {"done"}
+
+
+def test_an_owner_of_two_wallets_gets_both_digests_once(sqlite_db: Database) -> None:
+    """The day's "sent" mark is per chat, the digests are per wallet: the second wallet was skipped."""
+    from core import ledger
+    from core.models import User
+
+    world = ChatWorld(sqlite_db)
+    make_token(sqlite_db)
+    org_id = world.onboard(100)
+    world.verify(org_id)
+    world.say(100, "/digest 0")
+    with sqlite_db.uow(read_only=True) as uow:
+        user_id = uow.session.scalar(select(User.id).where(User.platform_user_id == "100"))
+    assert user_id is not None
+    ledger.create_wallet(sqlite_db.uow(), organisation_id=org_id, name="Building fund",
+                         idempotency_key="second-wallet", owner_user_ids=[user_id])
+    world.notifier.messages.clear()
+    sched = ArenaScheduler(sqlite_db, world.notifier)
+    when = datetime(2025, 1, 1, 0, 10, tzinfo=UTC)
+    assert sched.run_now("digests", when) is True
+    assert sched.run_now("digests", when + timedelta(hours=24)) is True  # the next day: both again
+    texts = [m.reply.text for m in world.notifier.messages]
+    assert len(texts) == 4 and all(m.chat_id == 100 for m in world.notifier.messages)
+    assert sum("Building fund" in t for t in texts) == 2, texts

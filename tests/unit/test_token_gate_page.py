@@ -53,7 +53,7 @@ def test_token_page_shows_each_check_with_its_number(sqlite_db: Database) -> Non
     world.onboard(100)
     text = world.say(100, f"/token {SYM}").text
     assert "Birth gate: failed (risk-free rate: 3-month US T-bill (FRED DTB3), mean 4.20% a year)" in text
-    assert "Trials: 9 variant(s) of this strategy, 40 overall; chosen: bb 20->30" in text
+    assert "Trials: 9 variants of this strategy, 40 overall; chosen: bb 20->30" in text
     assert "[pass] history 1,277 days (needs >= 180)" in text
     assert "[FAIL] excess Sharpe 1.20 (needs > 1.50)" in text
     assert "[FAIL] max drawdown 31.0% (needs < 15.0%)" in text

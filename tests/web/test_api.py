@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 import pytest
@@ -62,7 +62,7 @@ def test_public_reads_need_no_key_and_carry_decimal_strings(world: ApiWorld) -> 
     # Seeded with 100 USD at NAV 1.00: 100 units issued out of 1,000,000.
     assert (token["nav_per_token"], token["aum"], token["circulating_supply"], token["remaining_supply"]) == (
         "1",
-        "100",
+        "100.000000",  # USD amounts: exactly 6 decimals (the cash quantum)
         "100",
         "999900",
     )
@@ -101,8 +101,8 @@ def test_buy_then_sell_move_money_as_the_chat_would(fresh_world: ApiWorld) -> No
     )
     assert cash_of(world, world.wallet_id) == "9110"
     status = client.get(f"/api/wallet/{world.wallet_id}/status", headers=world.auth(OA)).json()
-    assert status["cash"] == "9110" and status["holdings"][0]["quantity"] == "890"
-    assert status["total_value"] == "10000"  # 9,110 cash + 890 units at NAV 1
+    assert status["cash"] == "9110.000000" and status["holdings"][0]["quantity"] == "890"
+    assert status["total_value"] == "10000.000000"  # 9,110 cash + 890 units at NAV 1
     with world.db.uow(read_only=True) as uow:
         assert check_invariants(uow.session) == []
 
@@ -130,6 +130,32 @@ def test_trades_after_fees_accrued_settle_them_first(fresh_world: ApiWorld) -> N
         assert check_invariants(uow.session) == []
 
 
+def test_money_in_responses_has_exactly_the_cash_quantum(fresh_world: ApiWorld) -> None:
+    """After 30 days of fee NAV is 0.99917809 (worked out above): 1,000 USD buys
+    floor(1000 / 0.99917809) units, and units x NAV is an exact product with 26 decimals. The API
+    shows every USD amount with exactly 6 decimals; a value is rounded half-up to them."""
+    world, client = fresh_world, fresh_world.client()
+    clock = world.db.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.advance(timedelta(days=30))
+    bought = client.post(
+        f"/api/tokens/{SYMBOL}/buy", json={"amount": "1000"}, headers=world.auth(OA) | key("q")
+    ).json()
+    six = re.compile(r"^[0-9]+\.[0-9]{6}$")
+    assert all(six.match(bought[k]) for k in ("cash", "fees_settled", "cash_balance")), bought
+    status = client.get(f"/api/wallet/{world.wallet_id}/status", headers=world.auth(OA)).json()
+    units, nav = Decimal(status["holdings"][0]["quantity"]), Decimal("0.99917809")
+    assert Decimal(status["holdings"][0]["nav_per_token"]) == nav
+    exact = units.fma(nav, 0, context=Context(prec=60))  # exact: 28 digits would round it
+    cent_millionth = Decimal("0.000001")
+    assert status["holdings"][0]["value"] == format(exact.quantize(cent_millionth, ROUND_HALF_UP), "f")
+    total = (Decimal(9000) + exact).quantize(cent_millionth, ROUND_HALF_UP)  # 10,000 - 1,000 cash
+    assert (status["cash"], status["cash_reserved"], status["total_value"]) == (
+        "9000.000000", "0.000000", format(total, "f"))
+    token = client.get("/api/tokens/list").json()[0]
+    assert six.match(token["aum"]), token
+
+
 def test_refusals_read_as_in_chat_and_write_nothing(fresh_world: ApiWorld) -> None:
     world, client = fresh_world, fresh_world.client()
     too_much = client.post(
@@ -151,6 +177,21 @@ def test_refusals_read_as_in_chat_and_write_nothing(fresh_world: ApiWorld) -> No
         ).status_code
         == 200
     )
+
+
+def test_a_buy_under_a_cent_into_a_held_position_is_refused(fresh_world: ApiWorld) -> None:
+    world, client = fresh_world, fresh_world.client()
+    url = f"/api/tokens/{SYMBOL}/buy"
+    first = client.post(url, json={"amount": "10"}, headers=world.auth(OA) | key("c1"))
+    assert first.status_code == 200, first.text
+    with world.db.uow(read_only=True) as uow:
+        txns = uow.session.scalar(select(func.count()).select_from(LedgerTransaction))
+    tiny = client.post(url, json={"amount": "0.001"}, headers=world.auth(OA) | key("c2"))
+    assert tiny.status_code in (400, 422) and tiny.headers["content-type"] == PROBLEM
+    assert tiny.json()["detail"] == "Amount must be at least $0.01 (one cent)"
+    assert cash_of(world, world.wallet_id) == "9990"
+    with world.db.uow(read_only=True) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(LedgerTransaction)) == txns
 
 
 @pytest.mark.parametrize(

@@ -35,23 +35,41 @@ def test_plan_show_and_a_prorated_upgrade_charged_once_per_key(fresh_world: ApiW
     shown = client.get(f"/api/wallet/{wid}/plan", headers=world.auth(VM))  # any member reads it
     assert shown.status_code == 200, shown.text
     body = shown.json()
-    assert (body["plan"], body["price_per_month"], body["max_tokens"]) == ("free", "0", 3)
+    assert (body["plan"], body["price_per_month"], body["max_tokens"]) == ("free", "0.000000", 3)
     assert body["tokens_held"] == 0
     assert [(p["plan"], p["price_per_month"]) for p in body["plans"]] == [
-        ("free", "0"), ("basic", "50"), ("premium", "200")]
+        ("free", "0.000000"), ("basic", "50.000000"), ("premium", "200.000000")]
     world.db.clock.set(datetime(2025, 1, 16, 12, tzinfo=UTC))  # type: ignore[attr-defined]
     url, headers = f"/api/wallet/{wid}/plan", world.auth(OA) | {"Idempotency-Key": "up-1"}
     assert client.post(url, json={"plan": "basic"}, headers=world.auth(OA)).status_code == 400  # no key
     first = client.post(url, json={"plan": "basic"}, headers=headers)
     assert first.status_code == 200, first.text
     # 16 of 31 days left including the 16th: 50 x 16 / 31 = 25.806... -> 25.81
-    assert first.json()["charged"] == "25.81" and first.json()["plan"] == "basic"
+    assert first.json()["charged"] == "25.810000" and first.json()["plan"] == "basic"
     again = client.post(url, json={"plan": "basic"}, headers=headers)
     assert again.json() == first.json()
-    assert _cash(world, client, wid) == "9974.19"  # 10,000 - 25.81, once
+    assert _cash(world, client, wid) == "9974.190000"  # 10,000 - 25.81, once
     other = client.post(url, json={"plan": "premium"}, headers=headers)
     assert other.status_code == 409 and other.headers["content-type"] == "application/problem+json"
-    assert _cash(world, client, wid) == "9974.19"
+    assert _cash(world, client, wid) == "9974.190000"
+
+
+def test_a_plan_change_of_a_wallet_with_an_open_bid(fresh_world: ApiWorld) -> None:
+    """The plan change locks the bid's token before the wallet (the ledger's lock order): it used
+    to lock the wallet first and the downgrade's bid check then asked for the token out of order."""
+    from core import exchange
+    from tests.web.support import SYMBOL
+
+    world, client = fresh_world, fresh_world.client()
+    wid = world.wallet_id
+    exchange.place_order(world.db.uow(), wid, "bid", SYMBOL, "10", "1.00", idempotency_key="bid-1")
+    url = f"/api/wallet/{wid}/plan"
+    up = client.post(url, json={"plan": "basic"}, headers=world.auth(OA) | {"Idempotency-Key": "p-1"})
+    assert up.status_code == 200, up.text
+    down = client.post(url, json={"plan": "free"}, headers=world.auth(OA) | {"Idempotency-Key": "p-2"})
+    assert down.status_code == 200, down.text
+    assert down.json()["scheduled_plan"] == "free"  # one token bid for: Free has room, nothing cancelled
+    assert "will be cancelled" not in down.json()["message"]
 
 
 def test_plan_changes_are_for_the_organisation_admin_and_other_wallets_read_as_missing(
@@ -73,7 +91,7 @@ def test_risk_profile_needs_premium_then_is_stored(fresh_world: ApiWorld) -> Non
     assert refused.status_code == 409 and "Premium" in refused.json()["detail"]
     up = client.post(f"/api/wallet/{wid}/plan", json={"plan": "premium"},
                      headers=world.auth(OA) | {"Idempotency-Key": "prem"})
-    assert up.status_code == 200 and up.json()["charged"] == "200.00"  # 1 Jan: 31 of 31 days
+    assert up.status_code == 200 and up.json()["charged"] == "200.000000"  # 1 Jan: 31 of 31 days
     bad = client.post(f"/api/wallet/{wid}/risk", json={"profile": "volatility"}, headers=world.auth(OA))
     assert bad.status_code == 422
     ok = client.post(f"/api/wallet/{wid}/risk", json={"profile": "volatility", "volatility_percent": 12},
@@ -82,6 +100,15 @@ def test_risk_profile_needs_premium_then_is_stored(fresh_world: ApiWorld) -> Non
     shown = client.get(f"/api/wallet/{wid}/risk", headers=world.auth(OA)).json()
     assert shown["custom_allowed"] is True
     assert shown["profile"]["kind"] == "target_volatility" and shown["profile"]["target_volatility"] == 0.12
+    capped = client.post(f"/api/wallet/{wid}/risk", json={"profile": "maxweight", "max_weight_percent": 10},
+                         headers=world.auth(OA))
+    assert capped.status_code == 200 and "Max weight per token: 10%." in capped.json()["message"]
+    profile = client.get(f"/api/wallet/{wid}/risk", headers=world.auth(OA)).json()["profile"]
+    assert (profile["target_volatility"], profile["max_weight"]) == (0.12, 0.1)  # the objective stays
+    for body in ({"profile": "maxweight"}, {"profile": "maxweight", "max_weight_percent": 21},
+                 {"profile": "volatility", "volatility_percent": 12, "max_weight_percent": 10}):
+        refused = client.post(f"/api/wallet/{wid}/risk", json=body, headers=world.auth(OA))
+        assert refused.status_code == 422, body
     assert client.get(f"/api/wallet/{world.other_wallet_id}/risk", headers=world.auth(OA)).status_code == 404
 
 
@@ -179,7 +206,8 @@ def test_import_records_the_submitter_and_bounties_show_it(fresh_world: ApiWorld
                      notifier=world.notifier)
     client = world.client(app)
     empty = client.get("/api/strategies/bounties", headers=world.auth(OA)).json()
-    assert empty == {"submissions": 0, "accrued": "0", "unfunded": "0", "paid": "0", "tokens": []}
+    assert empty == {"submissions": 0, "accrued": "0.000000", "unfunded": "0.000000", "paid": "0.000000",
+                     "tokens": []}
     text = ("Hold the three-month T-bill ETF when the 200-day moving average of the S&P 500 is "
             "falling, otherwise hold the S&P 500 ETF; rebalance monthly.")
     sent = client.post("/api/strategies/import", json={"text": text}, headers=world.auth(VM))

@@ -47,7 +47,7 @@ def test_onboarding_through_the_api(fresh_world: ApiWorld) -> None:
     wallet = client.post("/api/wallet/create", json={}, headers=me).json()
     assert wallet["created"] is False  # verification opened it
     status = client.get(f"/api/wallet/{wallet['wallet_id']}/status", headers=me).json()
-    assert (status["mode"], status["cash"], status["holdings"]) == ("manual", "0", [])
+    assert (status["mode"], status["cash"], status["holdings"]) == ("manual", "0.000000", [])
 
 
 def test_hybrid_proposal_approved_through_the_api(_sqlite_template: Path, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def test_the_token_list_follows_every_trade_and_new_token(fresh_world: ApiWorld)
     assert first.status_code == 200 and first.headers["content-type"] == "application/json"
     before = first.json()[0]
     assert (before["aum"], before["circulating_supply"], before["remaining_supply"]) == (
-        "100",
+        "100.000000",  # USD: always the cash quantum's 6 decimals
         "100",
         "999900",
     )
@@ -48,7 +48,7 @@ def test_the_token_list_follows_every_trade_and_new_token(fresh_world: ApiWorld)
     ledger.buy(world.db.uow(), world.wallet_id, SYMBOL, "250", idempotency_key="perf-buy")
     after = client.get("/api/tokens/list").json()
     assert (after[0]["aum"], after[0]["circulating_supply"], after[0]["remaining_supply"]) == (
-        "350",
+        "350.000000",
         "350",
         "999650",
     )

@@ -28,6 +28,8 @@ PUBLIC = {
     ("GET", "/api/strategies/available"),
     ("GET", "/api/strategies/candidates"),
     ("GET", "/api/compliance/disclosures"),
+    ("GET", "/api/exchange/{symbol}/book"),
+    ("GET", "/api/proof/latest"),
 }
 EXAMPLES, UNAUTHENTICATED_EXAMPLES = 6, 3
 
@@ -38,7 +40,7 @@ def operations(world: ApiWorld) -> list[Any]:
     results = list(schema.get_all_operations())
     assert all(isinstance(r, Ok) for r in results), results
     found = [r.ok() for r in results if isinstance(r, Ok)]
-    assert len(found) == 41  # 29 + 12 business routes (issue 14)
+    assert len(found) == 48  # 29 + 12 business routes (issue 14) + 7 exchange and proof (issue 13)
     return found
 
 

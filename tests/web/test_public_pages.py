@@ -4,6 +4,7 @@ Candidate tokens are not public."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,7 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.web.dashboard.standalone import create_dashboard_app
+from core.audit.liabilities import publish
 from core.db import Database
+from core.formatting import cash, count, date_text
 from core.models import StrategyToken, TokenStatus, TreasuryAgent
 from core.notify import CollectingNotifier
 from tests.e2e.chat_support import make_settings, make_token
@@ -93,3 +96,14 @@ def test_a_token_without_marks_says_so(sqlite_db: Database) -> None:
     assert "STRAT-NEW-001" in page.text and page.status_code == 200
     chart = client.get("/performance/STRAT-NEW-001/chart.png")
     assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG")
+
+
+def test_the_token_table_shows_the_latest_proof(client: TestClient, sqlite_db: Database) -> None:
+    """Before the first publication the page says so; after it, the page shows the published root,
+    day and totals (the root the public endpoint serves)."""
+    assert "No proof of liabilities has been published yet" in client.get("/performance").text
+    root = publish(sqlite_db)
+    page = client.get("/performance").text
+    assert root.root in page and "/api/proof/latest" in page
+    assert f"Published for {date_text(root.as_of)}" in page
+    assert f"{count(root.wallet_count)} organisation wallets, {cash(Decimal(root.totals['USD']))}" in page

@@ -84,6 +84,14 @@ ROUTES: dict[tuple[str, str], tuple[str, bool, str, Any]] = {
         None,
     ),
     ("GET", "/api/strategies/bounties"): (M, False, "/api/strategies/bounties", None),
+    # The internal exchange and the proof of liabilities (issue 13) on the exchange service.
+    ("GET", "/api/exchange/{symbol}/book"): (V, True, "/api/exchange/!bad/book", None),
+    ("POST", "/api/exchange/{symbol}/ask"): (VM, False, "/api/exchange/X/ask", BAD),
+    ("POST", "/api/exchange/{symbol}/bid"): (VM, False, "/api/exchange/X/bid", BAD),
+    ("GET", "/api/wallet/{id}/orders"): (VM, False, "/api/wallet/0/orders", None),
+    ("POST", "/api/exchange/orders/{order_id}/cancel"): (V, False, "/api/exchange/orders/0/cancel", None),
+    ("GET", "/api/proof/latest"): (V, True, "/api/proof/latest", None),
+    ("GET", "/api/wallet/{id}/proof"): (M, False, "/api/wallet/0/proof", None),
 }
 #: Probes that are plain reads (allowed callers get 200, not 422).
 READS = {
@@ -98,9 +106,12 @@ READS = {
     "/api/compliance/application?read=1",  # its POST shares the path (and gets 422)
     "/api/compliance/applications/pending",
     "/api/strategies/bounties",
+    "/api/proof/latest",
 }
 #: Reads whose answer depends on having an organisation: the platform admin has none (404).
 NO_ORGANISATION = {("/api/compliance/application?read=1", PA), ("/api/strategies/bounties", PA)}
+#: Reads that answer 404 to every allowed caller here: the world has published no proof yet.
+NOTHING_PUBLISHED = {"/api/proof/latest"}
 BRIEF = {
     ("POST", "/api/tokens/create"),
     ("GET", "/api/tokens/list"),
@@ -195,7 +206,14 @@ def test_each_service_mounts_only_its_routers(world: ApiWorld) -> None:
         assert not paths & seen, service  # no route in two services
         seen |= paths
         prefix = {
-            "exchange": ("/api/tokens", "/api/methodology"),
+            "exchange": (
+                "/api/tokens",
+                "/api/methodology",
+                "/api/exchange",
+                "/api/proof",
+                "/api/wallet/{id}/orders",
+                "/api/wallet/{id}/proof",
+            ),
             "optimizer": ("/api/wallet", "/api/proposals", "/api/orgs"),
             "importer": ("/api/strategies",),
             "compliance": ("/api/compliance",),
@@ -215,7 +233,8 @@ def test_matrix(world: ApiWorld, role: str | None) -> None:
         allowed = public if role is None else RANK[role] >= RANK[lowest]
         if allowed:
             expected = 200 if path in READS or path.split("?")[0] in READS else 422
-            assert response.status_code == (404 if (path, role) in NO_ORGANISATION else expected), cell
+            missing = (path, role) in NO_ORGANISATION or path in NOTHING_PUBLISHED
+            assert response.status_code == (404 if missing else expected), cell
         else:
             assert response.status_code == (401 if role is None else 403), cell
             assert response.headers["content-type"] == "application/problem+json"

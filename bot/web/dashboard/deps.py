@@ -19,6 +19,7 @@ from core.compliance.dashboard_login import Viewer
 from core.config import Settings
 from core.db import Database
 from core.errors import ArenaError, NotFound
+from core.formatting import sentence
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -74,7 +75,7 @@ def guarded(deps: Deps) -> Callable[[Callable[P, Response]], Callable[P, Respons
                 return deps.error_page(request, error.status, error.message)
             except ArenaError as error:
                 status = 404 if isinstance(error, NotFound) else 400
-                return deps.error_page(request, status, error.message)
+                return deps.error_page(request, status, sentence(error.message))
             except Exception:
                 log.exception("dashboard page %s failed", request.url.path)
                 return deps.error_page(request, 500, "Sorry, something went wrong on our side.")

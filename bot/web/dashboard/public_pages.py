@@ -1,14 +1,21 @@
-"""Public pages (no sign-in): strategy tokens with their performance, one token's page with its
-chart and gate report, and the methodology. Candidate tokens (not yet public) are not shown."""
+"""Public pages (no sign-in): strategy tokens with their performance and the latest proof of
+liabilities, one token's page with its chart and gate report, and the methodology. Candidate
+tokens (not yet public) are not shown."""
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.web.dashboard import charts
 from bot.web.dashboard.deps import Deps, guarded
+from core.audit.liabilities import PublishedRoot, published_root
 from core.commands.handlers.market import gate_report_lines
+from core.formatting import date_text
+from core.models import CASH_ASSET
 from core.reports import platform, tokens
 
 
@@ -26,14 +33,29 @@ def token_chart(deps: Deps, symbol: str, *, public: bool) -> Response:
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
+def proof_view(root: PublishedRoot | None) -> dict[str, Any] | None:
+    """The latest proof of liabilities as the public page shows it (GET /api/proof/latest's data)."""
+    if root is None:
+        return None
+    return {
+        "as_of": date_text(root.as_of),
+        "root": root.root,
+        "wallets": root.wallet_count,
+        "cash": Decimal(root.totals.get(CASH_ASSET, "0")),
+        "tokens": [(a, Decimal(root.totals[a])) for a in root.assets if a != CASH_ASSET],
+        "chain": root.chain_seq,
+    }
+
+
 def add_public_routes(router: APIRouter, deps: Deps) -> None:
     @router.get("/performance", include_in_schema=False)
     @guarded(deps)
     def performance(request: Request) -> Response:
         with deps.db.uow(read_only=True) as uow:
             rows = tokens.token_rows(uow.session, public=True)
+            proof = proof_view(published_root(uow.session))
         return deps.page(request, "tokens.html", deps.viewer(request), rows=rows, base="/performance",
-                         public=True)
+                         public=True, proof=proof)
 
     @router.get("/performance/{symbol}", include_in_schema=False)
     @guarded(deps)

@@ -61,7 +61,8 @@ def set_risk(
     body: RiskBody,
     key: Annotated[str | None, Depends(optional_key)],
 ) -> Any:
-    """Premium: choose a preset, a target volatility (5-50 %) or the default (runs ``/risk``)."""
+    """Premium: choose a preset, a target volatility (5-50 %), a cap per token (5-20 %) or the
+    default (runs ``/risk``)."""
     with caller_ctx(request, caller) as ctx:
         api_ops.wallet_for(ctx, id, owner=True)
     return run_command(request, caller, "risk", body.args(), key)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import cast
+
+from sqlalchemy import Table, select
 
 from core.commands.context import Ctx
 from core.commands.types import ChatType
 from core.compliance.identity import get_or_create_user
+from core.db import insert_if_absent
 from core.errors import NotFound, PermissionDenied
 from core.models.chat import ChatPreference
 from core.models.compliance import User
@@ -23,27 +26,29 @@ def ensure_user(ctx: Ctx) -> User:
     return ctx.user
 
 
+_PREFERENCES = cast(Table, ChatPreference.__table__)
+
+
 def remember_chat(ctx: Ctx) -> None:
-    """Store the private chat id where pushes (digests, proposals) reach this user."""
+    """Store the private chat id where pushes (digests, proposals) reach this user.
+
+    A user's first two messages may be handled at once; the row is created with ON CONFLICT DO
+    NOTHING (two plain inserts: the loser died with a unique violation), then read and updated."""
     ident = ctx.identity
     if ident.chat_type is not ChatType.PRIVATE:
         return
-    pref = ctx.session.scalar(
-        select(ChatPreference).where(
-            ChatPreference.platform == ident.platform,
-            ChatPreference.platform_user_id == ident.user_id,
-        )
+    query = select(ChatPreference).where(
+        ChatPreference.platform == ident.platform,
+        ChatPreference.platform_user_id == ident.user_id,
     )
+    pref = ctx.session.scalar(query)
     if pref is None:
-        ctx.session.add(
-            ChatPreference(
-                platform=ident.platform,
-                platform_user_id=ident.user_id,
-                chat_id=ident.chat_id,
-                updated_at=ctx.now(),
-            )
-        )
-    elif pref.chat_id != ident.chat_id:
+        row = {"platform": ident.platform, "platform_user_id": ident.user_id,
+               "chat_id": ident.chat_id, "updated_at": ctx.now()}
+        if insert_if_absent(ctx.session, _PREFERENCES, row, ("platform", "platform_user_id")):
+            return
+        pref = ctx.session.scalars(query.execution_options(populate_existing=True)).one()
+    if pref.chat_id != ident.chat_id:
         pref.chat_id = ident.chat_id
         pref.updated_at = ctx.now()
 

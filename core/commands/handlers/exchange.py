@@ -145,9 +145,15 @@ def _execute(ctx: Ctx, session: Session, args: list[str], side: OrderSide, key: 
         key,
         ctx.user.id if ctx.user else None,
     )
+    return _placed_text(place_and_tell(ctx, session, order))
+
+
+def place_and_tell(ctx: Ctx, session: Session, order: NewOrder) -> OrderResult:
+    """Place ``order`` in ``session``'s transaction and queue the fill notices for both sides' owners
+    (pushed after commit): the one path of chat and the REST API."""
     result = exchange.place_order_in(session, ctx.now(), order)
     tell_fills(session, _Outbox(ctx.outbox), result.fills)
-    return _placed_text(result)
+    return result
 
 
 @executes("ask")

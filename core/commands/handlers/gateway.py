@@ -46,7 +46,7 @@ def pending(ctx: Ctx, cmd: Command) -> Reply:
     buttons = []
     for app, org in rows[:20]:
         agreed = agreement.CURRENT_VERSION in agreement.accepted_versions(ctx.session, org.id)
-        lines.append(applications.describe(app, org, agreed))
+        lines.append(applications.describe(app, org, agreed, for_admin=True))
         buttons.append([Button(f"Verify #{org.id}", f"verify {org.id}"),
                         Button(f"Reject #{org.id}", f"deny {org.id}")])
     return Reply("\n".join(lines), buttons=buttons)

@@ -76,7 +76,8 @@ def token(ctx: Ctx, cmd: Command) -> Reply:
     lines.append(policy_line(ctx.session, row))  # issue 14: accumulate or distribute
     if row.agent is not None:
         lines.append(
-            f"Strategy: {row.agent.name} ({row.agent.family}), code hash {row.agent.code_sha256[:12]}"
+            f"Strategy: {row.agent.name} ({formatting.family_name(row.agent.family)}), "
+            f"code hash {row.agent.code_sha256[:12]}"
         )
         lines += gate_report_lines(row.agent.gate_report)
     if row.retire_reason:
@@ -98,9 +99,10 @@ def strategies(ctx: Ctx, cmd: Command) -> Reply:
         return Reply("No strategy candidates yet. Import one with /import URL.")
     lines = ["Strategy candidates (newest first):"]
     for c in rows:
-        what = c.family or "unparsed"
-        extra = f" -> {c.token_symbol}" if c.token_symbol else ""
-        lines.append(f"#{c.id} {what} {c.primary_asset or ''} [{c.state.value}]{extra}".replace("  ", " "))
+        what = formatting.family_name(c.family) if c.family else "not parsed yet"
+        asset = f" on {c.primary_asset}" if c.primary_asset else ""
+        state = f"became token {c.token_symbol}" if c.token_symbol else formatting.candidate_state(c.state)
+        lines.append(f"#{c.id} {what}{asset}: {state}")
     lines.append("Backtest one: /backtest ID")
     return Reply("\n".join(lines))
 
@@ -137,13 +139,10 @@ def gate_report_lines(report: dict[str, Any] | None) -> list[str]:
     risk-free rate used and how the token was proved (forward, or on replayed history)."""
     if not report or not report.get("checks"):
         return ["Birth gate: no gate report recorded for this token."]
-    rf = report.get("risk_free") or {}
-    mean = rf.get("mean_annual_rate")
-    rate = f", mean {percent(mean)} a year" if isinstance(mean, int | float) else ""
     lines = [
         f"Birth gate: {'passed' if report.get('passed') else 'failed'}"
-        f" (risk-free rate: {rf.get('name', 'unknown')}{rate})",
-        f"Trials: {count(int(report.get('trials_text') or 0))} variant(s) of this strategy, "
+        f" (risk-free rate: {_risk_free_text(report.get('risk_free') or {})})",
+        f"Trials: {formatting.counted(int(report.get('trials_text') or 0), 'variant')} of this strategy, "
         f"{count(int(report.get('trials_total') or 0))} overall; "
         f"chosen: {report.get('best_variant', 'as parsed')}",
     ]
@@ -156,6 +155,20 @@ def gate_report_lines(report: dict[str, Any] | None) -> list[str]:
     elif proof == "forward":
         lines.append("Proof: proved forward, on market data as it arrived")
     return lines
+
+
+def _risk_free_text(rf: dict[str, Any]) -> str:
+    """The rate the excess returns were measured over, said once: ``3-month US T-bill (FRED DTB3),
+    mean 4.20% a year``; where the data had none the stored name is ``none (synthetic market): 0 %``
+    (or ``none in SOURCE: 0 %``), which reads ``0%, none in the synthetic market``."""
+    name = str(rf.get("name") or "unknown")
+    mean = rf.get("mean_annual_rate")
+    if name.startswith("none") and name.endswith(": 0 %"):
+        why = name.removeprefix("none").removesuffix(": 0 %").strip()
+        if why.startswith("(") and why.endswith(")"):
+            why = f"in the {why[1:-1]}"
+        return f"{percent(0, 0)}, none {why}".rstrip()
+    return f"{name}, mean {percent(mean)} a year" if isinstance(mean, int | float) else name
 
 
 def _gate_figure(check: dict[str, Any]) -> str:

@@ -23,7 +23,8 @@ from core.formatting import cash as fmt_cash
 from core.models.billing import WalletBilling
 from core.models.compliance import Role
 from core.models.wallets import AIWallet, Tier
-from core.optimizer import RiskProfile
+from core.optimizer import DEFAULT_CONFIG, DEFAULT_PROFILE, PROFILE_MAX_WEIGHT, OptimizerConfig, RiskProfile
+from core.wallets.universe import profile_of
 
 #: /risk presets: the optimizer maximises return at an annualised volatility of at most this.
 RISK_PRESETS: dict[str, float] = {"conservative": 0.10, "balanced": 0.20, "growth": 0.35}
@@ -89,7 +90,18 @@ def run_plan(ctx: Ctx, session: Session, row: object, key: str) -> str:
 
 #: ``/risk volatility N``: a custom annual target volatility, in percent, within these bounds.
 VOLATILITY_BOUNDS = (5, 50)
-RISK_USAGE = "Usage: /risk conservative|balanced|growth|default, or /risk volatility PERCENT (5 to 50)"
+#: ``/risk maxweight N``: the wallet's own cap per token, in percent (see PROFILE_MAX_WEIGHT).
+MAX_WEIGHT_BOUNDS = (round(PROFILE_MAX_WEIGHT[0] * 100), round(PROFILE_MAX_WEIGHT[1] * 100))
+RISK_USAGE = ("Usage: /risk conservative|balanced|growth|default, /risk volatility PERCENT (5 to 50), "
+              "or /risk maxweight PERCENT (5 to 20, or default)")
+
+
+def _percent_arg(text: str, bounds: tuple[int, int]) -> int:
+    """A whole percent within ``bounds`` (a trailing % allowed), else the usage line."""
+    text = text.strip().rstrip("%").strip()
+    if text.isdigit() and bounds[0] <= int(text) <= bounds[1]:
+        return int(text)
+    raise ValidationError(RISK_USAGE)
 
 
 def _target(args: tuple[str, ...]) -> tuple[str, float | None]:
@@ -100,23 +112,54 @@ def _target(args: tuple[str, ...]) -> tuple[str, float | None]:
     if len(args) == 1 and choice == "default":
         return choice, None
     if len(args) == 2 and choice == "volatility":
-        text = args[1].strip().rstrip("%")
-        low, high = VOLATILITY_BOUNDS
-        if text.isdigit() and low <= int(text) <= high:
-            return f"custom {int(text)} %", int(text) / 100
+        percent = _percent_arg(args[1], VOLATILITY_BOUNDS)
+        return f"custom {percent} %", percent / 100
     raise ValidationError(RISK_USAGE)
+
+
+def _stored(wallet: AIWallet, profile: RiskProfile) -> None:
+    """Save the profile; the default one is stored as None (no max weight key when unset)."""
+    wallet.risk_profile = profile.model_dump(exclude_none=True) if profile.is_custom() else None
+
+
+def _max_weight(ctx: Ctx, args: tuple[str, ...]) -> Reply:
+    """``/risk maxweight N|default``: the wallet's own cap per token, keeping its objective."""
+    if len(args) != 2:
+        raise ValidationError(RISK_USAGE)
+    cap = None if args[1].lower() == "default" else _percent_arg(args[1], MAX_WEIGHT_BOUNDS) / 100
+    wallet = owned_wallet(ctx)
+    check_custom_risk(wallet)
+    current = profile_of(wallet.risk_profile) or DEFAULT_PROFILE
+    profile = RiskProfile.model_validate({**current.model_dump(), "max_weight": cap})
+    _stored(wallet, profile)
+    if cap is None:
+        standard = formatting.percent(DEFAULT_CONFIG.max_weight, 0)
+        return Reply(f"Max weight per token: the standard {standard}. Risk profile: "
+                     f"{profile.describe()}. It applies from the next decision.")
+    needed = OptimizerConfig(max_weight=cap).min_full_tokens()
+    return Reply(f"Max weight per token: {formatting.percent(cap, 0)}. Risk profile: {profile.describe()}. "
+                 f"Fully invested only with at least {formatting.counted(needed, 'eligible token')}; "
+                 "with fewer, the rest stays in cash. It applies from the next decision "
+                 "(/suggest shows it now).")
 
 
 @handles("risk")
 def risk(ctx: Ctx, cmd: Command) -> Reply:
-    """Premium: choose the optimizer's risk profile (a preset, a target volatility, or default)."""
+    """Premium: choose the optimizer's risk profile (a preset, a target volatility, a max weight
+    per token, or default)."""
+    if cmd.args and cmd.args[0].lower() == "maxweight":
+        return _max_weight(ctx, cmd.args)
     choice, volatility = _target(cmd.args)
     wallet = owned_wallet(ctx)
     check_custom_risk(wallet)
     if volatility is None:
         wallet.risk_profile = None
-        return Reply("Risk profile: the default (maximum Sharpe ratio). It applies from the next decision.")
-    profile = RiskProfile(kind="target_volatility", target_volatility=volatility)
-    wallet.risk_profile = profile.model_dump()
+        return Reply("Risk profile: the default (maximum Sharpe ratio, standard max weight per token). "
+                     "It applies from the next decision.")
+    # The objective changes; a max weight chosen with /risk maxweight stays.
+    current = profile_of(wallet.risk_profile) or DEFAULT_PROFILE
+    profile = RiskProfile(kind="target_volatility", target_volatility=volatility,
+                          max_weight=current.max_weight)
+    _stored(wallet, profile)
     return Reply(f"Risk profile: {choice} — {profile.describe()}. It applies from the next decision "
                  "(/suggest shows it now).")
