@@ -316,3 +316,16 @@ def test_a_cap_off_the_millionth_grid_is_floored_for_the_reasons_too() -> None:
     assert decision.weights == dict.fromkeys(["R0", "R1", "R2"], Decimal("0.333333"))
     for symbol in decision.weights:
         assert decision.reasons[symbol].startswith("in at the 33% cap per token ("), decision.reasons[symbol]
+
+
+@pytest.mark.parametrize("min_weight", [0.05, 0.1])
+def test_a_profile_cap_not_above_the_minimum_weight_is_ignored_with_a_note(min_weight: float) -> None:
+    # A deployment whose trading minimum is at (or above) the profile's 5 % cap: the cap would leave
+    # no room for a weight, so the configured 20 % cap is used and the note says why.
+    config = OptimizerConfig(min_weight=min_weight)
+    profile = RiskProfile(max_weight=0.05)
+    decision = suggest(_market(6, seed=3), tier=Tier.PREMIUM, profile=profile, config=config)
+    assert decision.note == (f"the profile's 5% cap per token is not above the {min_weight:.1%} minimum "
+                             "weight; used the 20% cap")
+    assert decision.inputs["max_weight"] == 0.2
+    assert max(decision.weights.values()) > Decimal("0.05")
