@@ -82,6 +82,9 @@ class Decision:
         }
 
 
+CAP_SNAP = Decimal("0.000002")  # two weight quanta: the solvers' agreement is ~1e-6
+
+
 def quantise_weights(raw: dict[str, float], cap: float, min_weight: float) -> dict[str, Decimal]:
     """Float weights -> exact Decimals: drop dust, round down, enforce cap and sum <= 1."""
     cap_d = Decimal(repr(cap)).quantize(WEIGHT_QUANTUM, rounding=ROUND_FLOOR)
@@ -92,7 +95,10 @@ def quantise_weights(raw: dict[str, float], cap: float, min_weight: float) -> di
         # Decimal.from_float is the explicit (FloatOperation-safe) conversion; round down so the
         # sum can only shrink, never exceed what the solver returned.
         exact = Decimal.from_float(weight).quantize(WEIGHT_QUANTUM, rounding=ROUND_FLOOR)
-        exact = min(exact, cap_d)
+        # A binding cap comes back from the interior-point solver a hair below it (0.349999 for
+        # 0.35): within the solver's tolerance the weight is the cap, so a person reads "35%".
+        if cap_d - CAP_SNAP <= exact:
+            exact = cap_d
         if exact > 0:
             out[symbol] = exact
     excess = sum(out.values(), Decimal(0)) - ONE

@@ -129,3 +129,16 @@ def test_stored_json_field_by_field() -> None:
         "note": "a note",
         "inputs": {"days": 90},
     }
+
+
+def test_a_weight_within_solver_tolerance_of_the_cap_is_the_cap() -> None:
+    """0.349999 at a binding 35 % cap read as "34.9999%"; two quanta below the cap snap up, three
+    stay, and anything above is the cap."""
+    from decimal import Decimal as D
+
+    from core.optimizer.decision import quantise_weights as q
+
+    assert q({"A": 0.3499991, "B": 0.2}, 0.35, 0.01) == {"A": D("0.35"), "B": D("0.2")}
+    assert q({"A": 0.3499981}, 0.35, 0.01) == {"A": D("0.35")}  # floors to 0.349998: two quanta
+    assert q({"A": 0.3499975}, 0.35, 0.01) == {"A": D("0.349997")}
+    assert q({"A": 0.3500004}, 0.35, 0.01) == {"A": D("0.35")}
