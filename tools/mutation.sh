@@ -6,6 +6,10 @@
 #                                       core/commands/permissions.py, backtest/codegen.py,
 #                                       backtest/metrics
 #   MUTATION_JOBS=2 tools/mutation.sh core/risk     (parallel mutant workers; default 1)
+#   MUTATION_MUTANTS='core.ledger.dust.x_check_buy*' tools/mutation.sh core/ledger/dust.py
+#                                       (re-check only the mutants whose names match: mutmut run's
+#                                       patterns, space-separated; the score then covers only them)
+#   MUTATION_KEEP=1 tools/mutation.sh ...           (keep the scratch copy; its path is printed)
 #
 # It runs in a scratch copy of the tracked files (so the work tree never holds a mutants/ folder),
 # with PostgreSQL tests off (they are skipped without ARENA_TEST_PG_URL) and slow tests deselected.
@@ -24,6 +28,27 @@ case "$MODULE" in
   core/ledger/fees.py)
     # The whole ledger's selection takes ~1.5 min per mutant at today's load; fees have their own.
     TESTS="tests/integration/test_ledger_fees.py tests/integration/test_ledger_rounding.py" ;;
+  # Each ledger submodule has its own small selection (seconds per mutant, SQLite only). mutmut also
+  # runs, per mutated function, only the tests of the selection that call it.
+  core/ledger/dust.py)
+    TESTS="tests/unit/test_ledger_dust.py tests/integration/test_dust.py" ;;
+  core/ledger/guards.py)
+    TESTS="tests/unit/test_ledger_guards.py" ;;
+  core/ledger/idempotency.py)
+    TESTS="tests/unit/test_ledger_idempotency_hash.py tests/integration/test_ledger_idempotency.py" ;;
+  core/ledger/invariants.py)
+    TESTS="tests/integration/test_ledger_integrity.py" ;;
+  core/ledger/nav.py)
+    TESTS="tests/integration/test_ledger_nav.py tests/integration/test_ledger_fees.py
+           tests/integration/test_ledger_idempotency.py tests/integration/test_ledger_errors.py" ;;
+  core/ledger/results.py)
+    TESTS="tests/unit/test_ledger_results.py tests/integration/test_ledger_idempotency.py" ;;
+  core/ledger/queries.py)
+    TESTS="tests/integration/test_ledger_queries.py" ;;
+  core/ledger/cash.py|core/ledger/postings.py|core/ledger/rows.py|core/ledger/locks.py|core/ledger/issuance.py)
+    TESTS="tests/integration/test_ledger_errors.py tests/integration/test_ledger_idempotency.py
+           tests/integration/test_ledger_rounding.py tests/integration/test_ledger_money_storage.py
+           tests/integration/test_ledger_integrity.py tests/integration/test_dust.py" ;;
   core/ledger|core/ledger/|core/ledger/*.py)
     TESTS="tests/integration/test_ledger_errors.py tests/integration/test_ledger_fees.py
            tests/integration/test_ledger_idempotency.py tests/integration/test_ledger_integrity.py
@@ -54,7 +79,7 @@ for t in $TESTS; do [ -f "$ROOT/$t" ] && EXISTING="$EXISTING $t"; done
 
 NAME="$(echo "$MODULE" | tr '/' '_' | sed 's/_$//; s/\.py$//')"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/arena-mutation-$NAME.XXXX")"
-trap 'rm -rf "$WORK"' EXIT
+if [ -n "${MUTATION_KEEP:-}" ]; then echo "scratch copy kept: $WORK"; else trap 'rm -rf "$WORK"' EXIT; fi
 (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - 2>/dev/null) | tar -xf - -C "$WORK"
 if [ -d "$MODULE" ] || [ -d "$ROOT/$MODULE" ]; then ONLY="${MODULE%/}/*.py"; else ONLY="$MODULE"; fi
 {
@@ -81,7 +106,8 @@ if [ -d "$MODULE" ] || [ -d "$ROOT/$MODULE" ]; then ONLY="${MODULE%/}/*.py"; els
 cd "$WORK"
 unset ARENA_TEST_PG_URL
 echo "mutating $ONLY with:$EXISTING (jobs: $JOBS)"
-"$PY" -m mutmut run --max-children "$JOBS" || true
+# shellcheck disable=SC2086  # the patterns are meant to be split
+"$PY" -m mutmut run --max-children "$JOBS" ${MUTATION_MUTANTS:-} || true
 "$PY" -m mutmut export-cicd-stats >/dev/null 2>&1 || true
 mkdir -p "$ROOT/out/mutation"
 REPORT="$ROOT/out/mutation/$NAME.txt"
