@@ -149,3 +149,12 @@ def test_when_no_partial_redeem_works_only_everything_is_offered() -> None:
     )
     with pytest.raises(InvalidAmount, match=f"^{re.escape(expected)}$"):
         check_redeem(SYMBOL, D("0.008"), D("0.004"), D(1))
+
+
+def test_a_partial_redeem_under_one_token_is_still_offered() -> None:
+    expected = (
+        f"That would leave 0.005 {SYMBOL}, worth less than $0.01. "
+        "Redeem all of it (0.5, or 'all'), or at most 0.49."
+    )
+    with pytest.raises(InvalidAmount, match=f"^{re.escape(expected)}$"):
+        check_redeem(SYMBOL, D("0.5"), D("0.495"), D(1))

@@ -6,9 +6,10 @@ the first call's reply."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal as D
 
-from core.ledger.results import CashMoved, NavMarked, Trade, WalletCreated
+from core.ledger.results import CashMoved, NavMarked, Trade, WalletCreated, _Result
 
 TRADE = Trade(
     side="buy",
@@ -72,3 +73,20 @@ def test_a_missing_field_comes_back_as_none_and_numbers_as_decimals() -> None:
     assert isinstance(moved.cash_balance, D)
     # A float reply (never stored by the ledger) is read through its text, not its binary value.
     assert CashMoved.from_dict({"amount": 0.1}).amount == D("0.1")
+
+
+def test_a_new_result_type_learns_which_fields_are_decimals() -> None:
+    """A class defined here, so its field table is built by this call (not cached by earlier replies):
+    only the Decimal-typed fields are read back as decimals, optional ones included."""
+
+    @dataclass(frozen=True)
+    class Quote(_Result):
+        symbol: str
+        count: int
+        price: D
+        limit: D | None
+
+    quote = Quote.from_dict({"symbol": "1.5", "count": 2, "price": "0.10", "limit": "7"})
+    assert quote == Quote("1.5", 2, D("0.10"), D(7))
+    assert isinstance(quote.symbol, str) and isinstance(quote.count, int)
+    assert Quote.from_dict({"symbol": "S", "count": 1, "price": "1"}).limit is None
