@@ -8,6 +8,7 @@ was corrupted behind the ledger's back (cached balances edited, trigger dropped 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,12 +16,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from core import ledger
 from core.db import Database
-from core.models import AIWallet, Attestation, AttestationKind, StrategyToken, TokenHolding
+from core.models import (
+    AccountKind,
+    AIWallet,
+    Attestation,
+    AttestationKind,
+    LedgerAccount,
+    StrategyToken,
+    TokenHolding,
+)
+from core.money import canonical_text
 from tests.support.ledger_world import key, make_org, make_token, make_user, make_wallet, violations
 
 # Ledger arithmetic in isolation: no platform-risk trade checks (see tests/conftest.py).
@@ -152,3 +162,89 @@ def test_arena_ledger_check_cli(traded: Database) -> None:
     found = report["violations"]
     assert isinstance(found, list) and any("does not balance" in v for v in found)
     assert any("!= postings" in v for v in found)  # the account balance no longer matches either
+
+
+def _plain(message: str) -> str:
+    """A violation with its numbers written without trailing zeros (PostgreSQL reads 18 decimals)."""
+    return re.sub(r"-?\d+\.\d+", lambda m: canonical_text(Decimal(m.group())), message)
+
+
+# The traded world, by hand: wallet 1 deposited 10,000, bought 300 units at NAV 1 and redeemed 100
+# (cash 9,800, 200 units); the house wallet holds the token's 100 seed units (300 circulating of
+# 1,000,000, so 999,700 unissued; the pool holds $300).
+EXACT: dict[str, tuple[object, list[str]]] = {
+    "negative-cash": (
+        update(AIWallet).where(AIWallet.id == 1).values(cash=Decimal(-5)),
+        ["wallet 1: cash -5 != ledger 9800", "wallet 1: negative cash -5"],
+    ),
+    "reserved-cash": (
+        update(AIWallet).where(AIWallet.id == 1).values(cash_reserved=Decimal(7)),
+        ["wallet 1: reserved cash 7 != ledger 0"],
+    ),
+    "negative-holding": (
+        update(TokenHolding).where(TokenHolding.wallet_id == 1).values(quantity=Decimal(-1)),
+        [
+            "holding wallet 1 token 1 is negative",
+            "holding wallet 1 token 1: quantity -1 != ledger 200",
+            f"{SYM}: circulating 300 != holdings 99",  # 100 house units + (-1)
+        ],
+    ),
+    "reserved-units": (
+        update(TokenHolding).where(TokenHolding.wallet_id == 1).values(reserved=Decimal(3)),
+        ["holding wallet 1 token 1: reserved 3 != ledger 0"],
+    ),
+    "circulating": (
+        update(StrategyToken).values(circulating_supply=Decimal(301)),
+        [f"{SYM}: circulating 301 != holdings 300", f"{SYM}: unissued 999700 != total_supply - circulating"],
+    ),
+    "over-cap": (
+        update(StrategyToken).values(circulating_supply=Decimal(1000001)),
+        [
+            f"{SYM}: circulating 1000001 != holdings 300",
+            f"{SYM}: circulating 1000001 outside [0, total_supply 1000000]",
+            f"{SYM}: unissued 999700 != total_supply - circulating",
+        ],
+    ),
+    "negative-circulating": (
+        update(StrategyToken).values(circulating_supply=Decimal(-1)),
+        [
+            f"{SYM}: circulating -1 != holdings 300",
+            f"{SYM}: circulating -1 outside [0, total_supply 1000000]",
+            f"{SYM}: unissued 999700 != total_supply - circulating",
+        ],
+    ),
+    "negative-aum": (
+        update(StrategyToken).values(aum=Decimal(-1)),
+        [f"{SYM}: aum -1 != pool account 300", f"{SYM}: negative aum -1"],
+    ),
+    "account": (
+        update(LedgerAccount).where(LedgerAccount.code == "wallet:1:cash").values(balance=Decimal(-1)),
+        [
+            "account wallet:1:cash balance -1 != postings 9800",
+            "account wallet:1:cash is negative: -1",
+            "wallet 1: cash 9800 != ledger -1",
+        ],
+    ),
+    "seed-account-may-be-negative": (
+        # The house seed account is a PLATFORM_SEED account: negative is allowed, a mismatch is not.
+        update(LedgerAccount)
+        .where(LedgerAccount.kind == AccountKind.PLATFORM_SEED)
+        .values(balance=Decimal(-7)),
+        ["account {seed} balance -7 != postings {posted}"],
+    ),
+}
+
+
+@pytest.mark.parametrize("corruption", sorted(EXACT))
+def test_each_corruption_is_reported_exactly(traded: Database, corruption: str) -> None:
+    edit, expected = EXACT[corruption]
+    if corruption == "seed-account-may-be-negative":
+        with traded.uow(read_only=True) as uow:
+            seeds = uow.session.scalars(
+                select(LedgerAccount).where(LedgerAccount.kind == AccountKind.PLATFORM_SEED)
+            ).all()
+            expected = [
+                f"account {a.code} balance -7 != postings {canonical_text(a.balance)}" for a in seeds
+            ]
+    _edit(traded, edit)
+    assert sorted(_plain(v) for v in violations(traded)) == sorted(expected)
