@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import Database
@@ -129,3 +131,57 @@ def test_a_failed_effect_consumes_no_key(sqlite_db: Database) -> None:
     calls: list[int] = []
     run_idempotent(sqlite_db.uow(), "k-3", "demo.op", {"a": 2}, _effect(calls, {"ok": 1}), dict)
     assert calls == [1]
+
+
+def _insert_key(
+    connection: Any, key: str, operation: str, request: dict[str, Any], reply: dict[str, Any]
+) -> None:
+    connection.execute(
+        insert(IdempotencyKey).values(
+            key=key,
+            operation=operation,
+            request_sha256=request_hash(operation, request),
+            response=reply,
+            created_at=dt.datetime(2025, 1, 1),
+        )
+    )
+
+
+def test_a_key_taken_inside_the_effect_fails_the_request_and_writes_nothing(sqlite_db: Database) -> None:
+    """The insert of the key row fails (the key is already there, and no committed winner holds it):
+    the whole transaction rolls back and the database error surfaces, not a made-up reply."""
+
+    def takes_the_key(session: Session) -> dict[str, Any]:
+        _insert_key(session.connection(), "k-4", "demo.op", {"a": 1}, {"by": "effect"})
+        return {"ok": True}
+
+    with pytest.raises(IntegrityError):
+        run_idempotent(sqlite_db.uow(), "k-4", "demo.op", {"a": 1}, takes_the_key, dict)
+    with sqlite_db.uow(read_only=True) as uow:
+        assert uow.session.get(IdempotencyKey, "k-4") is None
+
+
+def test_the_loser_of_a_race_returns_the_winners_reply(pg_db: Database) -> None:
+    """PostgreSQL: another transaction commits the same key (same request) while this one runs its
+    effect; this one's insert then fails, it rolls back, and returns the winner's stored reply."""
+    calls: list[int] = []
+
+    def effect(session: Session) -> dict[str, Any]:
+        calls.append(1)
+        with pg_db.engine.begin() as other:  # the winner, committed first
+            _insert_key(other, "k-5", "demo.op", {"a": 1}, {"by": "winner"})
+        return {"by": "loser"}
+
+    reply = run_idempotent(pg_db.uow(), "k-5", "demo.op", {"a": 1}, effect, dict)
+    assert reply == {"by": "winner"} and calls == [1]
+    with pytest.raises(IdempotencyConflict):  # the winner's key, another request: a conflict
+        run_idempotent(pg_db.uow(), "k-6", "demo.op", {"a": 1}, _race(pg_db, "k-6", {"a": 2}), dict)
+
+
+def _race(db: Database, key: str, request: dict[str, Any]) -> Callable[[Session], dict[str, Any]]:
+    def effect(session: Session) -> dict[str, Any]:
+        with db.engine.begin() as other:
+            _insert_key(other, key, "demo.op", request, {"by": "winner"})
+        return {"by": "loser"}
+
+    return effect
