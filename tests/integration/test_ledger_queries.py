@@ -6,8 +6,9 @@ each fee to the insurance fund; every token seeded with 100 house units at NAV 1
 
 * ``STRAT-BETA-X-001`` is created first, ``STRAT-ALPHA-X-001`` second (so id order is not symbol
   order), then ``STRAT-GAMMA-X-001``.
-* The wallet deposits $1,000 and buys $200 of ALPHA (200 units), $50 of BETA and $50 of GAMMA, then
-  redeems all its GAMMA for $50 (a position of 0 is not listed): cash 1000 - 300 + 50 = $750.
+* The wallet deposits $1,000 and buys $200 of ALPHA (200 units), $0.50 of BETA (half a unit: listed)
+  and $50 of GAMMA, then redeems all its GAMMA for $50 (a position of 0 is not listed): cash
+  1000 - 250.5 + 50 = $799.50.
 * Day 1, ALPHA +10 %: the pool of 300 units gains $30 (AUM 330), the performance fee is 10 % of the
   $30 gain = $3 ($0.15 insurance, $2.85 fee income): AUM 327, NAV 1.09 (the new high-water mark).
 * Day 2, ALPHA +0.00002 %: P&L 327 x 0.0000002 = $0.0000654, booked half-even to $0.000065; the fee
@@ -62,7 +63,7 @@ def world(any_db: Database, clock: SimulatedClock, no_management_fee: None) -> i
     for symbol in (BETA, ALPHA, GAMMA):
         make_token(any_db, symbol)
     wallet = make_wallet(any_db, make_org(any_db), cash="1000")
-    for symbol, cash in ((ALPHA, "200"), (BETA, "50"), (GAMMA, "50")):
+    for symbol, cash in ((ALPHA, "200"), (BETA, "0.5"), (GAMMA, "50")):
         ledger.buy(any_db.uow(), wallet, symbol, cash, idempotency_key=key())
     ledger.redeem(any_db.uow(), wallet, GAMMA, "50", idempotency_key=key())
     for r in ("0.1", "0.0000002"):
@@ -77,7 +78,7 @@ def test_token_summaries_in_symbol_order(any_db: Database, world: int) -> None:
     assert summaries == [
         TokenSummary(ALPHA, ALPHA, "active", D("1.090000196666666666"), D("327.000059"), D(300),
                      D(1000000), D("1.090000196666666666")),
-        TokenSummary(BETA, BETA, "active", D(1), D(150), D(150), D(1000000), D(1)),
+        TokenSummary(BETA, BETA, "active", D(1), D("100.5"), D("100.5"), D(1000000), D(1)),
         TokenSummary(GAMMA, GAMMA, "active", D(1), D(100), D(100), D(1000000), D(1)),
     ]
 
@@ -92,15 +93,15 @@ def test_a_wallets_positions_are_valued_down_to_the_cash_quantum(any_db: Databas
         "Main",
         summary.organisation_id,
         "manual",
-        summary.tier,
-        D(750),
+        "free",
+        D("799.5"),
         [
             PositionSummary(ALPHA, D(200), D("218.000039"), D(1), D("18.000039")),
-            PositionSummary(BETA, D(50), D(50), D(1), D(0)),  # GAMMA, sold out, is not listed
+            PositionSummary(BETA, D("0.5"), D("0.5"), D(1), D(0)),  # GAMMA, sold out, is not listed
         ],
     )
     assert summary.organisation_id is not None
-    assert summary.value == D("1018.000039")  # 750 + 218.000039 + 50
+    assert summary.value == D("1018.000039")  # 799.5 + 218.000039 + 0.5
 
 
 def test_the_house_wallet_is_listed_only_when_asked(any_db: Database, world: int) -> None:
@@ -121,7 +122,7 @@ def test_the_house_wallet_is_listed_only_when_asked(any_db: Database, world: int
 
 def test_platform_totals(any_db: Database, world: int) -> None:
     with any_db.uow(read_only=True) as uow:
-        assert platform_aum(uow.session) == D("327.000059") + D(150) + D(100)
+        assert platform_aum(uow.session) == D("327.000059") + D("100.5") + D(100)
         assert insurance_fund_balance(uow.session) == D("0.15")
         assert fee_income_balance(uow.session) == D("2.850006")  # 2.85 + 0.000006
 
@@ -131,5 +132,6 @@ def test_an_empty_platform_has_zero_totals(any_db: Database) -> None:
         assert token_summaries(uow.session) == []
         assert wallet_summaries(uow.session, include_house=True) == []
         assert platform_aum(uow.session) == 0
+        assert isinstance(platform_aum(uow.session), D)  # a Decimal zero, not the integer 0
         assert insurance_fund_balance(uow.session) == 0
         assert fee_income_balance(uow.session) == 0
