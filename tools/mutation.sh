@@ -45,7 +45,10 @@ case "$MODULE" in
     TESTS="tests/unit/test_ledger_results.py tests/integration/test_ledger_idempotency.py" ;;
   core/ledger/queries.py)
     TESTS="tests/integration/test_ledger_queries.py" ;;
-  core/ledger/cash.py|core/ledger/postings.py|core/ledger/rows.py|core/ledger/locks.py|core/ledger/issuance.py)
+  core/ledger/cash.py)
+    TESTS="tests/integration/test_ledger_cash.py tests/integration/test_ledger_idempotency.py
+           tests/integration/test_ledger_errors.py" ;;
+  core/ledger/postings.py|core/ledger/rows.py|core/ledger/locks.py|core/ledger/issuance.py)
     TESTS="tests/integration/test_ledger_errors.py tests/integration/test_ledger_idempotency.py
            tests/integration/test_ledger_rounding.py tests/integration/test_ledger_money_storage.py
            tests/integration/test_ledger_integrity.py tests/integration/test_dust.py" ;;
