@@ -86,9 +86,18 @@ def test_three_marks_to_the_cent(db: Database, clock: SimulatedClock) -> None:
         (d3, D(0), D(0), D(378), D(378), D("0.945"), D(400), False),  # no P&L, no transaction
     ]
     with db.uow(read_only=True) as uow:
-        kinds = uow.session.scalars(select(LedgerTransaction.kind)).all()
+        token_id = uow.session.scalars(select(StrategyToken.id).where(StrategyToken.symbol == SYM)).one()
+        filed = uow.session.execute(
+            select(LedgerTransaction.token_id, LedgerTransaction.details)
+            .where(LedgerTransaction.kind == "nav.mark")
+            .order_by(LedgerTransaction.id)
+        ).all()
     # The writer files a nav.mark transaction for the flat day too; only the mark row leaves it out.
-    assert kinds.count("nav.mark") == 3
+    assert [tuple(row) for row in filed] == [
+        (token_id, {"as_of": d1.isoformat(), "return": "0.050000000000000000"}),
+        (token_id, {"as_of": d2.isoformat(), "return": "-0.100000000000000000"}),
+        (token_id, {"as_of": d3.isoformat(), "return": "0.000000000000000000"}),
+    ]
     assert violations(db) == []
 
 
@@ -161,3 +170,16 @@ def test_accrue_fees_returns_the_fee_booked(any_db: Database, clock: SimulatedCl
     assert ledger.accrue_fees(any_db.uow(), SYM.lower(), idempotency_key=key()) == D(4)
     assert token(any_db)["aum"] == D(396)
     assert token(any_db)["nav"] == D("0.99")  # 396 / 400
+    # The same key again: the stored fee, nothing booked twice.
+    again = key()
+    clock.advance(dt.timedelta(days=365))
+    assert ledger.accrue_fees(any_db.uow(), SYM, idempotency_key=again) == D("3.96")  # 1 % of 396
+    assert ledger.accrue_fees(any_db.uow(), SYM, idempotency_key=again) == D("3.96")
+    assert token(any_db)["aum"] == D("392.04")
+
+
+def test_the_default_key_covers_the_benchmark(db: Database, clock: SimulatedClock) -> None:
+    day = next_day(clock)
+    ledger.mark_nav(db.uow(), SYM, day, "0.01", benchmark_return="0.01")
+    with pytest.raises(IdempotencyConflict):
+        ledger.mark_nav(db.uow(), SYM, day, "0.01", benchmark_return="0.02")
