@@ -166,7 +166,8 @@ def test_arena_ledger_check_cli(traded: Database) -> None:
 
 def _plain(message: str) -> str:
     """A violation with its numbers written without trailing zeros (PostgreSQL reads 18 decimals)."""
-    return re.sub(r"-?\d+\.\d+", lambda m: canonical_text(Decimal(m.group())), message)
+    number = r"-?\d+(?:\.\d+)?E[-+]?\d+|-?\d+\.\d+"  # SQLite may read a zero back as 0E-18
+    return re.sub(number, lambda m: canonical_text(Decimal(m.group())), message)
 
 
 # The traded world, by hand: wallet 1 deposited 10,000, bought 300 units at NAV 1 and redeemed 100
@@ -216,6 +217,33 @@ EXACT: dict[str, tuple[object, list[str]]] = {
     "negative-aum": (
         update(StrategyToken).values(aum=Decimal(-1)),
         [f"{SYM}: aum -1 != pool account 300", f"{SYM}: negative aum -1"],
+    ),
+    "aum-under-a-dollar": (  # not negative: only the pool mismatch
+        update(StrategyToken).values(aum=Decimal("0.5")),
+        [f"{SYM}: aum 0.5 != pool account 300"],
+    ),
+    "aum-zero": (
+        update(StrategyToken).values(aum=Decimal(0)),
+        [f"{SYM}: aum 0 != pool account 300"],
+    ),
+    "holding-zero": (
+        update(TokenHolding).where(TokenHolding.wallet_id == 1).values(quantity=Decimal(0)),
+        ["holding wallet 1 token 1: quantity 0 != ledger 200", f"{SYM}: circulating 300 != holdings 100"],
+    ),
+    "holding-half": (
+        update(TokenHolding).where(TokenHolding.wallet_id == 1).values(quantity=Decimal("0.5")),
+        ["holding wallet 1 token 1: quantity 0.5 != ledger 200", f"{SYM}: circulating 300 != holdings 100.5"],
+    ),
+    "circulating-zero": (  # 0 is inside [0, total supply]
+        update(StrategyToken).values(circulating_supply=Decimal(0)),
+        [f"{SYM}: circulating 0 != holdings 300", f"{SYM}: unissued 999700 != total_supply - circulating"],
+    ),
+    "circulating-at-cap": (  # so is the total supply itself
+        update(StrategyToken).values(circulating_supply=Decimal(1000000)),
+        [
+            f"{SYM}: circulating 1000000 != holdings 300",
+            f"{SYM}: unissued 999700 != total_supply - circulating",
+        ],
     ),
     "account": (
         update(LedgerAccount).where(LedgerAccount.code == "wallet:1:cash").values(balance=Decimal(-1)),
