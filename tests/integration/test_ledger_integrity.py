@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from core.models import (
     Attestation,
     AttestationKind,
     LedgerAccount,
+    Posting,
     StrategyToken,
     TokenHolding,
 )
@@ -276,3 +278,54 @@ def test_each_corruption_is_reported_exactly(traded: Database, corruption: str) 
             ]
     _edit(traded, edit)
     assert sorted(_plain(v) for v in violations(traded)) == sorted(expected)
+
+
+def test_open_orders_reservations_keep_the_ledger_consistent(any_db: Database) -> None:
+    """A bid reserves cash and an ask reserves units: the wallet's and the holding's reserved columns
+    must equal their reserved accounts, and cash / quantity include them (free + reserved)."""
+    from core import exchange
+    from tests.support.exchange_world import SYM as MARKET
+    from tests.support.exchange_world import sold_out_market
+
+    market = sold_out_market(any_db)
+    exchange.place_order(any_db.uow(), market.b, "bid", MARKET, "50", "1.00", idempotency_key=key())
+    exchange.place_order(any_db.uow(), market.a, "ask", MARKET, "100", "1.05", idempotency_key=key())
+    with any_db.uow(read_only=True) as uow:
+        bidder = uow.session.get(AIWallet, market.b)
+        asker = uow.session.scalars(select(TokenHolding).where(TokenHolding.wallet_id == market.a)).one()
+        assert bidder is not None and (bidder.cash, bidder.cash_reserved) == (Decimal(10000), Decimal(50))
+        assert (asker.quantity, asker.reserved) == (Decimal(300), Decimal(100))
+    assert violations(any_db) == []
+    _edit(any_db, update(AIWallet).where(AIWallet.id == market.b).values(cash_reserved=Decimal(49)))
+    found = [_plain(v) for v in violations(any_db)]
+    assert f"wallet {market.b}: reserved cash 49 != ledger 50" in found
+
+
+def test_the_insurance_fund_must_equal_the_accrued_shares(traded: Database) -> None:
+    """A year's management fee on the $300 pool is $3, of which 5 % ($0.15) goes to the insurance fund."""
+    traded.clock.advance(timedelta(days=365))  # type: ignore[attr-defined]
+    assert ledger.accrue_fees(traded.uow(), SYM, idempotency_key=key()) == Decimal(3)
+    assert violations(traded) == []
+    insurance = update(LedgerAccount).where(LedgerAccount.code == "platform:insurance")
+    _edit(traded, insurance.values(balance=Decimal(1)))
+    assert sorted(_plain(v) for v in violations(traded)) == [
+        "account platform:insurance balance 1 != postings 0.15",
+        "insurance fund 1 != accrued 0.15",
+    ]
+
+
+def test_a_posting_filed_under_another_asset_is_named(traded: Database) -> None:
+    with traded.uow(read_only=True) as uow:
+        last = uow.session.scalars(select(Posting).order_by(Posting.id.desc()).limit(1)).one()
+        account = uow.session.get(LedgerAccount, last.account_id)
+        assert account is not None and account.asset == last.asset == "USD"
+        txn, code, amount, posting_id = last.transaction_id, account.code, last.amount, last.id
+    edit = f"UPDATE postings SET asset = 'EUR' WHERE id = {posting_id}"
+    if traded.engine.dialect.name == "sqlite":
+        _raw(traded, "DROP TRIGGER postings_no_update", edit)
+    else:
+        _raw(traded, "ALTER TABLE postings DISABLE TRIGGER postings_append_only", edit)
+    found = [_plain(v) for v in violations(traded)]
+    assert f"posting in transaction {txn} has asset EUR but account {code} holds USD" in found
+    assert f"transaction {txn} does not balance in EUR: {canonical_text(amount)}" in found
+    assert f"transaction {txn} does not balance in USD: {canonical_text(-amount)}" in found
