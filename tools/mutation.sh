@@ -37,7 +37,8 @@ case "$MODULE" in
   core/ledger/idempotency.py)
     TESTS="tests/unit/test_ledger_idempotency_hash.py tests/integration/test_ledger_idempotency.py" ;;
   core/ledger/invariants.py)
-    TESTS="tests/integration/test_ledger_integrity.py" ;;
+    # wide_balances: a 1e12-unit token's 31-digit balances need the ledger's 60-digit context.
+    TESTS="tests/integration/test_ledger_integrity.py tests/integration/test_ledger_wide_balances.py" ;;
   core/ledger/nav.py)
     TESTS="tests/integration/test_ledger_nav.py tests/integration/test_ledger_fees.py
            tests/integration/test_ledger_idempotency.py tests/integration/test_ledger_errors.py" ;;
