@@ -183,3 +183,26 @@ def test_the_default_key_covers_the_benchmark(db: Database, clock: SimulatedCloc
     ledger.mark_nav(db.uow(), SYM, day, "0.01", benchmark_return="0.01")
     with pytest.raises(IdempotencyConflict):
         ledger.mark_nav(db.uow(), SYM, day, "0.01", benchmark_return="0.02")
+
+
+def test_two_tokens_marked_the_same_day_keep_their_own_marks(db: Database, clock: SimulatedClock) -> None:
+    """The stored-mark lookup is per (token, day): marking a second token on a day the first was
+    marked books the second token's own P&L (its pool of 100 house units +20 % = 120)."""
+    other = "STRAT-NAV-OTHER-001"
+    make_token(db, other)
+    day = next_day(clock)
+    ledger.mark_nav(db.uow(), SYM, day, "0.05")
+    second = ledger.mark_nav(db.uow(), other, day, "0.2")
+    assert second == NavMarked(other, day.isoformat(), D("0.2"), D("1.2"), D(120), D(0), D(0), False)
+    assert token(db)["aum"] == D(420)
+
+
+@pytest.mark.parametrize(
+    ("daily", "bench", "field"), [("abc", "0", "daily return"), ("0", "abc", "benchmark return")]
+)
+def test_an_unreadable_return_names_its_field(
+    db: Database, clock: SimulatedClock, daily: str, bench: str, field: str
+) -> None:
+    message = f"{field} 'abc' is not a number; write it like 100 or 12.50"
+    with pytest.raises(ValidationError, match=f"^{re.escape(message)}$"):
+        ledger.mark_nav(db.uow(), SYM, next_day(clock), daily, benchmark_return=bench)
