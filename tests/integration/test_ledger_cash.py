@@ -8,13 +8,14 @@ import re
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core import ledger
 from core.billing.plans import PlanLimit
 from core.db import Database
 from core.errors import InsufficientCash, NotFound, ValidationError
-from core.models import AIWallet, AuditLog, LedgerAccount, Posting, WalletOwner
+from core.ledger.cash import create_wallet_in, house_wallet
+from core.models import AIWallet, AuditLog, LedgerAccount, LedgerTransaction, Posting, WalletOwner
 from tests.support.ledger_world import account_balance, key, make_org, make_user, snapshot, violations
 
 pytestmark = pytest.mark.usefixtures("pure_ledger")
@@ -122,3 +123,44 @@ def test_reserved_cash_cannot_be_withdrawn(any_db: Database) -> None:
     with pytest.raises(InsufficientCash, match=f"^{re.escape(message)}$"):
         ledger.withdraw(any_db.uow(), wallet, "60.01", idempotency_key=key())
     assert ledger.withdraw(any_db.uow(), wallet, "60", idempotency_key=key()).cash_balance == D(40)
+
+
+def test_cash_transactions_are_filed_under_their_kind_wallet_and_key(any_db: Database) -> None:
+    wallet = create(any_db, make_org(any_db), name="Main")
+    k_in, k_out = key("d"), key("x")
+    moved = ledger.deposit(any_db.uow(), wallet, "10", idempotency_key=k_in)
+    out = ledger.withdraw(any_db.uow(), wallet, "4", idempotency_key=k_out)
+    with any_db.uow(read_only=True) as uow:
+        filed = {
+            t.id: (t.kind, t.wallet_id, t.idempotency_key)
+            for t in uow.session.scalars(
+                select(LedgerTransaction).where(
+                    LedgerTransaction.id.in_([moved.transaction_id, out.transaction_id])
+                )
+            )
+        }
+    assert filed == {
+        moved.transaction_id: ("deposit", wallet, k_in),
+        out.transaction_id: ("withdraw", wallet, k_out),
+    }
+
+
+def test_names_of_exactly_200_characters_pass_and_an_empty_name_does_not(any_db: Database) -> None:
+    org = make_org(any_db)
+    created = ledger.create_wallet(any_db.uow(), organisation_id=org, name="n" * 200, idempotency_key=key())
+    assert created.name == "n" * 200
+    with pytest.raises(ValidationError, match=r"^wallet name must be 1-200 characters$"):
+        create(any_db, org, name="")
+
+
+def test_only_the_house_wallet_may_have_no_organisation(any_db: Database) -> None:
+    orphan = r"^a wallet belongs to an organisation; register one first \(/org\)$"
+    with any_db.uow() as uow, pytest.raises(ValidationError, match=orphan):
+        create_wallet_in(uow.session, uow.clock.now(), organisation_id=None, name="Orphan")
+    with any_db.uow() as uow:
+        first = house_wallet(uow.session, uow.clock.now())
+        assert (first.is_house, first.organisation_id, first.cash) == (True, None, 0)
+        uow.commit()
+    with any_db.uow() as uow:
+        assert house_wallet(uow.session, uow.clock.now()).id == first.id  # created once, then found
+        assert uow.session.scalar(select(func.count()).select_from(AIWallet)) == 1
