@@ -17,6 +17,8 @@
 # Re-checking survivors only (both optional; without them the whole module runs as before):
 #   MUTATION_MUTANTS="core.optimizer.decision.x_performance__mutmut_7 core.optimizer.inputs.*"
 #       runs only the mutants whose names match (mutmut's fnmatch patterns; names as in the report)
+#       (space-separated; the score then covers only them), e.g.
+#       MUTATION_MUTANTS='core.ledger.dust.x_check_buy*' tools/mutation.sh core/ledger/dust.py
 #   MUTATION_KEEP=1   keeps the scratch copy (its path is printed) instead of deleting it
 set -euo pipefail
 MODULE="${1:?usage: tools/mutation.sh MODULE (e.g. core/ledger)}"
@@ -29,6 +31,31 @@ case "$MODULE" in
   core/ledger/fees.py)
     # The whole ledger's selection takes ~1.5 min per mutant at today's load; fees have their own.
     TESTS="tests/integration/test_ledger_fees.py tests/integration/test_ledger_rounding.py" ;;
+  # Each ledger submodule has its own small selection (seconds per mutant, SQLite only). mutmut also
+  # runs, per mutated function, only the tests of the selection that call it.
+  core/ledger/dust.py)
+    TESTS="tests/unit/test_ledger_dust.py tests/integration/test_dust.py" ;;
+  core/ledger/guards.py)
+    TESTS="tests/unit/test_ledger_guards.py" ;;
+  core/ledger/idempotency.py)
+    TESTS="tests/unit/test_ledger_idempotency_hash.py tests/integration/test_ledger_idempotency.py" ;;
+  core/ledger/invariants.py)
+    # wide_balances: a 1e12-unit token's 31-digit balances need the ledger's 60-digit context.
+    TESTS="tests/integration/test_ledger_integrity.py tests/integration/test_ledger_wide_balances.py" ;;
+  core/ledger/nav.py)
+    TESTS="tests/integration/test_ledger_nav.py tests/integration/test_ledger_fees.py
+           tests/integration/test_ledger_idempotency.py tests/integration/test_ledger_errors.py" ;;
+  core/ledger/results.py)
+    TESTS="tests/unit/test_ledger_results.py tests/integration/test_ledger_idempotency.py" ;;
+  core/ledger/queries.py)
+    TESTS="tests/integration/test_ledger_queries.py" ;;
+  core/ledger/cash.py)
+    TESTS="tests/integration/test_ledger_cash.py tests/integration/test_ledger_idempotency.py
+           tests/integration/test_ledger_errors.py" ;;
+  core/ledger/postings.py|core/ledger/rows.py|core/ledger/locks.py|core/ledger/issuance.py)
+    TESTS="tests/integration/test_ledger_errors.py tests/integration/test_ledger_idempotency.py
+           tests/integration/test_ledger_rounding.py tests/integration/test_ledger_money_storage.py
+           tests/integration/test_ledger_integrity.py tests/integration/test_dust.py" ;;
   core/ledger|core/ledger/|core/ledger/*.py)
     TESTS="tests/integration/test_ledger_errors.py tests/integration/test_ledger_fees.py
            tests/integration/test_ledger_idempotency.py tests/integration/test_ledger_integrity.py
