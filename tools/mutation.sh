@@ -52,7 +52,11 @@ case "$MODULE" in
   core/ledger/cash.py)
     TESTS="tests/integration/test_ledger_cash.py tests/integration/test_ledger_idempotency.py
            tests/integration/test_ledger_errors.py" ;;
-  core/ledger/postings.py|core/ledger/rows.py|core/ledger/locks.py|core/ledger/issuance.py)
+  core/ledger/locks.py)
+    # The lock-order tests exercise the order checks directly (their PostgreSQL cases are skipped).
+    TESTS="tests/integration/test_lock_order.py tests/integration/test_ledger_errors.py
+           tests/integration/test_ledger_idempotency.py" ;;
+  core/ledger/postings.py|core/ledger/rows.py|core/ledger/issuance.py)
     TESTS="tests/integration/test_ledger_errors.py tests/integration/test_ledger_idempotency.py
            tests/integration/test_ledger_rounding.py tests/integration/test_ledger_money_storage.py
            tests/integration/test_ledger_integrity.py tests/integration/test_dust.py" ;;
