@@ -53,9 +53,11 @@ case "$MODULE" in
     TESTS="tests/integration/test_ledger_cash.py tests/integration/test_ledger_idempotency.py
            tests/integration/test_ledger_errors.py" ;;
   core/ledger/locks.py)
-    # The lock-order tests exercise the order checks directly (their PostgreSQL cases are skipped).
+    # The lock-order tests exercise the order checks directly (their PostgreSQL cases are skipped);
+    # the wallet execution and plan-bid tests are the callers of held_tokens / holds_*.
     TESTS="tests/integration/test_lock_order.py tests/integration/test_ledger_errors.py
-           tests/integration/test_ledger_idempotency.py" ;;
+           tests/integration/test_ledger_idempotency.py tests/integration/test_wallet_modes.py
+           tests/integration/test_rebalance_free_balances.py tests/integration/test_plan_downgrade_bids.py" ;;
   core/ledger/postings.py|core/ledger/rows.py|core/ledger/issuance.py)
     TESTS="tests/integration/test_ledger_errors.py tests/integration/test_ledger_idempotency.py
            tests/integration/test_ledger_rounding.py tests/integration/test_ledger_money_storage.py

@@ -17,7 +17,6 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 import pytest
-from cvxpy.error import SolverError
 from pypfopt import EfficientFrontier
 from sklearn.covariance import ledoit_wolf
 
@@ -193,6 +192,15 @@ def _correlated(symbols: list[str]) -> pd.DataFrame:
     return pd.DataFrame(np.outer(vols, vols) * corr, index=symbols, columns=symbols)
 
 
+def _traceback_names(record: logging.LogRecord, exception: str) -> bool:
+    """The record keeps the traceback of ``exception``: as ``exc_info``, or as ``exc_text`` once the
+    service's redaction filter (installed by an earlier test in the same process) has rendered it."""
+    if record.exc_info is not None and record.exc_info[0] is not None:
+        return record.exc_info[0].__name__ == exception
+    text = record.exc_text or ""
+    return text.startswith("Traceback") and exception in text.splitlines()[-1]
+
+
 def test_a_failed_max_sharpe_falls_back_to_minimum_volatility(caplog: pytest.LogCaptureFixture) -> None:
     six = list("ABCDEF")
     cov = _correlated(six)
@@ -205,7 +213,7 @@ def test_a_failed_max_sharpe_falls_back_to_minimum_volatility(caplog: pytest.Log
     assert result.note == f"{failed}; used the minimum-volatility portfolio instead"
     [record] = caplog.records
     assert record.getMessage() == f"optimizer: {failed} for 6 tokens; falling back"
-    assert record.exc_info is not None and record.exc_info[0] is ValueError
+    assert _traceback_names(record, "ValueError")
     reference = EfficientFrontier(pd.Series(0.1, index=six), cov, weight_bounds=(0, CAP)).min_volatility()
     assert set(result.weights) == set(six)
     for symbol in six:
@@ -231,7 +239,7 @@ def test_failed_custom_profiles_name_themselves(profile: RiskProfile, name: str,
         f"optimizer: the {name} solve failed (SolverError) for 6 tokens; falling back",
         "optimizer: minimum volatility failed too; capped equal weight",
     ]
-    assert all(r.exc_info is not None and r.exc_info[0] is SolverError for r in caplog.records)
+    assert all(_traceback_names(r, "SolverError") for r in caplog.records)
 
 
 def test_utility_with_a_risk_free_rate_like_pypfopt() -> None:
